@@ -1,0 +1,3 @@
+from majlis.cli import main
+
+raise SystemExit(main())

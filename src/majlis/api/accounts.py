@@ -1,0 +1,55 @@
+"""Accounts, sessions and follows (API.md "Accounts and reach")."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from majlis.api.deps import Me, Svc, client_ip
+from majlis.api.responses import JSON
+from majlis.api.schemas import AccountOut, NewAccount, SessionOut, SignIn
+from majlis.domain.render import account_json
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+@router.post(
+    "/accounts", status_code=201, response_model=None, responses={201: {"model": AccountOut}}
+)
+async def create_account(body: NewAccount, request: Request, svc: Svc) -> JSON:
+    account = await svc.accounts.sign_up(
+        body.handle, body.password, body.display_name, client_ip(request)
+    )
+    return JSON(account_json(account), status_code=201)
+
+
+@router.post(
+    "/sessions", status_code=201, response_model=None, responses={201: {"model": SessionOut}}
+)
+async def create_session(body: SignIn, request: Request, svc: Svc) -> JSON:
+    token, account = await svc.accounts.sign_in(body.handle, body.password, client_ip(request))
+    return JSON({"token": token, "account": account_json(account)}, status_code=201)
+
+
+@router.delete("/sessions/current", status_code=204, response_class=Response)
+async def delete_session(request: Request, me: Me, svc: Svc) -> Response:
+    """Sign out: the token stops working at once on this node (and within seconds on others)."""
+    token = request.headers["authorization"].split(" ", 1)[1].strip()
+    await svc.accounts.sign_out(token)
+    return Response(status_code=204)
+
+
+@router.get("/accounts/{handle}", response_model=None, responses={200: {"model": AccountOut}})
+async def get_account(handle: str, svc: Svc) -> JSON:
+    return JSON(account_json(await svc.accounts.get(handle)))
+
+
+@router.post("/accounts/{handle}/follow", status_code=204, response_class=Response)
+async def follow(handle: str, me: Me, svc: Svc) -> Response:
+    await svc.accounts.follow(me, handle)
+    return Response(status_code=204)
+
+
+@router.delete("/accounts/{handle}/follow", status_code=204, response_class=Response)
+async def unfollow(handle: str, me: Me, svc: Svc) -> Response:
+    await svc.accounts.unfollow(me, handle)
+    return Response(status_code=204)

@@ -1,0 +1,61 @@
+"""The ASGI application of one majlis node."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from starlette.responses import Response
+
+import majlis
+from majlis.api import accounts, audience, reach, spaces, stage
+from majlis.api.guards import RequestGuards
+from majlis.api.problems import install_problem_handlers
+from majlis.api.responses import JSON
+from majlis.api.schemas import Problem
+from majlis.config import Settings
+from majlis.services import Services
+
+_ERRORS = {
+    status: {"model": Problem, "content": {"application/problem+json": {}}}
+    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await Services.start(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(
+        title="majlis",
+        version=majlis.__version__,
+        description="Live audio rooms: accounts, Spaces, the stage and the audience path.",
+        lifespan=lifespan,
+        responses=_ERRORS,  # type: ignore[arg-type]
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    for module in (accounts, spaces, stage, audience, reach):
+        app.include_router(module.router)
+
+    @app.get("/livez", tags=["ops"], response_model=None)
+    async def livez() -> JSON:
+        """The process answers; the cheapest route, and the benchmark's hello-world ceiling."""
+        return JSON({"status": "ok"})
+
+    @app.get("/readyz", tags=["ops"], response_model=None)
+    async def readyz() -> Response:
+        """Ready to serve: the database answers."""
+        await app.state.services.ctx.store.ping()
+        return JSON({"status": "ready"})
+
+    app.add_middleware(RequestGuards, max_body_bytes=settings.max_body_bytes)
+    return app

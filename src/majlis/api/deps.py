@@ -1,0 +1,59 @@
+"""Request dependencies: the node's services and who is calling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from majlis.domain.errors import Unauthorized
+from majlis.services import Services
+from majlis.store.records import Account
+
+bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/sessions")
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    if credentials is not None:
+        return credentials.credentials
+    if request.headers.get("authorization"):
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    # EventSource cannot set headers, so event streams may pass the token in the query string.
+    if request.url.path.endswith("/stream"):
+        return request.query_params.get("access_token")
+    return None
+
+
+async def maybe_signed_in(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    svc: Annotated[Services, Depends(services)],
+) -> Account | None:
+    token = _token(request, credentials)
+    if token is None:
+        return None
+    account = await svc.accounts.authenticate(token)
+    if account is None:
+        raise Unauthorized("the token is not valid (signed out, or never issued); sign in again")
+    return account
+
+
+async def signed_in(account: Annotated[Account | None, Depends(maybe_signed_in)]) -> Account:
+    if account is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+    return account
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+Svc = Annotated[Services, Depends(services)]
+Me = Annotated[Account, Depends(signed_in)]
+MaybeMe = Annotated[Account | None, Depends(maybe_signed_in)]

@@ -1,0 +1,105 @@
+"""ASGI guards that run before any route: body size cap (413) and JSON-only bodies (415).
+
+Why ASGI and not a route dependency: the cap must hold while the body is still arriving, so a
+client cannot make the server buffer more than the cap before being told no. A declared
+Content-Length is checked up front (the HTTP server enforces it); a chunked body is read here
+up to the cap and replayed to the app.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from majlis.api.responses import problem
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class RequestGuards:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length_header = headers.get(b"content-length")
+        chunked = length_header is None and b"transfer-encoding" in headers
+        if length_header is not None:
+            try:
+                length = int(length_header)
+            except ValueError:
+                await _reply(scope, receive, send, 400, "bad Content-Length", "bad-request")
+                return
+            if length > self.max_body_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            has_body = length > 0
+        else:
+            has_body = chunked
+        if has_body and not _accepts_body_type(scope["path"], headers.get(b"content-type", b"")):
+            await _reply(
+                scope,
+                receive,
+                send,
+                415,
+                "send the body as JSON with Content-Type: application/json",
+                "unsupported-media-type",
+            )
+            return
+        if chunked:
+            body = bytearray()
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                if len(body) > self.max_body_bytes:
+                    await self._too_large(scope, receive, send)
+                    return
+                if not message.get("more_body", False):
+                    break
+            receive = _replay(bytes(body), receive)
+        await self.app(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _reply(
+            scope,
+            receive,
+            send,
+            413,
+            f"the request body must be at most {self.max_body_bytes} bytes",
+            "too-large",
+        )
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _accepts_body_type(path: str, content_type: bytes) -> bool:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    if media_type == b"application/json" or media_type.endswith(b"+json"):
+        return True
+    # WHIP offers arrive as application/sdp; the media endpoint checks its own type.
+    return path.endswith("/whip")
+
+
+_TITLES = {400: "Bad request", 413: "Request too large", 415: "Unsupported media type"}
+
+
+async def _reply(
+    scope: Scope, receive: Receive, send: Send, status: int, detail: str, slug: str
+) -> None:
+    await problem(status, _TITLES[status], detail, slug)(scope, receive, send)

@@ -1,0 +1,93 @@
+"""Every error leaves majlis as an RFC 9457 problem with a ``detail`` a person understands.
+
+Bad input is a 4xx, never a 500 (API.md "Conventions"): malformed JSON 400, validation 422,
+unknown route 404, wrong method 405. Anything unexpected is logged and answered with a 500
+problem that reveals nothing internal.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from majlis.api.responses import problem
+from majlis.domain.errors import DomainError
+from majlis.store.cursors import BadCursor
+
+log = logging.getLogger(__name__)
+
+_HTTP_TITLES = {
+    404: ("Not found", "not-found", "there is nothing at this address"),
+    405: ("Method not allowed", "method-not-allowed", "this address does not accept that method"),
+    413: ("Request too large", "too-large", "the request body is too large"),
+    415: ("Unsupported media type", "unsupported-media-type", "send JSON (application/json)"),
+}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(
+            400, "Malformed JSON", "the request body is not valid JSON", "malformed-json"
+        )
+    summary = []
+    details = []
+    for e in errors[:20]:
+        where = _where(tuple(e.get("loc", ())))
+        message = str(e.get("msg", "is invalid"))
+        if e.get("type") == "extra_forbidden":
+            message = "is not a field this endpoint accepts"
+        summary.append(f"{where}: {message}")
+        details.append({"field": where, "message": message})
+    return problem(
+        422,
+        "Validation failed",
+        "; ".join(summary) or "the request is invalid",
+        "validation",
+        errors=details,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_domain(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return problem(exc.status, exc.title, exc.detail, exc.slug, exc.retry_after_s)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return _validation(exc)
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        title, slug, detail = _HTTP_TITLES.get(
+            exc.status_code, ("Error", "http-error", str(exc.detail))
+        )
+        if isinstance(exc.detail, str) and exc.status_code not in (404, 405):
+            detail = exc.detail
+        response = problem(exc.status_code, title, detail, slug)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_cursor(_: Request, exc: Exception) -> Response:
+        return problem(400, "Bad cursor", str(exc), "bad-cursor")
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return problem(500, "Internal error", "something went wrong on our side", "internal")
+
+    app.add_exception_handler(DomainError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+    app.add_exception_handler(BadCursor, on_cursor)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,52 @@
+"""Reach: the live-now and upcoming feeds, and notifications (API.md "Accounts and reach")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from starlette.responses import StreamingResponse
+
+from majlis.api.deps import Me, Svc
+from majlis.api.responses import JSON
+from majlis.api.schemas import NotificationPage, SpaceList
+from majlis.api.sse import event_stream
+from majlis.domain.render import notification_json
+
+router = APIRouter(prefix="/api/v1", tags=["reach"])
+
+
+@router.get("/feed/live", response_model=None, responses={200: {"model": SpaceList}})
+async def live_feed(me: Me, svc: Svc) -> JSON:
+    """Live Spaces whose host or a stage member I follow, computed when read."""
+    return JSON({"items": await svc.spaces.many_to_json(await svc.spaces.live_feed(me))})
+
+
+@router.get("/feed/upcoming", response_model=None, responses={200: {"model": SpaceList}})
+async def upcoming_feed(me: Me, svc: Svc) -> JSON:
+    return JSON({"items": await svc.spaces.many_to_json(await svc.spaces.upcoming_feed(me))})
+
+
+@router.get("/notifications", response_model=None, responses={200: {"model": NotificationPage}})
+async def notifications(
+    me: Me,
+    svc: Svc,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+) -> JSON:
+    page = await svc.notices.inbox(me, cursor, limit)
+    return JSON(
+        {"items": [notification_json(n) for n in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+@router.get("/notifications/stream", response_class=StreamingResponse)
+async def notification_stream(
+    me: Me,
+    svc: Svc,
+    access_token: Annotated[
+        str | None, Query(max_length=128, description="for EventSource, which cannot set headers")
+    ] = None,
+) -> StreamingResponse:
+    """The inbox as Server-Sent Events (``event: notification``), newest as they happen."""
+    return event_stream(svc.notices.stream(me), name="notification")

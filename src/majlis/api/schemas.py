@@ -1,0 +1,173 @@
+"""Request bodies (validated, unknown fields refused) and response shapes (documented in the
+OpenAPI document; responses are built by ``domain.render`` without a second validation pass)."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+
+from majlis.domain.audience import EMOJI
+
+
+def _printable(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty or only spaces")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Handle = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_]{1,32}$")]
+DisplayName = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_printable)
+]
+Title = Annotated[
+    str, StringConstraints(strict=True, min_length=1, max_length=140), AfterValidator(_printable)
+]
+Password = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=256)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewAccount(Body):
+    handle: Handle = Field(description="1-32 of A-Z a-z 0-9 _; unique ignoring case")
+    password: Password
+    display_name: DisplayName
+
+
+class SignIn(Body):
+    handle: Handle
+    password: Annotated[str, StringConstraints(strict=True, min_length=1, max_length=256)]
+
+
+class NewSpace(Body):
+    title: Title = Field(description="1-140 characters, any script")
+    scheduled_start: AwareDatetime | None = Field(
+        default=None,
+        description="ISO 8601 with offset, up to 14 days ahead; omitted means live now",
+    )
+    record: StrictBool = True
+
+
+class StageRole(Body):
+    role: Literal["speaker", "cohost"]
+
+
+class Reaction(Body):
+    emoji: Literal[EMOJI]  # type: ignore[valid-type]
+
+
+# --- response shapes, for the OpenAPI document -------------------------------------------------
+
+
+class AccountBrief(BaseModel):
+    handle: str
+    display_name: str
+
+
+class AccountOut(AccountBrief):
+    followers_count: int
+    following_count: int
+    created_at: datetime
+
+
+class SessionOut(BaseModel):
+    token: str
+    account: AccountOut
+
+
+class StageMemberOut(AccountBrief):
+    role: Literal["host", "cohost", "speaker"]
+    muted: bool
+
+
+class SpaceOut(BaseModel):
+    id: str
+    title: str
+    state: Literal["scheduled", "live", "ended"]
+    host: AccountBrief
+    stage: list[StageMemberOut]
+    listener_count: int
+    scheduled_start: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    created_at: datetime
+    record: bool
+    url: str
+    hls_url: str | None
+    replay_url: str | None
+
+
+class SpacePage(BaseModel):
+    items: list[SpaceOut]
+    next_cursor: str | None
+
+
+class SpaceList(BaseModel):
+    items: list[SpaceOut]
+
+
+class JoinOut(BaseModel):
+    listener_id: str
+    hls_url: str
+    snapshot_url: str
+    events_url: str
+    heartbeat_url: str
+    heartbeat_interval_s: int
+
+
+class SnapshotOut(BaseModel):
+    id: str
+    title: str
+    state: Literal["scheduled", "live", "ended"]
+    stage: list[StageMemberOut]
+    listener_count: int
+    reactions: dict[str, int]
+
+
+class RequestOut(AccountBrief):
+    requested_at: datetime
+
+
+class RequestList(BaseModel):
+    items: list[RequestOut]
+
+
+class SpaceRefOut(BaseModel):
+    id: str
+    title: str
+    state: Literal["scheduled", "live", "ended"]
+
+
+class NotificationOut(BaseModel):
+    id: str
+    kind: Literal["live", "reminder", "invited", "promoted", "removed", "follow"]
+    created_at: datetime
+    space: SpaceRefOut | None
+    actor: AccountBrief | None
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_cursor: str | None
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str

@@ -1,0 +1,71 @@
+"""The ``majlis`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import majlis
+from majlis.config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="majlis",
+        description="Self-hosted live audio rooms: a few speak, any number listen.",
+        epilog="Every flag also reads from a MAJLIS_* environment variable (e.g. MAJLIS_PORT).",
+    )
+    parser.add_argument("--version", action="version", version=f"majlis {majlis.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser(
+        "serve",
+        help="run the whole system in one process",
+        description="Run the API on an embedded SQLite store (or MAJLIS_DATABASE_URL).",
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--data-dir", type=Path, help="where the database and secret live (./data)")
+    serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://...")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = Settings.from_env().with_overrides(
+            host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url
+        )
+    except ValueError as exc:
+        print(f"majlis: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return serve(settings)
+    return 2
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from majlis.api.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"majlis {majlis.__version__} serving on http://{settings.host}:{settings.port}/docs")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return 0

@@ -1,0 +1,118 @@
+"""Accounts, sessions and follows."""
+
+from __future__ import annotations
+
+import time
+
+from majlis.domain.context import Context
+from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLimited, Unauthorized
+from majlis.domain.events import account_topic, event
+from majlis.domain.render import account_brief
+from majlis.security.passwords import KdfBusy
+from majlis.security.tokens import MAX_TOKEN_LENGTH, new_token, token_hash
+from majlis.store.protocol import StoreConflict
+from majlis.store.records import Account
+
+
+class Accounts:
+    def __init__(self, ctx: Context, token_cache_max: int = 100_000) -> None:
+        self._ctx = ctx
+        self._token_cache: dict[str, tuple[float, Account]] = {}
+        self._token_cache_max = token_cache_max
+
+    async def sign_up(self, handle: str, password: str, display_name: str, ip: str) -> Account:
+        await self._limit(f"signup:ip:{ip}", self._ctx.settings.signup_per_ip_per_min)
+        if await self._ctx.store.account_by_handle(handle) is not None:
+            raise Conflict(f"the handle @{handle} is taken; choose another")
+        password_hash = await self._hash(password)
+        try:
+            return await self._ctx.store.create_account(
+                handle, display_name, password_hash, self._ctx.now()
+            )
+        except StoreConflict as exc:
+            raise Conflict(f"the handle @{handle} is taken; choose another") from exc
+
+    async def sign_in(self, handle: str, password: str, ip: str) -> tuple[str, Account]:
+        settings = self._ctx.settings
+        await self._limit(f"signin:ip:{ip}", settings.signin_per_ip_per_min)
+        await self._limit(f"signin:handle:{handle.lower()}", settings.signin_per_handle_per_min)
+        credentials = await self._ctx.store.credentials(handle)
+        try:
+            ok = await self._ctx.kdf.verify(
+                None if credentials is None else credentials.password_hash, password
+            )
+        except KdfBusy as exc:
+            raise Overloaded("sign-in is busy; try again shortly", retry_after_s=2) from exc
+        if not ok or credentials is None:
+            raise Unauthorized("that handle and password do not match an account")
+        token = new_token()
+        await self._ctx.store.create_session(
+            token_hash(token), credentials.account.id, self._ctx.now()
+        )
+        account = await self._ctx.store.account_by_handle(credentials.account.handle)
+        return token, account or credentials.account
+
+    async def sign_out(self, token: str) -> None:
+        digest = token_hash(token)
+        self._token_cache.pop(digest, None)
+        await self._ctx.store.delete_session(digest)
+
+    async def authenticate(self, token: str) -> Account | None:
+        """The account behind a bearer token, cached briefly: this runs on every signed request."""
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            return None
+        digest = token_hash(token)
+        now = time.monotonic()
+        cached = self._token_cache.get(digest)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        account = await self._ctx.store.account_for_session(digest)
+        if account is None:
+            self._token_cache.pop(digest, None)
+            return None
+        if len(self._token_cache) >= self._token_cache_max:
+            self._token_cache.clear()
+        self._token_cache[digest] = (now + self._ctx.settings.token_cache_ttl_s, account)
+        return account
+
+    async def get(self, handle: str) -> Account:
+        account = await self._ctx.store.account_by_handle(handle)
+        if account is None:
+            raise NotFound(f"there is no account @{handle}")
+        return account
+
+    async def follow(self, me: Account, handle: str) -> None:
+        target = await self.get(handle)
+        if target.id == me.id:
+            raise Invalid("you cannot follow yourself")
+        if await self._ctx.store.follow(me.id, target.id, self._ctx.now()):
+            await self._ctx.store.add_notification(
+                target.id, "follow", None, me.id, self._ctx.now()
+            )
+            await self._ctx.live.bus.publish(
+                account_topic(target.id),
+                event("notification", kind="follow", actor=account_brief(me)),
+            )
+            await self._ctx.live.bus.publish(
+                account_topic(me.id), event("following", handle=handle)
+            )
+
+    async def unfollow(self, me: Account, handle: str) -> None:
+        target = await self.get(handle)
+        if await self._ctx.store.unfollow(me.id, target.id):
+            await self._ctx.live.bus.publish(
+                account_topic(me.id), event("following", handle=handle)
+            )
+
+    async def _hash(self, password: str) -> str:
+        try:
+            return await self._ctx.kdf.hash(password)
+        except KdfBusy as exc:
+            raise Overloaded("sign-up is busy; try again shortly", retry_after_s=2) from exc
+
+    async def _limit(self, key: str, per_minute: int) -> None:
+        decision = await self._ctx.live.limiter.hit(key, per_minute, 60.0)
+        if not decision.allowed:
+            raise RateLimited(
+                "too many attempts; wait before trying again", retry_after_s=decision.retry_after_s
+            )

@@ -1,0 +1,150 @@
+"""The audience path: join, heartbeat, snapshot, reactions and the Space's event stream.
+
+DESIGN.md principle 1: listeners hold no per-listener state on the origin. Join and heartbeat
+are a signed id and one presence increment; the snapshot is rendered at most once a second per
+Space and is a shareable, cacheable response; reactions are counted and relayed to the event
+stream as one aggregate per Space per second, however many people tap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import orjson
+
+from majlis.domain.context import Context
+from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
+from majlis.domain.events import event, space_topic
+from majlis.domain.render import member_json
+from majlis.domain.space_cache import CachedSpace
+from majlis.store.records import Account
+from majlis.types import JSON
+
+#: The reactions a listener can send; a fixed set keeps counters small and the UI predictable.
+EMOJI = ("💜", "😂", "😲", "😢", "👏", "💯", "🔥", "🙏", "👋", "✊", "👍", "👎")
+REACTION_RELAY_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    body: bytes
+    etag: str
+
+
+class Audience:
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._snapshots: dict[str, tuple[float, Snapshot]] = {}
+        self._pending_reactions: dict[str, Counter[str]] = {}
+
+    async def _cached(self, space_id: str) -> CachedSpace:
+        cached = await self._ctx.space_cache.get(space_id)
+        if cached is None:
+            raise NotFound(f"there is no Space {space_id!r}")
+        return cached
+
+    async def _live(self, space_id: str, me: Account | None) -> CachedSpace:
+        cached = await self._cached(space_id)
+        state = cached.space.state
+        if state == "scheduled":
+            raise Conflict("the Space has not started yet")
+        if state == "ended":
+            raise Conflict("the Space has ended")
+        if me is not None and me.id in cached.banned:
+            raise Forbidden("you were removed from this Space")
+        return cached
+
+    async def join(self, space_id: str, me: Account | None) -> JSON:
+        cached = await self._live(space_id, me)
+        ctx = self._ctx
+        listener_id = ctx.listener_ids.issue(cached.space.id)
+        await ctx.live.presence.touch(cached.space.id, listener_id)
+        base = f"/api/v1/spaces/{cached.space.id}"
+        return {
+            "listener_id": listener_id,
+            "hls_url": ctx.settings.url(f"/hls/{cached.space.id}/live.m3u8"),
+            "snapshot_url": ctx.settings.url(f"{base}/snapshot"),
+            "events_url": ctx.settings.url(f"{base}/events"),
+            "heartbeat_url": ctx.settings.url(f"{base}/heartbeat?listener={listener_id}"),
+            "heartbeat_interval_s": ctx.settings.heartbeat_interval_s,
+        }
+
+    async def heartbeat(self, space_id: str, listener_id: str) -> None:
+        cached = await self._cached(space_id)
+        if not self._ctx.listener_ids.verify(cached.space.id, listener_id):
+            raise NotFound("that listener id was not issued for this Space; join again")
+        if cached.space.state != "live":
+            raise Conflict(f"the Space is {cached.space.state}")
+        await self._ctx.live.presence.touch(cached.space.id, listener_id)
+
+    async def snapshot(self, space_id: str) -> Snapshot:
+        now = time.monotonic()
+        hit = self._snapshots.get(space_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        cached = await self._cached(space_id)
+        space = cached.space
+        live = space.state == "live"
+        body = orjson.dumps(
+            {
+                "id": space.id,
+                "title": space.title,
+                "state": space.state,
+                "stage": [member_json(m) for m in space.stage],
+                "listener_count": await self._ctx.live.presence.count(space.id) if live else 0,
+                "reactions": await self._ctx.live.counters.recent(space.id) if live else {},
+            }
+        )
+        snap = Snapshot(
+            body=body, etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        )
+        if len(self._snapshots) >= 10_000:
+            self._snapshots.clear()
+        self._snapshots[space_id] = (now + self._ctx.settings.space_cache_ttl_s, snap)
+        return snap
+
+    async def react(self, me: Account, space_id: str, emoji: str) -> None:
+        cached = await self._live(space_id, me)
+        decision = await self._ctx.live.limiter.hit(
+            f"react:{me.id}", self._ctx.settings.reactions_per_account_per_10s, 10.0
+        )
+        if not decision.allowed:
+            raise RateLimited("slow down on the reactions", retry_after_s=decision.retry_after_s)
+        await self._ctx.live.counters.add(cached.space.id, emoji)
+        self._pending_reactions.setdefault(cached.space.id, Counter())[emoji] += 1
+
+    async def relay_reactions_forever(self) -> None:
+        """Publish each Space's reactions as one aggregate event per interval."""
+        while True:
+            await asyncio.sleep(REACTION_RELAY_INTERVAL_S)
+            await self.relay_reactions_once()
+
+    async def relay_reactions_once(self) -> None:
+        pending, self._pending_reactions = self._pending_reactions, {}
+        for space_id, counts in pending.items():
+            await self._ctx.live.bus.publish(
+                space_topic(space_id), event("reactions", space_id=space_id, counts=dict(counts))
+            )
+
+    async def events(self, space_id: str) -> AsyncIterator[JSON]:
+        """The Space's public events, starting with a snapshot; ends when the Space ends."""
+        cached = await self._cached(space_id)
+        subscription = await self._ctx.live.bus.subscribe([space_topic(cached.space.id)])
+        try:
+            snapshot = await self.snapshot(space_id)
+            yield event("snapshot", **orjson.loads(snapshot.body))
+            if cached.space.state == "ended":
+                return
+            async for item in subscription:
+                yield item
+                if item.get("type") == "state" and item.get("state") == "ended":
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.close()

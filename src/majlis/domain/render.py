@@ -1,0 +1,75 @@
+"""Records to public JSON, in exactly the shapes of API.md. One place, so every endpoint and every
+event stream shows a Space, an account or a notice the same way."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from majlis.config import Settings
+from majlis.store.records import Account, Notification, Space, SpeakRequest, StageMember
+from majlis.types import JSON
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def account_brief(account: Account) -> JSON:
+    return {"handle": account.handle, "display_name": account.display_name}
+
+
+def account_json(account: Account) -> JSON:
+    return {
+        "handle": account.handle,
+        "display_name": account.display_name,
+        "followers_count": account.followers_count,
+        "following_count": account.following_count,
+        "created_at": iso(account.created_at),
+    }
+
+
+def member_json(member: StageMember) -> JSON:
+    return {**account_brief(member.account), "role": member.role, "muted": member.muted}
+
+
+def space_urls(settings: Settings, space: Space) -> JSON:
+    live = space.state == "live"
+    return {
+        "hls_url": settings.url(f"/hls/{space.id}/live.m3u8") if live else None,
+        # Recording arrives with the media plane; until a replay exists there is none to link.
+        "replay_url": None,
+    }
+
+
+def space_json(settings: Settings, space: Space, listener_count: int) -> JSON:
+    return {
+        "id": space.id,
+        "title": space.title,
+        "state": space.state,
+        "host": account_brief(space.host),
+        "stage": [member_json(m) for m in space.stage],
+        "listener_count": listener_count,
+        "scheduled_start": iso(space.scheduled_start),
+        "started_at": iso(space.started_at),
+        "ended_at": iso(space.ended_at),
+        "record": space.record,
+        "created_at": iso(space.created_at),
+        "url": settings.url(f"/spaces/{space.id}"),
+        **space_urls(settings, space),
+    }
+
+
+def request_json(request: SpeakRequest) -> JSON:
+    return {**account_brief(request.account), "requested_at": iso(request.created_at)}
+
+
+def notification_json(notice: Notification) -> JSON:
+    return {
+        "id": notice.id,
+        "kind": notice.kind,
+        "created_at": iso(notice.created_at),
+        "space": None
+        if notice.space is None
+        else {"id": notice.space.id, "title": notice.space.title, "state": notice.space.state},
+        "actor": None if notice.actor is None else account_brief(notice.actor),
+    }

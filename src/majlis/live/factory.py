@@ -1,0 +1,43 @@
+"""Builds the ephemeral seams from configuration: in-process unless ``redis_url`` is set."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from majlis.live.bus import EventBus, MemoryEventBus
+from majlis.live.counters import MemoryRecentCounters, RecentCounters
+from majlis.live.presence import MemoryPresence, Presence
+from majlis.live.ratelimit import MemoryRateLimiter, RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LiveSeams:
+    presence: Presence
+    counters: RecentCounters
+    limiter: RateLimiter
+    bus: EventBus
+    #: Resources to release on shutdown (e.g. a Redis connection pool).
+    closers: list[Any] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        for closer in self.closers:
+            await closer()
+
+
+def build_live_seams(redis_url: str, heartbeat_interval_s: float) -> LiveSeams:
+    if redis_url:
+        from majlis.live.redis_backend import build_redis_seams
+
+        log.info("live state on Redis at %s", redis_url)
+        return build_redis_seams(redis_url, heartbeat_interval_s)
+    log.info("single-node mode: presence, counters, rate limits and events are in-process")
+    return LiveSeams(
+        presence=MemoryPresence(window_s=heartbeat_interval_s),
+        counters=MemoryRecentCounters(),
+        limiter=MemoryRateLimiter(),
+        bus=MemoryEventBus(),
+    )

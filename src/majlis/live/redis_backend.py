@@ -1,0 +1,251 @@
+"""Redis implementations of the live seams, for running more than one node.
+
+Why each class mirrors its in-process twin's arithmetic exactly (same windows, buckets and GCRA
+formula, time taken from the injected clock rather than Redis' TIME): one contract test suite
+drives both with a fake clock, and nodes whose clocks agree agree on windows without talking.
+Every key carries a TTL, so a crashed node or an ended Space never leaves state behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+
+from majlis.live.bus import OVERFLOW
+from majlis.live.clock import Clock, wall_clock
+from majlis.live.factory import LiveSeams
+from majlis.live.ratelimit import Decision
+from majlis.types import JSON
+
+log = logging.getLogger(__name__)
+
+
+def _text(value: bytes | str) -> str:
+    """Replies are bytes unless the client decodes them; accept either kind of client."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _ttl_ms(seconds: float) -> int:
+    return max(1, math.ceil(seconds * 1000))
+
+
+class RedisPresence:
+    """Two HyperLogLogs per Space (current and previous window), about 12 KB each at most.
+
+    Why HyperLogLog: distinct listeners are counted in constant memory whatever the audience, at
+    the price of ~0.8% error on large counts (small counts are exact in the sparse encoding).
+    """
+
+    def __init__(
+        self, redis: Redis, window_s: float, clock: Clock = wall_clock, prefix: str = "majlis:"
+    ) -> None:
+        self._redis = redis
+        self._window_s = window_s
+        self._clock = clock
+        self._prefix = prefix
+        self._ttl_ms = _ttl_ms(3 * window_s)
+
+    def _keys(self, space_id: str) -> tuple[str, str]:
+        # The {hash tag} keeps both windows in one cluster slot, as a multi-key PFCOUNT requires.
+        now = int(self._clock() // self._window_s)
+        base = f"{self._prefix}presence:{{{space_id}}}:"
+        return f"{base}{now}", f"{base}{now - 1}"
+
+    async def touch(self, space_id: str, listener_id: str) -> None:
+        current, _ = self._keys(space_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.pfadd(current, listener_id)
+            pipe.pexpire(current, self._ttl_ms)
+            await pipe.execute()
+
+    async def count(self, space_id: str) -> int:
+        return int(await self._redis.pfcount(*self._keys(space_id)))
+
+    async def counts(self, space_ids: Iterable[str]) -> dict[str, int]:
+        ids = list(space_ids)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for space_id in ids:
+                pipe.pfcount(*self._keys(space_id))
+            results = await pipe.execute()
+        return {space_id: int(n) for space_id, n in zip(ids, results, strict=True)}
+
+    async def forget(self, space_id: str) -> None:
+        await self._redis.delete(*self._keys(space_id))
+
+
+class RedisRecentCounters:
+    """One hash per scope and bucket; a reaction is a single HINCRBY whatever the audience."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        bucket_s: float = 2.0,
+        buckets: int = 5,
+        clock: Clock = wall_clock,
+        prefix: str = "majlis:",
+    ) -> None:
+        self._redis = redis
+        self._bucket_s = bucket_s
+        self._buckets = buckets
+        self._clock = clock
+        self._prefix = prefix
+        # One bucket of slack so a bucket outlives the last read that can still include it.
+        self._ttl_ms = _ttl_ms((buckets + 1) * bucket_s)
+
+    def _key(self, scope: str, bucket: int) -> str:
+        return f"{self._prefix}recent:{scope}:{bucket}"
+
+    def _bucket_now(self) -> int:
+        return int(self._clock() // self._bucket_s)
+
+    async def add(self, scope: str, key: str, amount: int = 1) -> None:
+        name = self._key(scope, self._bucket_now())
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(name, key, amount)
+            pipe.pexpire(name, self._ttl_ms)
+            await pipe.execute()
+
+    async def recent(self, scope: str) -> dict[str, int]:
+        now = self._bucket_now()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(now - self._buckets + 1, now + 1):
+                pipe.hgetall(self._key(scope, bucket))
+            hashes = await pipe.execute()
+        total: Counter[str] = Counter()
+        for fields in hashes:
+            total.update({_text(k): int(v) for k, v in fields.items()})
+        return dict(total)
+
+
+# Same steps, in the same order, as MemoryRateLimiter.hit so both round identically. Numbers cross
+# the Lua boundary as %.17g strings: Lua's tostring keeps only 14 digits, and integer replies
+# would truncate the fraction.
+_GCRA = """
+local now = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local interval = period / tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if tat < now then tat = now end
+local allow_at = tat - period + interval
+if now < allow_at then
+  return {0, string.format('%.17g', allow_at - now)}
+end
+redis.call('SET', KEYS[1], string.format('%.17g', tat + interval), 'PX', ARGV[4])
+return {1, '0'}
+"""
+
+
+class RedisRateLimiter:
+    """GCRA in one Lua script, so concurrent nodes cannot both spend the last unit."""
+
+    def __init__(self, redis: Redis, clock: Clock = wall_clock, prefix: str = "majlis:") -> None:
+        self._clock = clock
+        self._prefix = prefix
+        self._script = redis.register_script(_GCRA)
+
+    async def hit(self, key: str, limit: int, period_s: float) -> Decision:
+        # ``now`` comes from our clock, not Redis' TIME, so tests can drive time (and so the
+        # formula matches the in-process one bit for bit).
+        allowed, wait = await self._script(
+            keys=[f"{self._prefix}rate:{key}"],
+            args=[repr(float(self._clock())), repr(float(period_s)), limit, _ttl_ms(period_s)],
+        )
+        if int(allowed):
+            return Decision(True, 0)
+        return Decision(False, max(1, math.ceil(float(_text(wait)))))
+
+
+class RedisSubscription:
+    """A bounded queue fed by a reader task on the subscription's own pub/sub connection.
+
+    Why the same overflow rule as MemorySubscription: a slow client must not make the reader
+    buffer without bound, so on overflow its stream ends and the client starts from a snapshot.
+    """
+
+    def __init__(self, pubsub: PubSub, maxsize: int) -> None:
+        self._pubsub = pubsub
+        self.queue: asyncio.Queue[JSON] = asyncio.Queue(maxsize)
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, channels: frozenset[str]) -> None:
+        """Return only once Redis confirmed every channel: later publishes cannot be missed."""
+        await self._pubsub.subscribe(*channels)
+        pending = set(channels)
+        while pending:
+            message = await self._pubsub.get_message(timeout=None)
+            if message is not None and message["type"] == "subscribe":
+                pending.discard(_text(message["channel"]))
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self._pubsub.get_message(timeout=None)
+                if message is None or message["type"] != "message":
+                    continue
+                try:
+                    self.queue.put_nowait(orjson.loads(message["data"]))
+                except asyncio.QueueFull:
+                    break
+        except Exception:
+            # Same remedy as an overflow: end the stream, the client reconnects from a snapshot.
+            log.exception("event bus subscription lost")
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(OVERFLOW)
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+    async def __aiter__(self) -> AsyncIterator[JSON]:
+        while True:
+            event = await self.queue.get()
+            if event is OVERFLOW:
+                return
+            yield event
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+
+class RedisEventBus:
+    """PUBLISH of JSON; each subscription holds one pub/sub connection for its lifetime."""
+
+    def __init__(self, redis: Redis, prefix: str = "majlis:", queue_size: int = 256) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._queue_size = queue_size
+
+    async def publish(self, topic: str, event: JSON) -> None:
+        await self._redis.publish(self._prefix + topic, orjson.dumps(event))
+
+    async def subscribe(self, topics: Iterable[str]) -> RedisSubscription:
+        channels = frozenset(self._prefix + topic for topic in topics)
+        subscription = RedisSubscription(self._redis.pubsub(), self._queue_size)
+        try:
+            await subscription.start(channels)
+        except BaseException:
+            await subscription.close()
+            raise
+        return subscription
+
+
+def build_redis_seams(url: str, heartbeat_interval_s: float) -> LiveSeams:
+    redis = Redis.from_url(url)
+    return LiveSeams(
+        presence=RedisPresence(redis, window_s=heartbeat_interval_s),
+        counters=RedisRecentCounters(redis),
+        limiter=RedisRateLimiter(redis),
+        bus=RedisEventBus(redis),
+        closers=[redis.aclose],
+    )

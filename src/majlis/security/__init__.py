@@ -1,0 +1,1 @@
+"""Password hashing, bearer tokens and signed listener ids."""

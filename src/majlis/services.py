@@ -1,0 +1,71 @@
+"""Wires one node: the store, the live seams and the domain services, started and stopped
+together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from majlis.config import Settings
+from majlis.domain.accounts import Accounts
+from majlis.domain.audience import Audience
+from majlis.domain.context import Context
+from majlis.domain.notices import Notices
+from majlis.domain.space_cache import SpaceCache
+from majlis.domain.spaces import Spaces
+from majlis.domain.stage import Stage
+from majlis.live.factory import build_live_seams
+from majlis.security.listener_ids import ListenerIds
+from majlis.security.passwords import PasswordKdf
+from majlis.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    ctx: Context
+    accounts: Accounts
+    spaces: Spaces
+    stage: Stage
+    audience: Audience
+    notices: Notices
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        store = SqlStore(settings.resolved_database_url())
+        await store.migrate()
+        ctx = Context(
+            settings=settings,
+            store=store,
+            live=build_live_seams(settings.redis_url, settings.heartbeat_interval_s),
+            kdf=PasswordKdf(settings.kdf_profile, settings.kdf_concurrency),
+            listener_ids=ListenerIds(settings.resolved_secret()),
+            space_cache=SpaceCache(store, settings.space_cache_ttl_s),
+        )
+        accounts = Accounts(ctx)
+        spaces = Spaces(ctx)
+        notices = Notices(ctx)
+        services = cls(
+            ctx=ctx,
+            accounts=accounts,
+            spaces=spaces,
+            stage=Stage(ctx, spaces, accounts, notices),
+            audience=Audience(ctx),
+            notices=notices,
+        )
+        services._tasks.append(asyncio.create_task(services.audience.relay_reactions_forever()))
+        log.info("majlis node ready (database: %s)", "sqlite" if store.is_sqlite else "postgresql")
+        return services
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.ctx.live.aclose()
+        await self.ctx.store.close()

@@ -1,0 +1,106 @@
+"""The durable-state seam. Business rules live in ``majlis.domain``; the store guarantees the
+invariants that need atomicity (stage limits, bans, state transitions) inside one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from majlis.store.records import (
+    Account,
+    Credentials,
+    Notification,
+    Page,
+    Space,
+    SpeakRequest,
+    StageMember,
+)
+from majlis.types import Role, SpaceState
+
+
+class StoreConflict(Exception):
+    """A write the current state does not allow; ``reason`` is a stable machine-readable key."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class Store(Protocol):
+    async def migrate(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+
+    # accounts and sessions
+    async def create_account(
+        self, handle: str, display_name: str, password_hash: str, now: datetime
+    ) -> Account: ...
+    async def account_by_handle(self, handle: str) -> Account | None: ...
+    async def credentials(self, handle: str) -> Credentials | None: ...
+    async def create_session(self, token_hash: str, account_id: int, now: datetime) -> None: ...
+    async def account_for_session(self, token_hash: str) -> Account | None: ...
+    async def delete_session(self, token_hash: str) -> bool: ...
+
+    # follows
+    async def follow(self, follower_id: int, followee_id: int, now: datetime) -> bool: ...
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool: ...
+    async def followee_ids(self, account_id: int) -> frozenset[int]: ...
+
+    # spaces
+    async def create_space(
+        self,
+        space_id: str,
+        host_id: int,
+        title: str,
+        state: SpaceState,
+        scheduled_start: datetime | None,
+        record: bool,
+        now: datetime,
+    ) -> Space: ...
+    async def count_spaces_of_host(self, host_id: int, state: SpaceState) -> int: ...
+    async def space(self, space_id: str) -> Space | None: ...
+    async def list_spaces(
+        self, state: SpaceState | None, cursor: str | None, limit: int
+    ) -> Page[Space]: ...
+    async def transition(
+        self, space_id: str, allowed_from: tuple[SpaceState, ...], to: SpaceState, now: datetime
+    ) -> Space: ...
+    async def live_feed(self, account_id: int, limit: int) -> list[Space]: ...
+    async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]: ...
+
+    # the stage
+    async def put_on_stage(
+        self,
+        space_id: str,
+        account_id: int,
+        role: Role,
+        max_cohosts: int,
+        max_speakers: int,
+        now: datetime,
+    ) -> StageMember: ...
+    async def leave_stage(self, space_id: str, account_id: int) -> bool: ...
+    async def set_muted(self, space_id: str, account_id: int, muted: bool) -> bool: ...
+    async def add_request(self, space_id: str, account_id: int, now: datetime) -> None: ...
+    async def requests(self, space_id: str) -> list[SpeakRequest]: ...
+    async def delete_request(self, space_id: str, account_id: int) -> bool: ...
+    async def remove_from_space(
+        self, space_id: str, account_id: int, removed_by: int, now: datetime
+    ) -> bool: ...
+    async def banned_ids(self, space_id: str) -> frozenset[int]: ...
+
+    # reminders and notifications
+    async def add_reminder(self, space_id: str, account_id: int, now: datetime) -> None: ...
+    async def delete_reminder(self, space_id: str, account_id: int) -> bool: ...
+    async def reminder_space_ids(self, account_id: int) -> frozenset[str]: ...
+    async def add_notification(
+        self,
+        account_id: int,
+        kind: str,
+        space_id: str | None,
+        actor_id: int | None,
+        now: datetime,
+    ) -> int: ...
+    async def notifications(
+        self, account_id: int, cursor: str | None, limit: int
+    ) -> Page[Notification]: ...

@@ -1,0 +1,88 @@
+"""Plain records the store returns; the API turns them into JSON, the domain reasons about them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from majlis.types import Role, SpaceState
+
+
+@dataclass(frozen=True)
+class Account:
+    id: int
+    handle: str
+    display_name: str
+    created_at: datetime
+    followers_count: int = 0
+    following_count: int = 0
+
+
+@dataclass(frozen=True)
+class Credentials:
+    account: Account
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class StageMember:
+    account: Account
+    role: Role
+    muted: bool
+
+
+@dataclass(frozen=True)
+class Space:
+    id: str
+    title: str
+    state: SpaceState
+    host: Account
+    stage: tuple[StageMember, ...]
+    scheduled_start: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    record: bool
+    created_at: datetime
+
+    def member(self, account_id: int) -> StageMember | None:
+        for member in self.stage:
+            if member.account.id == account_id:
+                return member
+        return None
+
+
+@dataclass(frozen=True)
+class SpeakRequest:
+    account: Account
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SpaceRef:
+    """Just enough of a Space to show it in a list of notices."""
+
+    id: str
+    title: str
+    state: SpaceState
+
+
+@dataclass(frozen=True)
+class Notification:
+    """An inbox entry. ``id`` is stable: ``n<row>`` for stored notices, ``live-<space>`` or
+    ``reminder-<space>`` for notices derived on read from follows and reminders."""
+
+    id: str
+    kind: str
+    created_at: datetime
+    space: SpaceRef | None
+    actor: Account | None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None

@@ -1,0 +1,156 @@
+"""The SQL schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` must match it
+(a test compares them), so the running schema is always the one a fresh install gets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every engine (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store")
+        aware: datetime = value.astimezone(UTC)
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+        return value.astimezone(UTC)  # type: ignore[no-any-return]
+
+
+def _account_fk(**kwargs: Any) -> ForeignKey:
+    return ForeignKey("accounts.id", ondelete="CASCADE", **kwargs)
+
+
+def _space_fk() -> ForeignKey:
+    return ForeignKey("spaces.id", ondelete="CASCADE")
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("handle", String(32), nullable=False),
+    #: Lower-cased handle: uniqueness is case-insensitive on every engine.
+    Column("handle_key", String(32), nullable=False, unique=True),
+    Column("display_name", String(64), nullable=False),
+    Column("password_hash", String(256), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    #: SHA-256 of the bearer token; the token itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column("account_id", Integer, _account_fk(), nullable=False, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("follower_id", Integer, _account_fk(), primary_key=True),
+    Column("followee_id", Integer, _account_fk(), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_follows_followee", "followee_id", "follower_id"),
+)
+
+spaces = Table(
+    "spaces",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("host_id", Integer, _account_fk(), nullable=False),
+    Column("title", String(140), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("scheduled_start", UTCDateTime(), nullable=True),
+    Column("started_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("record", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_spaces_state_started", "state", "started_at"),
+    Index("ix_spaces_host_state", "host_id", "state"),
+)
+
+stage_members = Table(
+    "stage_members",
+    metadata,
+    Column("space_id", String(16), _space_fk(), primary_key=True),
+    Column("account_id", Integer, _account_fk(), primary_key=True, index=True),
+    Column("role", String(8), nullable=False),
+    Column("muted", Boolean, nullable=False),
+    Column("joined_at", UTCDateTime(), nullable=False),
+)
+
+speak_requests = Table(
+    "speak_requests",
+    metadata,
+    Column("space_id", String(16), _space_fk(), primary_key=True),
+    Column("account_id", Integer, _account_fk(), primary_key=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+removals = Table(
+    "removals",
+    metadata,
+    Column("space_id", String(16), _space_fk(), primary_key=True),
+    Column("account_id", Integer, _account_fk(), primary_key=True),
+    Column("removed_by", Integer, _account_fk(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("space_id", String(16), _space_fk(), primary_key=True),
+    Column("account_id", Integer, _account_fk(), primary_key=True, index=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: Personal notices only (invited, removed, followed). "Live" and "reminder" notices are derived
+#: on read from follows and reminders, so a host with 88M followers goes live with O(1) writes.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", Integer, _account_fk(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("space_id", String(16), _space_fk(), nullable=True),
+    Column("actor_id", Integer, _account_fk(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_notifications_account_created", "account_id", "created_at"),
+)
