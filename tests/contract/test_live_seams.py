@@ -371,6 +371,30 @@ def test_bus_close_stops_delivery(run: Run) -> None:
     run(scenario)
 
 
+def test_bus_close_wakes_a_waiting_reader(run: Run) -> None:
+    async def scenario(kit: Kit) -> None:
+        bus = kit.bus()
+        subscription = await bus.subscribe(["t"])
+        reader = asyncio.create_task(_drain(subscription))
+        await asyncio.sleep(0.05)  # the reader is now blocked waiting for an event
+        await subscription.close()
+        assert await asyncio.wait_for(reader, WAIT_S) == []
+
+    run(scenario)
+
+
+def test_counters_forget_drops_a_scope(run: Run) -> None:
+    async def scenario(kit: Kit) -> None:
+        counters = kit.counters()
+        await counters.add("gone", "x", 3)
+        await counters.add("kept", "x", 1)
+        await counters.forget("gone")
+        assert await counters.recent("gone") == {}
+        assert await counters.recent("kept") == {"x": 1}
+
+    run(scenario)
+
+
 def test_bus_drops_an_overflowing_subscriber_only(run: Run) -> None:
     async def scenario(kit: Kit) -> None:
         bus = kit.bus(queue_size=4)

@@ -92,6 +92,7 @@ class Spaces:
         await self._ctx.live.bus.publish(space_topic(space.id), payload)
         await self._ctx.live.bus.publish(SPACES_TOPIC, {**payload, "host_id": space.host.id})
         await self._ctx.live.presence.forget(space.id)
+        await self._ctx.live.counters.forget(space.id)
         return space
 
     async def page(self, state: SpaceState | None, cursor: str | None, limit: int) -> Page[Space]:

@@ -14,8 +14,8 @@ from typing import Protocol
 
 from majlis.types import JSON
 
-#: Marker placed in a subscriber's queue when it fell too far behind.
-OVERFLOW: JSON = {"type": "overflow"}
+#: Marker that ends a subscriber's iteration: it fell too far behind, or it was closed.
+END: JSON = {"type": "end"}
 
 
 class Subscription(Protocol):
@@ -45,25 +45,26 @@ class MemorySubscription:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
-            self._overflow()
+            self._end()
 
-    def _overflow(self) -> None:
+    def _end(self) -> None:
+        """Detach, drop what is queued and wake the reader so its ``async for`` finishes."""
         self._bus.detach(self)
         self.closed = True
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(OVERFLOW)
+        self.queue.put_nowait(END)
 
     async def __aiter__(self) -> AsyncIterator[JSON]:
         while True:
             event = await self.queue.get()
-            if event is OVERFLOW:
+            if event is END:
                 return
             yield event
 
     async def close(self) -> None:
-        self.closed = True
-        self._bus.detach(self)
+        if not self.closed:
+            self._end()
 
 
 class MemoryEventBus:

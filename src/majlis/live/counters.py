@@ -20,6 +20,9 @@ class RecentCounters(Protocol):
     async def recent(self, scope: str) -> dict[str, int]:
         """Totals per key over the last ``bucket_s * buckets`` seconds."""
 
+    async def forget(self, scope: str) -> None:
+        """Drop a scope at once (its Space ended) instead of waiting for it to age out."""
+
 
 class MemoryRecentCounters:
     def __init__(self, bucket_s: float = 2.0, buckets: int = 5, clock: Clock = wall_clock) -> None:
@@ -48,3 +51,6 @@ class MemoryRecentCounters:
             if bucket >= oldest:
                 total.update(counts)
         return dict(total)
+
+    async def forget(self, scope: str) -> None:
+        self._data.pop(scope, None)

@@ -19,7 +19,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from majlis.live.bus import OVERFLOW
+from majlis.live.bus import END
 from majlis.live.clock import Clock, wall_clock
 from majlis.live.factory import LiveSeams
 from majlis.live.ratelimit import Decision
@@ -124,6 +124,11 @@ class RedisRecentCounters:
             total.update({_text(k): int(v) for k, v in fields.items()})
         return dict(total)
 
+    async def forget(self, scope: str) -> None:
+        now = self._bucket_now()
+        keys = [self._key(scope, b) for b in range(now - self._buckets, now + 1)]
+        await self._redis.delete(*keys)
+
 
 # Same steps, in the same order, as MemoryRateLimiter.hit so both round identically. Numbers cross
 # the Lua boundary as %.17g strings: Lua's tostring keeps only 14 digits, and integer replies
@@ -200,13 +205,13 @@ class RedisSubscription:
             log.exception("event bus subscription lost")
         while not self.queue.empty():
             self.queue.get_nowait()
-        self.queue.put_nowait(OVERFLOW)
+        self.queue.put_nowait(END)
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
     async def __aiter__(self) -> AsyncIterator[JSON]:
         while True:
             event = await self.queue.get()
-            if event is OVERFLOW:
+            if event is END:
                 return
             yield event
 
@@ -215,6 +220,10 @@ class RedisSubscription:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
+        # Wake a reader blocked in ``async for`` so it finishes, as the memory bus does.
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(END)
         await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
 

@@ -1,0 +1,97 @@
+"""A thin client for the public API, so tests read as a user's story."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+PASSWORD = "correct horse battery"
+
+
+def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
+    """Assert ``response`` is an RFC 9457 problem with ``status`` and a readable detail."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and len(body["detail"]) > 5
+    assert body["type"].startswith("urn:majlis:problem:")
+    return body
+
+
+@dataclass
+class User:
+    handle: str
+    token: str
+    api: Api
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.api.http.request(method, path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def create_space(self, title: str = "A Space", **fields: Any) -> dict[str, Any]:
+        response = self.post("/api/v1/spaces", json={"title": title, **fields})
+        assert response.status_code == 201, response.text
+        space: dict[str, Any] = response.json()
+        return space
+
+    def schedule_space(self, title: str = "Later", hours: float = 2) -> dict[str, Any]:
+        start = (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+        return self.create_space(title, scheduled_start=start)
+
+    def follow(self, other: User) -> None:
+        response = self.post(f"/api/v1/accounts/{other.handle}/follow")
+        assert response.status_code == 204, response.text
+
+
+class Api:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def sign_up(self, prefix: str = "u", display_name: str | None = None) -> User:
+        handle = f"{prefix}_{secrets.token_hex(5)}"
+        response = self.http.post(
+            "/api/v1/accounts",
+            json={"handle": handle, "password": PASSWORD, "display_name": display_name or handle},
+        )
+        assert response.status_code == 201, response.text
+        return self.sign_in(handle)
+
+    def sign_in(self, handle: str, password: str = PASSWORD) -> User:
+        response = self.http.post("/api/v1/sessions", json={"handle": handle, "password": password})
+        assert response.status_code == 201, response.text
+        return User(handle=handle, token=response.json()["token"], api=self)
+
+    def space(self, space_id: str) -> dict[str, Any]:
+        response = self.http.get(f"/api/v1/spaces/{space_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def stage_of(self, space_id: str) -> dict[str, tuple[str, bool]]:
+        return {m["handle"]: (m["role"], m["muted"]) for m in self.space(space_id)["stage"]}

@@ -1,0 +1,47 @@
+"""Shared fixtures: a real server per storage engine (SQLite and PostgreSQL) and an API client.
+
+The ``api`` fixture is parametrized over both engines, so every API test runs against both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.client import Api
+from tests.server import RunningServer, run_server
+from tests.services import postgres_database
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
+
+
+def _engine_url(engine: str, request: pytest.FixtureRequest) -> str:
+    if engine == "sqlite":
+        return ""
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    engine: str = request.param
+    data_dir: Path = tmp_path_factory.mktemp(f"majlis-{engine}")
+    with run_server(data_dir, _engine_url(engine, request)) as running:
+        yield running
+
+
+@pytest.fixture
+def api(server: RunningServer) -> Iterator[Api]:
+    client = Api(server.base_url)
+    yield client
+    client.close()

@@ -1,0 +1,67 @@
+"""A real majlis server (uvicorn on a loopback port) running in a background thread."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from majlis.api.app import create_app
+from majlis.config import Settings
+
+#: Limits high enough that a test suite creating hundreds of accounts is not throttled;
+#: tests of the limits themselves start a server with the real ones.
+TEST_SETTINGS: dict[str, Any] = {
+    "kdf_profile": "test-cheapest",
+    "signup_per_ip_per_min": 100_000,
+    "signin_per_ip_per_min": 100_000,
+    "log_level": "warning",
+}
+
+
+class RunningServer:
+    def __init__(self, settings: Settings, server: uvicorn.Server, port: int) -> None:
+        self.settings = settings
+        self.server = server
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    @property
+    def services(self) -> Any:
+        return self.server.config.app.state.services
+
+
+@contextmanager
+def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iterator[RunningServer]:
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, **{**TEST_SETTINGS, **overrides}
+    ).validated()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=settings.log_level,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield RunningServer(settings, server, port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
