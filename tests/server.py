@@ -37,6 +37,23 @@ class RunningServer:
         return self.server.config.app.state.services
 
 
+def query(server: RunningServer, statement: Any) -> list[Any]:
+    """Read the server's database directly, from the test's own connection."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read() -> list[Any]:
+        engine = create_async_engine(server.settings.resolved_database_url())
+        try:
+            async with engine.connect() as conn:
+                return list((await conn.execute(statement)).scalars())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
 @contextmanager
 def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iterator[RunningServer]:
     settings = Settings(

@@ -46,9 +46,9 @@ class Services:
             listener_ids=ListenerIds(settings.resolved_secret()),
             space_cache=SpaceCache(store, settings.space_cache_ttl_s),
         )
-        accounts = Accounts(ctx)
-        spaces = Spaces(ctx)
         notices = Notices(ctx)
+        accounts = Accounts(ctx, notices)
+        spaces = Spaces(ctx)
         services = cls(
             ctx=ctx,
             accounts=accounts,

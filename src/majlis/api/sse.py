@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 import orjson
@@ -16,6 +17,7 @@ from starlette.responses import StreamingResponse
 from majlis.types import JSON
 
 KEEPALIVE_S = 15.0
+log = logging.getLogger(__name__)
 
 
 def event_stream(
@@ -38,6 +40,10 @@ def event_stream(
                 try:
                     item = next_event.result()
                 except StopAsyncIteration:
+                    return
+                except Exception:
+                    # End the stream cleanly; EventSource reconnects and starts from a snapshot.
+                    log.exception("event stream source failed")
                     return
                 next_event = None
                 kind = name or str(item.get("type", "message"))

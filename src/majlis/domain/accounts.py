@@ -7,7 +7,7 @@ import time
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLimited, Unauthorized
 from majlis.domain.events import account_topic, event
-from majlis.domain.render import account_brief
+from majlis.domain.notices import Notices
 from majlis.security.passwords import KdfBusy
 from majlis.security.tokens import MAX_TOKEN_LENGTH, new_token, token_hash
 from majlis.store.protocol import StoreConflict
@@ -15,8 +15,9 @@ from majlis.store.records import Account
 
 
 class Accounts:
-    def __init__(self, ctx: Context, token_cache_max: int = 100_000) -> None:
+    def __init__(self, ctx: Context, notices: Notices, token_cache_max: int = 100_000) -> None:
         self._ctx = ctx
+        self._notices = notices
         self._token_cache: dict[str, tuple[float, Account]] = {}
         self._token_cache_max = token_cache_max
 
@@ -86,13 +87,7 @@ class Accounts:
         if target.id == me.id:
             raise Invalid("you cannot follow yourself")
         if await self._ctx.store.follow(me.id, target.id, self._ctx.now()):
-            await self._ctx.store.add_notification(
-                target.id, "follow", None, me.id, self._ctx.now()
-            )
-            await self._ctx.live.bus.publish(
-                account_topic(target.id),
-                event("notification", kind="follow", actor=account_brief(me)),
-            )
+            await self._notices.deliver(target.id, "follow", None, me)
             await self._ctx.live.bus.publish(
                 account_topic(me.id), event("following", handle=handle)
             )
