@@ -1,0 +1,213 @@
+"""One contract suite for the ``Store`` seam, run against SQLite and PostgreSQL alike.
+
+The invariants that need atomicity are tested under real concurrency here, because that is
+where the two engines differ (SQLite serializes writers, PostgreSQL locks the Space row).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from majlis.store.cursors import BadCursor
+from majlis.store.protocol import Store, StoreConflict
+from majlis.store.sql import SqlStore
+from majlis.store.tables import metadata
+
+NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
+Scenario = Callable[[Store], Awaitable[None]]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[Scenario], None]]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    else:
+        from tests.services import postgres_database
+
+        context = postgres_database()
+        url = context.__enter__()
+        request.addfinalizer(lambda: context.__exit__(None, None, None))
+
+    def run(scenario: Scenario) -> None:
+        async def main() -> None:
+            store = SqlStore(url)
+            try:
+                await store.migrate()
+                await scenario(store)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+
+    yield run
+
+
+async def _accounts(store: Store, *handles: str) -> list[int]:
+    return [(await store.create_account(h, h.title(), "hash", NOW)).id for h in handles]
+
+
+def test_migrations_produce_exactly_the_declared_schema(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        assert isinstance(store, SqlStore)
+        await store.migrate()  # a second run is a no-op
+        async with store.engine.connect() as conn:
+            diff = await conn.run_sync(
+                lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+            )
+        assert diff == []
+
+    make_store(scenario)
+
+
+def test_handles_are_unique_ignoring_case(make_store: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        await store.create_account("Noor", "Noor", "h", NOW)
+        with pytest.raises(StoreConflict):
+            await store.create_account("nOOR", "x", "h", NOW)
+        found = await store.account_by_handle("NOOR")
+        assert found is not None and found.handle == "Noor"
+        assert found.created_at == NOW and found.created_at.tzinfo is not None
+
+    make_store(scenario)
+
+
+def test_sessions_and_follows(make_store: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        a, b = await _accounts(store, "a", "b")
+        await store.create_session("digest", a, NOW)
+        account = await store.account_for_session("digest")
+        assert account is not None and account.id == a
+        assert await store.delete_session("digest")
+        assert await store.account_for_session("digest") is None
+        assert await store.follow(a, b, NOW) and not await store.follow(a, b, NOW)
+        assert await store.followee_ids(a) == {b}
+        counted = await store.account_by_handle("b")
+        assert counted is not None and counted.followers_count == 1
+        assert await store.unfollow(a, b) and not await store.unfollow(a, b)
+
+    make_store(scenario)
+
+
+def test_transitions_are_checked_atomically(make_store: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        (host,) = await _accounts(store, "host")
+        await store.create_space("s1", host, "t", "scheduled", NOW + timedelta(hours=1), True, NOW)
+        results = await asyncio.gather(
+            *(store.transition("s1", ("scheduled",), "live", NOW) for _ in range(6)),
+            return_exceptions=True,
+        )
+        assert sum(not isinstance(r, Exception) for r in results) == 1
+        assert all(isinstance(r, StoreConflict) for r in results if isinstance(r, Exception))
+        with pytest.raises(StoreConflict):
+            await store.transition("missing", ("live",), "ended", NOW)
+
+    make_store(scenario)
+
+
+def test_the_stage_never_exceeds_its_limits_under_concurrency(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        host, *people = await _accounts(store, "host", *(f"p{i}" for i in range(14)))
+        await store.create_space("s1", host, "t", "live", None, True, NOW)
+        results = await asyncio.gather(
+            *(store.put_on_stage("s1", p, "speaker", 2, 10, NOW) for p in people),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, Exception)]
+        assert len(refused) == 4 and all(isinstance(r, StoreConflict) for r in refused)
+        space = await store.space("s1")
+        assert space is not None
+        assert [m.role for m in space.stage].count("speaker") == 10
+        assert space.stage[0].role == "host"
+        assert all(m.muted for m in space.stage[1:])  # new members arrive muted
+
+    make_store(scenario)
+
+
+def test_removal_bans_and_clears(make_store: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        host, guest = await _accounts(store, "host", "guest")
+        await store.create_space("s1", host, "t", "live", None, True, NOW)
+        await store.add_request("s1", guest, NOW)
+        assert await store.remove_from_space("s1", guest, host, NOW)
+        assert not await store.remove_from_space("s1", guest, host, NOW)
+        assert await store.requests("s1") == []
+        assert await store.banned_ids("s1") == {guest}
+        for attempt in (
+            store.put_on_stage("s1", guest, "speaker", 2, 10, NOW),
+            store.add_request("s1", guest, NOW),
+        ):
+            with pytest.raises(StoreConflict) as refused:
+                await attempt
+            assert refused.value.reason == "removed"
+
+    make_store(scenario)
+
+
+def test_the_host_never_leaves_the_stage(make_store: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        (host,) = await _accounts(store, "host")
+        await store.create_space("s1", host, "t", "live", None, True, NOW)
+        assert not await store.leave_stage("s1", host)
+        with pytest.raises(StoreConflict):
+            await store.put_on_stage("s1", host, "speaker", 2, 10, NOW)
+
+    make_store(scenario)
+
+
+def test_listing_pages_are_stable_and_cursors_are_checked(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        (host,) = await _accounts(store, "host")
+        for i in range(7):
+            # Equal start times on purpose: the id breaks ties, so no page repeats or skips.
+            await store.create_space(
+                f"s{i}", host, "t", "scheduled", NOW + timedelta(hours=1), True, NOW
+            )
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await store.list_spaces("scheduled", cursor, 3)
+            seen += [s.id for s in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == sorted(f"s{i}" for i in range(7))
+        with pytest.raises(BadCursor):
+            await store.list_spaces("scheduled", "not-a-cursor", 3)
+
+    make_store(scenario)
+
+
+def test_derived_notices_follow_follows_and_reminders(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        me, host, late_fan = await _accounts(store, "me", "host", "late")
+        await store.follow(me, host, NOW - timedelta(days=1))
+        await store.create_space("s1", host, "t", "scheduled", NOW + timedelta(hours=1), True, NOW)
+        await store.transition("s1", ("scheduled",), "live", NOW)
+        await store.follow(late_fan, host, NOW + timedelta(minutes=5))
+        await store.add_notification(me, "follow", None, late_fan, NOW + timedelta(minutes=1))
+        page = await store.notifications(me, None, 10)
+        assert [(n.kind, n.id) for n in page.items] == [
+            ("follow", page.items[0].id),
+            ("live", "live-s1"),
+        ]
+        # Following after the start does not produce a "went live" notice in the past.
+        assert (await store.notifications(late_fan, None, 10)).items == []
+
+    make_store(scenario)

@@ -1,0 +1,109 @@
+"""The ``majlis`` command as an operator runs it: a real process on a real port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+import majlis
+from majlis.config import Settings
+
+
+def _majlis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "majlis", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_version_and_help() -> None:
+    assert _majlis("--version").stdout.strip() == f"majlis {majlis.__version__}"
+    help_text = _majlis("serve", "--help").stdout
+    for flag in ("--host", "--port", "--data-dir", "--database-url"):
+        assert flag in help_text
+    no_command = _majlis()
+    assert no_command.returncode == 2 and "serve" in no_command.stdout
+
+
+def test_bad_configuration_is_a_clear_error_not_a_traceback() -> None:
+    result = _majlis("serve", env={"MAJLIS_HEARTBEAT_INTERVAL_S": "soon"})
+    assert result.returncode == 2
+    assert "heartbeat_interval_s" in result.stderr and "Traceback" not in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_serve_runs_on_an_embedded_store_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest"}
+    command = [
+        sys.executable,
+        "-m",
+        "majlis",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path),
+    ]
+    base = f"http://127.0.0.1:{port}"
+
+    log = tmp_path / "serve.log"
+
+    def start() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/readyz").status_code == 200:
+                    return process
+            except httpx.TransportError:
+                time.sleep(0.1)
+        process.kill()
+        pytest.fail("majlis serve did not become ready")
+
+    process = start()
+    try:
+        account = {"handle": "persist", "password": "long enough", "display_name": "P"}
+        assert httpx.post(f"{base}/api/v1/accounts", json=account).status_code == 201
+        assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "majlis"
+    finally:
+        process.terminate()
+        # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
+        assert process.wait(15) in (0, -15)
+    assert "Application shutdown complete" in log.read_text()
+    assert (tmp_path / "majlis.db").exists() and (tmp_path / "secret").exists()
+    process = start()
+    try:
+        assert httpx.get(f"{base}/api/v1/accounts/persist").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def test_settings_read_the_environment_and_flags_override_it(tmp_path: Path) -> None:
+    settings = Settings.from_env({"MAJLIS_PORT": "9001", "MAJLIS_DATA_DIR": str(tmp_path)})
+    assert settings.port == 9001 and settings.data_dir == tmp_path
+    assert settings.with_overrides(port=9002, host=None).port == 9002
+    assert settings.resolved_database_url().startswith("sqlite+aiosqlite:///")
+    assert settings.resolved_secret() == settings.resolved_secret()  # persisted, not regenerated
+    with pytest.raises(ValueError, match="kdf_profile"):
+        Settings.from_env({"MAJLIS_KDF_PROFILE": "md5"})
+    with pytest.raises(ValueError, match="port"):
+        Settings.from_env({"MAJLIS_PORT": "eighty"})
