@@ -1,10 +1,12 @@
-"""Shared fixtures: a real server per storage engine (SQLite and PostgreSQL) and an API client.
+"""Shared fixtures: a real server per deployment shape, and an API client.
 
-The ``api`` fixture is parametrized over both engines, so every API test runs against both.
+The ``api`` fixture is parametrized over the two shapes majlis ships, so every API test runs
+against both: embedded (SQLite + in-process live state) and distributed (PostgreSQL + Redis).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,9 +14,9 @@ import pytest
 
 from tests.client import Api
 from tests.server import RunningServer, run_server
-from tests.services import postgres_database
+from tests.services import postgres_database, redis_url
 
-ENGINES = ["sqlite", "postgresql"]
+ENGINES = ["sqlite", "postgresql"]  # the second also runs the live seams on Redis
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +38,13 @@ def server(
 ) -> Iterator[RunningServer]:
     engine: str = request.param
     data_dir: Path = tmp_path_factory.mktemp(f"majlis-{engine}")
-    with run_server(data_dir, _engine_url(engine, request)) as running:
+    overrides = {}
+    if engine == "postgresql":
+        overrides = {
+            "redis_url": redis_url(),
+            "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
+        }
+    with run_server(data_dir, _engine_url(engine, request), **overrides) as running:
         yield running
 
 

@@ -74,3 +74,14 @@ def postgres_database() -> Iterator[str]:
         yield _pg_dsn(name)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+REDIS_HOST = os.environ.get("MAJLIS_TEST_REDIS_HOST", "127.0.0.1")
+REDIS_PORT = int(os.environ.get("MAJLIS_TEST_REDIS_PORT", "6379"))
+
+
+def redis_url() -> str:
+    """The Redis the distributed-mode tests use, or a skip (failure under REQUIRE_ALL)."""
+    if not port_open(REDIS_HOST, REDIS_PORT):
+        unavailable(f"Redis is not reachable at {REDIS_HOST}:{REDIS_PORT}")
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"

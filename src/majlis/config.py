@@ -27,8 +27,11 @@ class Settings:
     data_dir: Path = Path("./data")
     #: SQLAlchemy async URL; default is a SQLite file under ``data_dir``.
     database_url: str = ""
-    #: Unused until the distributed backends land; kept here so operators configure one place.
+    #: Presence, counters, rate limits and events on Redis (``redis://host:6379/0``); empty =
+    #: in-process, for a single node.
     redis_url: str = ""
+    #: Namespaces keys and channels, so several deployments can share one Redis.
+    redis_prefix: str = "majlis:"
     #: Prefix for URLs handed to clients (``https://spaces.example.org``); empty = root-relative.
     public_url: str = ""
     #: Signs listener ids; all nodes of a deployment share it. Generated per data dir if empty.

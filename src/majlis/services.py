@@ -41,7 +41,9 @@ class Services:
         ctx = Context(
             settings=settings,
             store=store,
-            live=build_live_seams(settings.redis_url, settings.heartbeat_interval_s),
+            live=build_live_seams(
+                settings.redis_url, settings.heartbeat_interval_s, settings.redis_prefix
+            ),
             kdf=PasswordKdf(settings.kdf_profile, settings.kdf_concurrency),
             listener_ids=ListenerIds(settings.resolved_secret()),
             space_cache=SpaceCache(store, settings.space_cache_ttl_s),

@@ -28,12 +28,14 @@ class LiveSeams:
             await closer()
 
 
-def build_live_seams(redis_url: str, heartbeat_interval_s: float) -> LiveSeams:
+def build_live_seams(
+    redis_url: str, heartbeat_interval_s: float, redis_prefix: str = "majlis:"
+) -> LiveSeams:
     if redis_url:
         from majlis.live.redis_backend import build_redis_seams
 
-        log.info("live state on Redis at %s", redis_url)
-        return build_redis_seams(redis_url, heartbeat_interval_s)
+        log.info("live state on Redis (key prefix %r)", redis_prefix)
+        return build_redis_seams(redis_url, heartbeat_interval_s, redis_prefix)
     log.info("single-node mode: presence, counters, rate limits and events are in-process")
     return LiveSeams(
         presence=MemoryPresence(window_s=heartbeat_interval_s),

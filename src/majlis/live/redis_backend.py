@@ -249,12 +249,13 @@ class RedisEventBus:
         return subscription
 
 
-def build_redis_seams(url: str, heartbeat_interval_s: float) -> LiveSeams:
+def build_redis_seams(url: str, heartbeat_interval_s: float, prefix: str = "majlis:") -> LiveSeams:
+    """``prefix`` namespaces every key and channel, so deployments can share one Redis."""
     redis = Redis.from_url(url)
     return LiveSeams(
-        presence=RedisPresence(redis, window_s=heartbeat_interval_s),
-        counters=RedisRecentCounters(redis),
-        limiter=RedisRateLimiter(redis),
-        bus=RedisEventBus(redis),
+        presence=RedisPresence(redis, window_s=heartbeat_interval_s, prefix=prefix),
+        counters=RedisRecentCounters(redis, prefix=prefix),
+        limiter=RedisRateLimiter(redis, prefix=prefix),
+        bus=RedisEventBus(redis, prefix=prefix),
         closers=[redis.aclose],
     )
