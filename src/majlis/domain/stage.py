@@ -96,6 +96,9 @@ class Stage:
         except StoreConflict as exc:
             raise store_conflict(exc) from exc
         await self._publish(space, event("stage", **member_json(member)))
+        if target_role == "listener":
+            # Their request (if any) is answered: say so, for queues built from events.
+            await self._publish(space, event("request", action="removed", **account_brief(target)))
         if target_role == "listener" or role == "cohost":
             kind = "invited" if target_role == "listener" else "promoted"
             await self._notices.deliver(target.id, kind, space, me)
@@ -141,5 +144,11 @@ class Stage:
         except StoreConflict as exc:
             raise store_conflict(exc) from exc
         if newly:
+            # Say everything that changed, so clients need not infer it from "removed".
+            if role_of(space, target.id) != "listener":
+                await self._publish(
+                    space, event("stage", **account_brief(target), role=None, muted=True)
+                )
+            await self._publish(space, event("request", action="removed", **account_brief(target)))
             await self._publish(space, event("removed", **account_brief(target)))
             await self._notices.deliver(target.id, "removed", space, me)
