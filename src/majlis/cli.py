@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="where the database and secret live (./data)")
     serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://...")
+    demo = commands.add_parser(
+        "demo",
+        help="serve, plus a live demo Space with a synthetic speaker; prints the URL to open",
+        description="Run majlis with a live demo Space where a synthetic speaker talks.",
+    )
+    demo.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    demo.add_argument("--data-dir", type=Path, help="where the database and secret live (./data)")
     return parser
 
 
@@ -40,14 +49,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = Settings.from_env().with_overrides(
-            host=args.host, port=args.port, data_dir=args.data_dir, database_url=args.database_url
+            host=args.host,
+            port=args.port,
+            data_dir=args.data_dir,
+            database_url=getattr(args, "database_url", None),
         )
     except ValueError as exc:
         print(f"majlis: {exc}", file=sys.stderr)
         return 2
+    _configure_logging(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     if args.command == "serve":
         return serve(settings)
+    if args.command == "demo":
+        return demo(settings)
     return 2
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+def demo(settings: Settings) -> int:
+    import asyncio
+
+    from majlis.demo import run_demo
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(settings))
+    return 0
 
 
 def serve(settings: Settings) -> int:
@@ -55,10 +87,6 @@ def serve(settings: Settings) -> int:
 
     from majlis.api.app import create_app
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     print(f"majlis {majlis.__version__} serving on http://{settings.host}:{settings.port}/docs")
     uvicorn.run(
         create_app(settings),

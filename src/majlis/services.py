@@ -17,6 +17,7 @@ from majlis.domain.space_cache import SpaceCache
 from majlis.domain.spaces import Spaces
 from majlis.domain.stage import Stage
 from majlis.live.factory import build_live_seams
+from majlis.media.plane import MediaPlane
 from majlis.security.listener_ids import ListenerIds
 from majlis.security.passwords import PasswordKdf
 from majlis.store.sql import SqlStore
@@ -32,6 +33,7 @@ class Services:
     stage: Stage
     audience: Audience
     notices: Notices
+    media: MediaPlane
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -58,12 +60,15 @@ class Services:
             stage=Stage(ctx, spaces, accounts, notices),
             audience=Audience(ctx),
             notices=notices,
+            media=MediaPlane(ctx),
         )
+        await services.media.start()
         services._tasks.append(asyncio.create_task(services.audience.relay_reactions_forever()))
         log.info("majlis node ready (database: %s)", "sqlite" if store.is_sqlite else "postgresql")
         return services
 
     async def stop(self) -> None:
+        await self.media.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

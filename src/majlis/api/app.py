@@ -9,13 +9,14 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 import majlis
-from majlis.api import accounts, audience, reach, spaces, stage
+from majlis.api import accounts, audience, media, reach, spaces, stage
 from majlis.api.guards import RequestGuards
 from majlis.api.problems import install_problem_handlers
 from majlis.api.responses import JSON
 from majlis.api.schemas import Problem
 from majlis.config import Settings
 from majlis.services import Services
+from majlis.web.pages import install_web
 
 _ERRORS = {
     status: {"model": Problem, "content": {"application/problem+json": {}}}
@@ -43,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
-    for module in (accounts, spaces, stage, audience, reach):
+    for module in (accounts, spaces, stage, audience, reach, media):
         app.include_router(module.router)
 
     @app.get("/livez", tags=["ops"], response_model=None)
@@ -57,5 +58,6 @@ def create_app(settings: Settings) -> FastAPI:
         await app.state.services.ctx.store.ping()
         return JSON({"status": "ready"})
 
+    install_web(app)
     app.add_middleware(RequestGuards, max_body_bytes=settings.max_body_bytes)
     return app

@@ -14,7 +14,9 @@ from majlis.store.records import Account
 bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/sessions")
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """``async`` on purpose: FastAPI runs a plain ``def`` dependency in a thread pool, which on
+    the join path cost a thread hop per request (join went from 38 % to 57 % of hello-world)."""
     svc: Services = request.app.state.services
     return svc
 

@@ -97,6 +97,7 @@ class Audience:
                 "title": space.title,
                 "state": space.state,
                 "stage": [member_json(m) for m in space.stage],
+                "speaking": list(self._ctx.speaking.get(space.id, ())) if live else [],
                 "listener_count": await self._ctx.live.presence.count(space.id) if live else 0,
                 "reactions": await self._ctx.live.counters.recent(space.id) if live else {},
             }

@@ -34,10 +34,13 @@ def member_json(member: StageMember) -> JSON:
 
 def space_urls(settings: Settings, space: Space) -> JSON:
     live = space.state == "live"
+    replay = space.state == "ended" and space.record
     return {
         "hls_url": settings.url(f"/hls/{space.id}/live.m3u8") if live else None,
-        # Recording arrives with the media plane; until a replay exists there is none to link.
-        "replay_url": None,
+        "replay_url": settings.url(f"/api/v1/spaces/{space.id}/replay.m3u8") if replay else None,
+        "recording_url": settings.url(f"/api/v1/spaces/{space.id}/recording.m4a")
+        if replay
+        else None,
     }
 
 

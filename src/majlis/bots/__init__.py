@@ -1,0 +1,1 @@
+"""Synthetic participants: WHIP speaker bots (for the demo, tests and scaletest)."""

@@ -1,0 +1,155 @@
+"""A live Space's media: its speakers, the mixer clock, and the program stream.
+
+The clock ticks every 20 ms against the loop's monotonic time, never by counting sleeps: if a
+tick is late, the next ones run at once until the clock has caught up, so over hours the
+program has exactly as many samples as wall time (no drift, no gaps). Each tick takes one frame
+from every speaker, hands the program to the encoder thread and each speaker their mix-minus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from majlis.media.hls.stream import LiveStream
+from majlis.media.mixer import FRAME_S, SPEAKING_DBFS, Mixer
+from majlis.media.program import ProgramOutput
+from majlis.media.whip import SpeakerSession
+from majlis.types import JSON
+
+log = logging.getLogger(__name__)
+
+#: A speaker stays "speaking" this long after their last loud frame (no flicker between words).
+SPEAKING_HANGOVER_S = 0.4
+#: How often (in ticks) the speaking set is re-evaluated and, if changed, published.
+SPEAKING_EVERY_TICKS = 5
+#: Behind by more than this, the clock gives up catching up (the process was stalled) and counts
+#: a gap instead of producing a burst of audio nobody heard live.
+MAX_CATCH_UP_S = 2.0
+
+Publish = Callable[[JSON], Awaitable[None]]
+
+
+class Room:
+    def __init__(self, space_id: str, program: ProgramOutput, publish: Publish) -> None:
+        self.space_id = space_id
+        self.program = program
+        self.mixer = Mixer()
+        self.sessions: dict[str, SpeakerSession] = {}
+        self.speaking: tuple[str, ...] = ()
+        self.ticks = 0
+        self.gaps = 0
+        self._publish = publish
+        self._last_loud: dict[str, float] = {}
+        self._clock: asyncio.Task[None] | None = None
+        #: Fire-and-forget work (event publishing, hang-ups), referenced so it is not collected.
+        self._background: set[asyncio.Future[None]] = set()
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @property
+    def stream(self) -> LiveStream:
+        return self.program.stream
+
+    async def start(self) -> None:
+        await self.program.start()
+        self._clock = asyncio.create_task(self._run_clock(), name=f"mixer-{self.space_id}")
+
+    async def _run_clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        produced = 0
+        while True:
+            due = started + (produced + 1) * FRAME_S
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif -delay > MAX_CATCH_UP_S:
+                skipped = int(-delay / FRAME_S)
+                produced += skipped
+                self.gaps += 1
+                log.warning("room %s: clock stalled, skipped %d frames", self.space_id, skipped)
+                continue
+            produced += 1
+            try:
+                self._tick()
+            except Exception:
+                log.exception("room %s: mixer tick failed", self.space_id)
+
+    def _tick(self) -> None:
+        mix = self.mixer.tick()
+        self.ticks += 1
+        self.program.submit(mix.program)
+        for key, session in self.sessions.items():
+            session.outbound.offer(mix.for_speaker(key))
+        now = time.monotonic()
+        for key, level in mix.levels.items():
+            if level > SPEAKING_DBFS:
+                self._last_loud[key] = now
+        if self.ticks % SPEAKING_EVERY_TICKS == 0:
+            self._update_speaking(now)
+
+    def _update_speaking(self, now: float) -> None:
+        speaking = tuple(
+            sorted(
+                key
+                for key, at in self._last_loud.items()
+                if now - at < SPEAKING_HANGOVER_S and key in self.sessions
+            )
+        )
+        if speaking != self.speaking:
+            self.speaking = speaking
+            payload = {"type": "speaking", "space_id": self.space_id, "handles": list(speaking)}
+            self._spawn(self._publish(payload))
+
+    async def connect(self, key: str, account_id: int, muted: bool, offer: str) -> SpeakerSession:
+        """A stage member's new offer; it replaces any session they already had."""
+        await self.disconnect(key)
+        source = self.mixer.add(key)
+        self.set_muted(key, muted)
+        session = SpeakerSession(key, account_id, source, self._session_gone)
+        self.sessions[key] = session
+        try:
+            answer = await session.negotiate(offer)
+        except BaseException:
+            if self.sessions.get(key) is session:
+                del self.sessions[key]
+                self.mixer.remove(key)
+            raise
+        session.answer = answer
+        return session
+
+    def _session_gone(self, session: SpeakerSession) -> None:
+        if self.sessions.get(session.key) is session:
+            self._spawn(self.disconnect(session.key))
+
+    async def disconnect(self, key: str) -> None:
+        session = self.sessions.pop(key, None)
+        self.mixer.remove(key)
+        self._last_loud.pop(key, None)
+        if session is not None:
+            await session.close()
+
+    def set_muted(self, key: str, muted: bool) -> None:
+        if muted:
+            self.mixer.muted.add(key)
+        else:
+            self.mixer.muted.discard(key)
+
+    def session_by_id(self, session_id: str) -> SpeakerSession | None:
+        return next((s for s in self.sessions.values() if s.id == session_id), None)
+
+    async def stop(self) -> None:
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+        for key in list(self.sessions):
+            await self.disconnect(key)
+        await self.program.stop()

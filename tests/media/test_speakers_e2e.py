@@ -1,0 +1,143 @@
+"""Real media end to end: aiortc speaker bots publish over WHIP; the LL-HLS program, decoded by
+PyAV, carries both; each bot hears the other and not itself; muting takes a tone out."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+
+from majlis.bots.sources import ToneSource
+from majlis.bots.speaker import SpeakerBot
+from tests.client import Api, User, problem_of
+from tests.media.tones import decode_mp4, tone_strength
+from tests.server import RunningServer
+
+PRESENT = 30.0  # a present tone stands this far above the median of the spectrum
+#: An absent tone is at least this much weaker than a present one (40 dB): codec artifacts
+#: put every frequency a few tens above the median of a pure tone's spectrum, so an absolute
+#: threshold would measure Opus, not the mixer.
+ABSENT_RATIO = 100.0
+
+
+def only(pcm: object, rate: int, present: float, absent: float) -> None:
+    strong = tone_strength(pcm, rate, present)  # type: ignore[arg-type]
+    weak = tone_strength(pcm, rate, absent)  # type: ignore[arg-type]
+    assert strong > PRESENT, f"{present} Hz missing (strength {strong:.0f})"
+    assert weak * ABSENT_RATIO < strong, f"{absent} Hz present ({weak:.0f} vs {strong:.0f})"
+
+
+def latest_program(base_url: str, space_id: str, segments: int = 1) -> bytes:
+    """init + the newest complete segments of the live playlist."""
+    with httpx.Client(base_url=base_url, timeout=10) as http:
+        playlist = http.get(f"/hls/{space_id}/live.m3u8")
+        assert playlist.status_code == 200, playlist.text
+        names = re.findall(r"^(\d+\.m4s)$", playlist.text, re.M)
+        assert names, playlist.text
+        init = http.get(f"/hls/{space_id}/init.mp4").content
+        return init + b"".join(http.get(f"/hls/{space_id}/{n}").content for n in names[-segments:])
+
+
+def on_stage(host: User, guest: User, space_id: str) -> None:
+    assert (
+        host.put(
+            f"/api/v1/spaces/{space_id}/stage/{guest.handle}", json={"role": "speaker"}
+        ).status_code
+        == 200
+    )
+    assert guest.post(f"/api/v1/spaces/{space_id}/stage/{guest.handle}/unmute").status_code == 204
+
+
+async def _two_speakers(server: RunningServer, api: Api) -> None:
+    host, guest = api.sign_up("host"), api.sign_up("guest")
+    space = host.create_space("tones")
+    on_stage(host, guest, space["id"])
+    a = SpeakerBot(server.base_url, space["id"], host.token, ToneSource(440))
+    b = SpeakerBot(server.base_url, space["id"], guest.token, ToneSource(660))
+    await a.connect()
+    await b.connect()
+    try:
+        await asyncio.sleep(5)  # past a full 2 s segment of both talking
+        pcm, rate = await asyncio.to_thread(
+            decode_mp4, await asyncio.to_thread(latest_program, server.base_url, space["id"])
+        )
+        assert tone_strength(pcm, rate, 440) > PRESENT and tone_strength(pcm, rate, 660) > PRESENT
+        # Mix-minus: each hears the other, not themselves.
+        only(a.heard(1.5), 48000, present=660, absent=440)
+        only(b.heard(1.5), 48000, present=440, absent=660)
+        snapshot = api.http.get(f"/api/v1/spaces/{space['id']}/snapshot").json()
+        assert sorted(snapshot["speaking"]) == sorted([host.handle, guest.handle])
+
+        assert (
+            host.post(f"/api/v1/spaces/{space['id']}/stage/{guest.handle}/mute").status_code == 204
+        )
+        await asyncio.sleep(4.5)
+        pcm, rate = await asyncio.to_thread(
+            decode_mp4, await asyncio.to_thread(latest_program, server.base_url, space["id"])
+        )
+        only(pcm, rate, present=440, absent=660)
+
+        # Taken off the stage, the guest's connection closes.
+        assert host.delete(f"/api/v1/spaces/{space['id']}/stage/{guest.handle}").status_code == 204
+        for _ in range(50):
+            if b._pc is not None and b._pc.connectionState in ("closed", "failed"):
+                break
+            await asyncio.sleep(0.1)
+        room = server.services.media.rooms[space["id"]]
+        assert guest.handle not in room.sessions
+    finally:
+        await a.close()
+        await b.close(hang_up=False)
+
+
+def test_two_speakers_are_mixed_once_and_each_hears_the_other(
+    server: RunningServer, api: Api
+) -> None:
+    asyncio.run(_two_speakers(server, api))
+
+
+OFFER_PATH = "/api/v1/spaces/{}/whip"
+
+
+def test_whip_refuses_bad_callers_and_bad_offers(server: RunningServer, api: Api) -> None:
+    host, listener = api.sign_up("host"), api.sign_up("listener")
+    space = host.create_space()
+    path = OFFER_PATH.format(space["id"])
+    sdp_headers = {"Content-Type": "application/sdp"}
+    problem_of(api.http.post(path, content=b"v=0", headers=sdp_headers), 401)
+    problem_of(listener.post(path, content=b"v=0\r\n", headers=sdp_headers), 403)
+    problem_of(host.post(path, content=b"v=0\r\n", headers={"Content-Type": "text/plain"}), 415)
+    problem_of(host.post(path, content=b"not sdp", headers=sdp_headers), 400)
+    problem_of(host.post(path, content=b"v=0\r\n" + b"a=x\r\n" * 5000, headers=sdp_headers), 413)
+    problem_of(host.post(OFFER_PATH.format("nope"), content=b"v=0\r\n", headers=sdp_headers), 404)
+    problem_of(host.delete(f"{path}/no-such-session"), 404)
+
+
+async def _whip_roles(server: RunningServer, api: Api) -> None:
+    host, listener = api.sign_up("host"), api.sign_up("lis")
+    space = host.create_space()
+    bot = SpeakerBot(server.base_url, space["id"], listener.token, ToneSource(300))
+    with pytest.raises(RuntimeError, match="403"):
+        await bot.connect()
+    await bot.close(hang_up=False)
+    first = SpeakerBot(server.base_url, space["id"], host.token, ToneSource(300))
+    await first.connect()
+    second = SpeakerBot(server.base_url, space["id"], host.token, ToneSource(350))
+    await second.connect()  # a new offer from the same member replaces the old session
+    room = server.services.media.rooms[space["id"]]
+    assert len(room.sessions) == 1 and room.sessions[host.handle].id in str(second.location)
+    problem_of(listener.delete(str(second.location)), 403)
+    assert host.delete(str(second.location)).status_code == 204
+    assert host.handle not in room.sessions
+    host.post(f"/api/v1/spaces/{space['id']}/end")
+    ended = SpeakerBot(server.base_url, space["id"], host.token, ToneSource(300))
+    with pytest.raises(RuntimeError, match="409"):
+        await ended.connect()
+    for b in (first, second, ended):
+        await b.close(hang_up=False)
+
+
+def test_only_stage_members_of_live_spaces_speak(server: RunningServer, api: Api) -> None:
+    asyncio.run(_whip_roles(server, api))
