@@ -70,6 +70,9 @@ def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # ICE logs every candidate pair check at INFO: useful when debugging, noise otherwise.
+    for chatty in ("aioice", "aiortc"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def demo(settings: Settings) -> int:

@@ -197,3 +197,26 @@ def test_recorder_as_the_encoder_threads_tee(tmp_path: Path) -> None:
     path = tmp_path / "space.m4a"
     parts = asyncio.run(_record_on_the_encoder_thread(path))
     assert len(RecordingIndex.read(path).parts) == parts == 4
+
+
+def test_a_resumed_recording_continues_the_timeline(tmp_path: Path) -> None:
+    path = tmp_path / "space.m4a"
+    _, ends = record(path, 1.0)  # 47 frames: 3 full parts and one of 11
+    with path.open("ab") as file:
+        file.write(b"\0\0\1\0moof-torn-by-the-crash")
+    recorder, index = Recorder.resume(path)
+    assert path.stat().st_size == ends[-1]
+    assert (index.next_sequence_number, index.next_decode_time) == (5, 47 * FRAME_SIZE)
+    packager = Packager(
+        lambda data, _: recorder.append(data),
+        first_sequence_number=index.next_sequence_number,
+        first_decode_time=index.next_decode_time,
+    )
+    t = np.arange(RATE) / RATE
+    packager.push((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
+    packager.flush()
+    recorder.close()
+    resumed = RecordingIndex.read(path)
+    assert len(resumed.parts) == 8
+    assert (resumed.next_sequence_number, resumed.next_decode_time) == (9, 94 * FRAME_SIZE)
+    assert decoded_samples(path.read_bytes()) == 94 * FRAME_SIZE

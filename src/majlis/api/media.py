@@ -122,7 +122,10 @@ async def media_file(space_id: str, name: str, svc: Svc) -> Response:
     if match.group(2) is None:
         data = stream.segment(msn)
     else:
-        data = await stream.part(msn, int(match.group(2)), BLOCK_TIMEOUT_S)
+        try:
+            data = await stream.part(msn, int(match.group(2)), BLOCK_TIMEOUT_S)
+        except NotYet as exc:
+            raise Overloaded("the hinted part did not appear in time", retry_after_s=1) from exc
     if data is None:
         raise NotFound("no such part or segment (it may have left the live window)")
     return Response(data, media_type="audio/mp4", headers={"Cache-Control": IMMUTABLE})

@@ -34,21 +34,45 @@ class ProgramOutput:
         )
         self._recorder: Recorder | None = None
         self._encoder: EncoderThread | None = None
+        #: Seconds of program published so far: over hours it must track wall time.
+        self.published_s = 0.0
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        first_sequence_number, first_decode_time = 1, 0
+        if self.recording is not None and self.recording.exists():
+            # The node restarted while the Space was live: continue the same file and timeline.
+            self._recorder, index = await asyncio.to_thread(Recorder.resume, self.recording)
+            first_sequence_number = index.next_sequence_number
+            first_decode_time = index.next_decode_time
+            log.info("resuming recording %s after %d parts", self.recording, len(index.parts))
 
         def packager(on_part: OnPart) -> Packager:
-            return Packager(on_part, FRAMES_PER_PART)
+            return Packager(
+                on_part,
+                FRAMES_PER_PART,
+                first_sequence_number=first_sequence_number,
+                first_decode_time=first_decode_time,
+            )
 
         self._encoder = await asyncio.to_thread(
-            EncoderThread, packager, loop, self.stream.publish, tee=self._record
+            EncoderThread, packager, loop, self._publish, tee=self._record
         )
         init = self._encoder.init
         self.stream.set_init(init)
-        if self.recording is not None:
+        if self.recording is not None and self._recorder is None:
             self.recording.parent.mkdir(parents=True, exist_ok=True)
             self._recorder = await asyncio.to_thread(Recorder, self.recording, init)
+
+    def _publish(self, part: bytes, duration: float) -> None:
+        """On the loop: the encoder thread's parts arrive here (via call_soon_threadsafe)."""
+        self.published_s += duration
+        self.stream.publish(part, duration)
+
+    @property
+    def dropped_samples(self) -> int:
+        """Program audio the encoder thread could not keep up with (it fell > 2 s behind)."""
+        return 0 if self._encoder is None else self._encoder.dropped_samples
 
     def _record(self, part: bytes, _duration: float) -> None:
         """Runs on the encoder thread: the recording's disk writes stay off the event loop."""

@@ -36,7 +36,8 @@ class PartRange(NamedTuple):
 
 
 class Recorder:
-    """Appends parts to a new recording file; safe to kill at any moment.
+    """Appends parts to a new recording file (or, after a crash, to the old one: ``resume``);
+    safe to kill at any moment.
 
     Use it from one thread at a time. The natural place is the encoder thread, which keeps disk
     writes and their occasional ``fsync`` off the event loop::
@@ -54,6 +55,7 @@ class Recorder:
         *,
         fsync_interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        _append: bool = False,
     ) -> None:
         """Creates ``path``, which must not exist: a recording is never overwritten.
 
@@ -63,13 +65,40 @@ class Recorder:
         self.path = path
         self._clock = clock
         self._fsync_interval = fsync_interval_s
-        self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in close()
+        self._file = open(path, "ab" if _append else "xb", buffering=0)  # noqa: SIM115
         _sync_directory(path.parent)  # the new name itself must survive a crash
         self._last_sync = clock()
-        self.bytes_written = 0
+        self.bytes_written = path.stat().st_size if _append else 0
         self.parts_written = 0
         if init is not None:
             self.write_init(init)
+
+    @classmethod
+    def resume(
+        cls,
+        path: Path,
+        *,
+        fsync_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> tuple[Recorder, RecordingIndex]:
+        """Continue an existing recording (a restart after a crash), after ``recover``-ing it.
+
+        Returns the recorder and the index of what is already there. The packager feeding it
+        must continue the file's timeline, or players would see time run backwards::
+
+            recorder, index = Recorder.resume(path)
+            Packager(on_part, first_sequence_number=index.next_sequence_number,
+                     first_decode_time=index.next_decode_time)
+
+        The downtime itself is not in the file: the replay plays straight across it. The
+        encoder settings must be the ones the file was started with (same init segment).
+        """
+        recover(path)
+        index = RecordingIndex.read(path)
+        if not index.init_length:
+            raise ValueError(f"{path} has no init segment to continue from")
+        recorder = cls(path, fsync_interval_s=fsync_interval_s, clock=clock, _append=True)
+        return recorder, index
 
     def write_init(self, init: bytes) -> None:
         """Write the init segment (once, first) and make it durable at once."""
@@ -137,9 +166,18 @@ _IGNORABLE = {"free", "skip", "styp", "sidx", "prft", "emsg"}
 class RecordingIndex:
     """Where the init segment and every whole part of a recording file lie."""
 
-    def __init__(self, init_length: int, parts: list[PartRange]) -> None:
+    def __init__(
+        self,
+        init_length: int,
+        parts: list[PartRange],
+        next_sequence_number: int = 1,
+        next_decode_time: int = 0,
+    ) -> None:
         self.init_length = init_length
         self.parts = parts
+        # Where a packager appending to this file must continue (see ``Recorder.resume``).
+        self.next_sequence_number = next_sequence_number
+        self.next_decode_time = next_decode_time
 
     @property
     def complete_length(self) -> int:
@@ -164,6 +202,7 @@ class RecordingIndex:
             timescale = 0
             parts: list[PartRange] = []
             moof: fmp4.Box | None = None
+            last: fmp4.FragmentInfo | None = None
             for box in fmp4.iter_boxes(data, 0, end):
                 if box.type == "moov":
                     timescale = fmp4.read_timescale(data)
@@ -178,9 +217,17 @@ class RecordingIndex:
                     length = box.offset + box.size - moof.offset
                     parts.append(PartRange(moof.offset, length, info.duration / timescale))
                     moof = None
+                    last = info
                 elif box.type not in _IGNORABLE and box.type != "ftyp":
                     break  # not something we write: treat the rest as damage
-            return cls(init_length, parts)
+            if last is None:
+                return cls(init_length, parts)
+            return cls(
+                init_length,
+                parts,
+                last.sequence_number + 1,
+                last.base_media_decode_time + last.duration,
+            )
         finally:
             data.release()
 

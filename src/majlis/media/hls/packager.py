@@ -43,7 +43,11 @@ class Packager:
         *,
         sample_rate: int = 48000,
         bitrate: int = 64000,
+        first_sequence_number: int = 1,
+        first_decode_time: int = 0,
     ) -> None:
+        """``first_sequence_number`` and ``first_decode_time`` (in samples) continue an earlier
+        timeline, e.g. that of a recording being resumed (``Recorder.resume``)."""
         if frames_per_part < 1:
             raise ValueError("a part needs at least one frame")
         self._on_part = on_part
@@ -52,8 +56,8 @@ class Packager:
         self._encoder = AacEncoder(sample_rate=sample_rate, bitrate=bitrate)
         self._init = fmp4.init_segment(self._encoder.audio_specific_config, sample_rate, 1)
         self._frames: list[bytes] = []
-        self._sequence_number = 1
-        self._decode_time = 0
+        self._sequence_number = first_sequence_number
+        self._decode_time = first_decode_time
 
     @property
     def init(self) -> bytes:

@@ -1,0 +1,98 @@
+"""A node killed mid-Space (SIGKILL, no shutdown) leaves a playable recording up to its last
+part; restarted, it resumes the same Space and the same recording."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from majlis.bots.sources import ToneSource
+from majlis.bots.speaker import SpeakerBot
+from majlis.media.recording import RecordingIndex
+from tests.client import Api
+from tests.media.test_replay_e2e import _fetch_vod
+from tests.media.tones import decode_mp4, tone_strength
+
+
+def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "MAJLIS_LOG_LEVEL": "warning"}
+    with (data_dir / "serve.log").open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "majlis",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("majlis serve did not become ready:\n" + (data_dir / "serve.log").read_text())
+
+
+def _port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _speak(base: str, space_id: str, token: str, seconds: float) -> None:
+    bot = SpeakerBot(base, space_id, token, ToneSource(440))
+    await bot.connect()
+    await asyncio.sleep(seconds)
+    await bot.close(hang_up=False)
+
+
+def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path) -> None:
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    process = _serve(tmp_path, port)
+    try:
+        api = Api(base)
+        host = api.sign_up("crash")
+        space = host.create_space("about to crash")
+        asyncio.run(_speak(base, space["id"], host.token, 4.0))
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    recording = tmp_path / "recordings" / f"{space['id']}.m4a"
+    data = recording.read_bytes()
+    whole = RecordingIndex.read(recording).complete_length
+    pcm, rate = decode_mp4(data[:whole])
+    assert 3.0 < pcm.size / rate < 6.5
+    assert tone_strength(pcm, rate, 440) > 30
+
+    process = _serve(tmp_path, port)  # the Space is still live: its room reopens
+    try:
+        asyncio.run(_speak(base, space["id"], host.token, 3.0))
+        ended = host.post(f"/api/v1/spaces/{space['id']}/end").json()
+        _, media = _fetch_vod(base, ended["replay_url"])
+        replay, rate = decode_mp4(media)
+        # Both stretches are in the one replay; the downtime itself is not.
+        assert pcm.size / rate + 2.5 < replay.size / rate < pcm.size / rate + 8
+        api.close()
+    finally:
+        process.terminate()
+        process.wait(15)
