@@ -92,6 +92,7 @@ async def _soak(server: RunningServer, api: Api) -> None:
     await asyncio.sleep(SOAK_S)
     last = (time.monotonic(), room.program.published_s)
     wall, program = last[0] - first[0], last[1] - first[1]
+    print(f"soak: wall {wall:.3f} s, program {program:.3f} s, drift {(program - wall) / wall:+.4%}")
     assert abs(program - wall) / wall < 0.01, (program, wall)
     assert room.gaps == 0
     assert room.program.dropped_samples == 0
@@ -99,6 +100,7 @@ async def _soak(server: RunningServer, api: Api) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(SOAK_S + 120)
 def test_program_time_keeps_to_wall_time(server: RunningServer, api: Api) -> None:
     """Program duration equals wall time within 1 % with no gaps (MAJLIS_SOAK_S=600 for 10 min)."""
     asyncio.run(_soak(server, api))

@@ -9,6 +9,7 @@ every listener asking for it into one origin request.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,10 +17,11 @@ from starlette.responses import FileResponse
 
 from majlis.api.deps import Me, Svc
 from majlis.domain.errors import DomainError, NotFound, Overloaded
-from majlis.media.hls.stream import BadDirective, NotYet
+from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from majlis.media.hls.vod import vod_playlist
 from majlis.media.recording import RecordingIndex
 from majlis.media.sdp import MAX_SDP_BYTES, SdpError, check_offer
+from majlis.services import Services
 
 router = APIRouter(tags=["media"])
 
@@ -77,7 +79,7 @@ async def whip_hang_up(space_id: str, session_id: str, me: Me, svc: Svc) -> Resp
     return Response(status_code=204)
 
 
-def _stream(svc: Svc, space_id: str):  # type: ignore[no-untyped-def]
+def _stream(svc: Services, space_id: str) -> LiveStream:
     stream = svc.media.stream(space_id)
     if stream is None:
         raise NotFound("this Space is not live here (yet); its replay is at replay_url")
@@ -131,7 +133,7 @@ async def media_file(space_id: str, name: str, svc: Svc) -> Response:
     return Response(data, media_type="audio/mp4", headers={"Cache-Control": IMMUTABLE})
 
 
-def _recording(svc: Svc, space_id: str):  # type: ignore[no-untyped-def]
+def _recording(svc: Services, space_id: str) -> Path:
     path = svc.media.recording_path(space_id)
     if not path.is_file():
         raise NotFound("this Space has no recording")
