@@ -1,9 +1,14 @@
-"""ASGI guards that run before any route: body size cap (413) and JSON-only bodies (415).
+"""ASGI guards that run before any route: addresses with control characters (404), body size cap
+(413) and JSON-only bodies (415).
 
 Why ASGI and not a route dependency: the cap must hold while the body is still arriving, so a
 client cannot make the server buffer more than the cap before being told no. A declared
 Content-Length is checked up front (the HTTP server enforces it); a chunked body is read here
 up to the cap and replayed to the app.
+
+Why refuse control characters in the path: no handle, Space id or file name contains one, and a
+NUL (``%00``) passed on as a lookup key makes PostgreSQL fail the query (text cannot hold NUL),
+which would answer a harmless typo with a 500. Refusing them here covers every route at once.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from majlis.api.responses import problem
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
 
 
 class RequestGuards:
@@ -21,6 +27,9 @@ class RequestGuards:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _CONTROL.isdisjoint(scope["path"]):
+            await _reply(scope, receive, send, 404, "there is nothing at this address", "not-found")
+            return
         if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -96,7 +105,12 @@ def _accepts_body_type(path: str, content_type: bytes) -> bool:
     return path.endswith("/whip")
 
 
-_TITLES = {400: "Bad request", 413: "Request too large", 415: "Unsupported media type"}
+_TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    413: "Request too large",
+    415: "Unsupported media type",
+}
 
 
 async def _reply(

@@ -1,8 +1,9 @@
 """Every error leaves majlis as an RFC 9457 problem with a ``detail`` a person understands.
 
 Bad input is a 4xx, never a 500 (API.md "Conventions"): malformed JSON 400, validation 422,
-unknown route 404, wrong method 405. Anything unexpected is logged and answered with a 500
-problem that reveals nothing internal.
+unknown route 404, wrong method 405. A backing service that cannot take the request (Redis
+unreachable, or its connection pool used up) is a 503 with Retry-After, as for any overload.
+Anything unexpected is logged and answered with a 500 problem that reveals nothing internal.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -29,6 +32,14 @@ _HTTP_TITLES = {
 }
 
 
+#: FastAPI's detail when it cannot decode a request body at all (fastapi.routing).
+_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _malformed_json() -> Response:
+    return problem(400, "Malformed JSON", "the request body is not valid JSON", "malformed-json")
+
+
 def _where(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
@@ -37,9 +48,7 @@ def _where(loc: tuple[Any, ...]) -> str:
 def _validation(exc: RequestValidationError) -> Response:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
-        return problem(
-            400, "Malformed JSON", "the request body is not valid JSON", "malformed-json"
-        )
+        return _malformed_json()
     summary = []
     details = []
     for e in errors[:20]:
@@ -69,6 +78,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            # FastAPI's answer when the body is not even decodable (bytes that are not UTF-8,
+            # nesting deeper than the parser's recursion limit): to a client, malformed JSON.
+            return _malformed_json()
         title, slug, detail = _HTTP_TITLES.get(
             exc.status_code, ("Error", "http-error", str(exc.detail))
         )
@@ -82,6 +95,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_cursor(_: Request, exc: Exception) -> Response:
         return problem(400, "Bad cursor", str(exc), "bad-cursor")
 
+    async def on_unavailable(request: Request, exc: Exception) -> Response:
+        log.error(
+            "backing service unavailable on %s %s", request.method, request.url.path, exc_info=exc
+        )
+        return problem(
+            503,
+            "Busy, try again shortly",
+            "the service is busy right now; try again in a few seconds",
+            "overloaded",
+            retry_after_s=2,
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(500, "Internal error", "something went wrong on our side", "internal")
@@ -90,4 +115,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(BadCursor, on_cursor)
+    app.add_exception_handler(RedisConnectionError, on_unavailable)
+    app.add_exception_handler(RedisTimeoutError, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)

@@ -11,6 +11,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
@@ -29,6 +30,16 @@ def _printable(value: str) -> str:
     return value
 
 
+def _iso_text(value: object) -> object:
+    """Timestamps arrive as ISO 8601 text (API.md "Conventions"): pydantic alone would also take a
+    number, or digits in a string, as Unix seconds and quietly schedule a Space from them."""
+    if not isinstance(value, str) or value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError(
+            "must be an ISO 8601 date-time with offset, like 2030-01-31T18:00:00+03:00"
+        )
+    return value
+
+
 Handle = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_]{1,32}$")]
 DisplayName = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_printable)
@@ -37,6 +48,7 @@ Title = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=140), AfterValidator(_printable)
 ]
 Password = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=256)]
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
 
 
 class Body(BaseModel):
@@ -56,7 +68,7 @@ class SignIn(Body):
 
 class NewSpace(Body):
     title: Title = Field(description="1-140 characters, any script")
-    scheduled_start: AwareDatetime | None = Field(
+    scheduled_start: Timestamp | None = Field(
         default=None,
         description="ISO 8601 with offset, up to 14 days ahead; omitted means live now",
     )
@@ -110,6 +122,7 @@ class SpaceOut(BaseModel):
     url: str
     hls_url: str | None
     replay_url: str | None
+    recording_url: str | None
 
 
 class SpacePage(BaseModel):
@@ -135,6 +148,7 @@ class SnapshotOut(BaseModel):
     title: str
     state: Literal["scheduled", "live", "ended"]
     stage: list[StageMemberOut]
+    speaking: list[str]
     listener_count: int
     reactions: dict[str, int]
 

@@ -1,0 +1,190 @@
+"""Schemathesis against the live server, driven by the server's own ``GET /openapi.json``.
+
+Each operation gets valid and invalid requests generated from its schema, half of them aimed at
+real things (a signed-in account, its live Space, another account's handle, an issued listener
+id) so they get past the 401/404 front door. Whatever is sent, the answer is never a server
+error (a 503 with Retry-After is load shedding, not an error) and every error is a problem.
+
+The two Server-Sent-Events endpoints stream until the client leaves, so they are not fuzzed;
+their refusals are checked directly below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import Case, GenerationMode
+from schemathesis.checks import not_a_server_error
+
+from majlis.api.app import create_app
+from majlis.config import Settings
+from tests.client import Api, problem_of
+from tests.server import RunningServer
+from tests.test_bad_input import (
+    end_live_spaces,  # noqa: F401  (autouse: ends live Spaces)
+    settled,
+)
+
+STREAMS = {"GET /api/v1/spaces/{space_id}/events", "GET /api/v1/notifications/stream"}
+
+#: The operations, read from the app at collection time so each gets its own test; the served
+#: document is checked to list exactly these (``test_the_served_document_lists_them_all``).
+_DOCUMENT = create_app(Settings()).openapi()
+OPERATIONS = sorted(
+    f"{method.upper()} {path}" for path, ops in _DOCUMENT["paths"].items() for method in ops
+)
+FUZZED = [label for label in OPERATIONS if label not in STREAMS]
+
+#: Per operation and engine; raise it for a deeper run (MAJLIS_FUZZ_EXAMPLES=1000).
+EXAMPLES = int(os.environ.get("MAJLIS_FUZZ_EXAMPLES", "40"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.fixture(scope="module")
+def schema(server: RunningServer) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{server.base_url}/openapi.json", timeout=10)
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as s:
+        yield s
+
+
+def test_the_served_document_lists_them_all(schema: schemathesis.BaseSchema) -> None:
+    served = sorted(
+        f"{method.upper()} {path}"
+        for path, ops in schema.raw_schema["paths"].items()
+        for method in ops
+    )
+    assert served == OPERATIONS
+    assert set(served) >= STREAMS
+
+
+def _check(case: Case, response: schemathesis.Response) -> None:
+    status = response.status_code
+    if status >= 500:
+        settled(_as_httpx(response))
+    if status == 503:
+        assert response.headers.get("retry-after"), "a 503 must say when to come back"
+    else:
+        case.validate_response(response, checks=[not_a_server_error])
+    if status >= 400:
+        problem_of(_as_httpx(response), status)
+
+
+def _as_httpx(response: schemathesis.Response) -> httpx.Response:
+    headers = [(name, value) for name, values in response.headers.items() for value in values]
+    return httpx.Response(response.status_code, headers=headers, content=response.content)
+
+
+@pytest.mark.parametrize("label", FUZZED)
+def test_operation_never_fails_on_the_server(
+    label: str,
+    schema: schemathesis.BaseSchema,
+    server: RunningServer,
+    api: Api,
+    session: requests.Session,
+) -> None:
+    operation = schema.find_operation_by_label(label)
+    assert operation is not None, label
+    host = api.sign_up("fz")
+    speaker = api.sign_up("fzs")
+    asker = api.sign_up("fza")
+    space_id = host.create_space("Fuzzed")["id"]
+    listener = api.http.post(f"/api/v1/spaces/{space_id}/join").json()["listener_id"]
+    for user in (speaker, asker):
+        assert user.post(f"/api/v1/spaces/{space_id}/requests").status_code == 201
+    on_stage = host.put(
+        f"/api/v1/spaces/{space_id}/stage/{speaker.handle}", json={"role": "speaker"}
+    )
+    assert on_stage.status_code == 200, on_stage.text
+
+    names = {p.name for p in operation.path_parameters}
+    who = asker if "/requests/" in label else speaker
+    real = {"space_id": space_id, "handle": who.handle}
+    fixed_path = {k: v for k, v in real.items() if k in names} or None
+    fixed_query = {"listener": listener} if label.endswith("/heartbeat") else None
+
+    aimed = st.one_of(
+        operation.as_strategy(
+            GenerationMode.POSITIVE, path_parameters=fixed_path, query=fixed_query
+        ),
+        operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed_path),
+    )
+    anywhere = st.one_of(
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    )
+    # (case, send the host's token?)
+    cases = st.one_of(st.tuples(aimed, st.just(True)), st.tuples(anywhere, st.booleans()))
+    signs_out = label == "DELETE /api/v1/sessions/current"
+
+    @FUZZ
+    @given(cases)
+    def run(drawn: tuple[Case, bool]) -> None:
+        case, signed_in = drawn
+        headers: dict[str, Any] | None = None
+        if signed_in:
+            token = api.sign_up("fzo").token if signs_out else host.token
+            headers = {"Authorization": f"Bearer {token}"}
+        response = case.call(base_url=server.base_url, session=session, headers=headers, timeout=10)
+        _check(case, response)
+
+    run()
+
+
+# --- the event streams, which are not fuzzed --------------------------------------------------
+
+
+@pytest.mark.parametrize("space_id", ["nope", "AAAAAAAAAAAA", "a" * 300, "مجلس"])
+def test_space_events_for_an_unknown_space_is_404(api: Api, space_id: str) -> None:
+    problem_of(api.http.get(f"/api/v1/spaces/{space_id}/events"), 404)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer forged"}, {"Authorization": "Basic x"}],
+    ids=["none", "forged", "basic"],
+)
+def test_notification_stream_without_a_valid_token_is_401(
+    api: Api, headers: dict[str, str]
+) -> None:
+    response = api.http.get("/api/v1/notifications/stream", headers=headers)
+    problem_of(response, 401)
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    forged = api.http.get("/api/v1/notifications/stream", params={"access_token": "forged"})
+    problem_of(forged, 401)
+
+
+def test_the_event_streams_do_open_for_the_right_caller(api: Api) -> None:
+    """The control for the refusals above: the same requests, done right, start a stream."""
+    host = api.sign_up("sse")
+    space_id = host.create_space("Streaming")["id"]
+    with api.http.stream("GET", f"/api/v1/spaces/{space_id}/events") as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+    with api.http.stream(
+        "GET", "/api/v1/notifications/stream", params={"access_token": host.token}
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+    with (
+        httpx.Client(base_url=api.base_url, timeout=10, headers=host.headers) as http,
+        http.stream("GET", "/api/v1/notifications/stream") as response,
+    ):
+        assert response.status_code == 200
