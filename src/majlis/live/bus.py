@@ -42,6 +42,9 @@ class MemorySubscription:
     def offer(self, event: JSON) -> None:
         if self.closed:
             return
+        if event is END:
+            self._end()
+            return
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
@@ -90,6 +93,11 @@ class MemoryEventBus:
                 if not subscribers:
                     with contextlib.suppress(KeyError):
                         del self._subscribers[topic]
+
+    def end_all(self) -> None:
+        """End every subscription (their readers finish): the source of events was lost."""
+        for subscription in {s for subs in self._subscribers.values() for s in subs}:
+            subscription.offer(END)
 
     def subscriber_count(self, topic: str) -> int:
         return len(self._subscribers.get(topic, ()))

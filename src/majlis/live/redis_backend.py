@@ -19,7 +19,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 
-from majlis.live.bus import END
+from majlis.live.bus import MemoryEventBus, MemorySubscription
 from majlis.live.clock import Clock, wall_clock
 from majlis.live.factory import LiveSeams
 from majlis.live.ratelimit import Decision
@@ -168,94 +168,136 @@ class RedisRateLimiter:
         return Decision(False, max(1, math.ceil(float(_text(wait)))))
 
 
-class RedisSubscription:
-    """A bounded queue fed by a reader task on the subscription's own pub/sub connection.
+class RedisEventBus:
+    """Cross-node events on ONE pub/sub connection per node, fanned out locally.
 
-    Why the same overflow rule as MemorySubscription: a slow client must not make the reader
-    buffer without bound, so on overflow its stream ends and the client starts from a snapshot.
+    Why one connection: a connection per subscriber (every SSE client, every media room) would
+    exhaust the client pool at a few hundred streams. Like livekit's routing, the Redis version
+    builds on the local one and overrides only the cross-node part: every local subscriber sits
+    on an in-process ``MemoryEventBus``; this node subscribes in Redis to each topic that has at
+    least one local subscriber (reference counted), and one reader task relays what arrives.
+    If the connection breaks, every local stream ends, as on overflow: clients reconnect and
+    start again from a snapshot rather than silently missing events.
     """
 
-    def __init__(self, pubsub: PubSub, maxsize: int) -> None:
-        self._pubsub = pubsub
-        self.queue: asyncio.Queue[JSON] = asyncio.Queue(maxsize)
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self, channels: frozenset[str]) -> None:
-        """Return only once Redis confirmed every channel: later publishes cannot be missed."""
-        await self._pubsub.subscribe(*channels)
-        pending = set(channels)
-        while pending:
-            message = await self._pubsub.get_message(timeout=None)
-            if message is not None and message["type"] == "subscribe":
-                pending.discard(_text(message["channel"]))
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                message = await self._pubsub.get_message(timeout=None)
-                if message is None or message["type"] != "message":
-                    continue
-                try:
-                    self.queue.put_nowait(orjson.loads(message["data"]))
-                except asyncio.QueueFull:
-                    break
-        except Exception:
-            # Same remedy as an overflow: end the stream, the client reconnects from a snapshot.
-            log.exception("event bus subscription lost")
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(END)
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
-
-    async def __aiter__(self) -> AsyncIterator[JSON]:
-        while True:
-            event = await self.queue.get()
-            if event is END:
-                return
-            yield event
-
-    async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        # Wake a reader blocked in ``async for`` so it finishes, as the memory bus does.
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(END)
-        await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
-
-
-class RedisEventBus:
-    """PUBLISH of JSON; each subscription holds one pub/sub connection for its lifetime."""
+    _SENTINEL = "_node"
 
     def __init__(self, redis: Redis, prefix: str = "majlis:", queue_size: int = 256) -> None:
         self._redis = redis
         self._prefix = prefix
-        self._queue_size = queue_size
+        self._local = MemoryEventBus(queue_size)
+        self._pubsub: PubSub | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._refs: Counter[str] = Counter()
+        self._confirmed: dict[str, asyncio.Event] = {}
+        self._lock = asyncio.Lock()
 
     async def publish(self, topic: str, event: JSON) -> None:
         await self._redis.publish(self._prefix + topic, orjson.dumps(event))
 
     async def subscribe(self, topics: Iterable[str]) -> RedisSubscription:
-        channels = frozenset(self._prefix + topic for topic in topics)
-        subscription = RedisSubscription(self._redis.pubsub(), self._queue_size)
+        wanted = frozenset(topics)
+        local = await self._local.subscribe(wanted)
+        async with self._lock:
+            new = [t for t in wanted if self._refs[t] == 0]
+            self._refs.update(wanted)
+            try:
+                await self._redis_subscribe(new)
+            except BaseException:
+                self._refs.subtract(wanted)
+                await local.close()
+                raise
+        return RedisSubscription(self, local, wanted)
+
+    async def _redis_subscribe(self, topics: list[str]) -> None:
+        """Return only once Redis confirmed every channel: later publishes cannot be missed."""
+        if self._pubsub is None:
+            self._pubsub = self._redis.pubsub()
+            topics = [*topics, self._SENTINEL]  # keeps the connection subscribed when idle
+        if not topics:
+            return
+        waits = []
+        for topic in topics:
+            confirmed = self._confirmed.setdefault(self._prefix + topic, asyncio.Event())
+            confirmed.clear()
+            waits.append(confirmed.wait())
+        await self._pubsub.subscribe(*(self._prefix + t for t in topics))
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read(self._pubsub))
+        await asyncio.wait_for(asyncio.gather(*waits), timeout=10)
+
+    async def _release(self, topics: frozenset[str]) -> None:
+        async with self._lock:
+            self._refs.subtract(topics)
+            idle = [t for t in topics if self._refs[t] <= 0]
+            for topic in idle:
+                del self._refs[topic]
+                self._confirmed.pop(self._prefix + topic, None)
+            if idle and self._pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await self._pubsub.unsubscribe(*(self._prefix + t for t in idle))
+
+    async def _read(self, pubsub: PubSub) -> None:
+        skip = len(self._prefix)
         try:
-            await subscription.start(channels)
-        except BaseException:
-            await subscription.close()
+            while True:
+                message = await pubsub.get_message(timeout=None)
+                if message is None:
+                    continue
+                channel = _text(message["channel"])
+                if message["type"] == "subscribe":
+                    confirmed = self._confirmed.get(channel)
+                    if confirmed is not None:
+                        confirmed.set()
+                elif message["type"] == "message":
+                    await self._local.publish(channel[skip:], orjson.loads(message["data"]))
+        except asyncio.CancelledError:
             raise
-        return subscription
+        except Exception:
+            log.exception("event bus: the Redis subscription connection failed")
+            self._local.end_all()
+            self._pubsub = None
+            self._refs.clear()
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+    async def aclose(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self._local.end_all()
+        if self._pubsub is not None:
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+
+
+class RedisSubscription:
+    """A local subscription that gives back its Redis channels when closed."""
+
+    def __init__(self, bus: RedisEventBus, local: MemorySubscription, topics: frozenset[str]):
+        self._bus = bus
+        self._local = local
+        self._topics = topics
+        self._released = False
+
+    def __aiter__(self) -> AsyncIterator[JSON]:
+        return aiter(self._local)
+
+    async def close(self) -> None:
+        await self._local.close()
+        if not self._released:
+            self._released = True
+            await self._bus._release(self._topics)
 
 
 def build_redis_seams(url: str, heartbeat_interval_s: float, prefix: str = "majlis:") -> LiveSeams:
     """``prefix`` namespaces every key and channel, so deployments can share one Redis."""
     redis = Redis.from_url(url)
+    bus = RedisEventBus(redis, prefix=prefix)
     return LiveSeams(
         presence=RedisPresence(redis, window_s=heartbeat_interval_s, prefix=prefix),
         counters=RedisRecentCounters(redis, prefix=prefix),
         limiter=RedisRateLimiter(redis, prefix=prefix),
-        bus=RedisEventBus(redis, prefix=prefix),
-        closers=[redis.aclose],
+        bus=bus,
+        closers=[bus.aclose, redis.aclose],
     )

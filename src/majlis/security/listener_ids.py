@@ -33,7 +33,12 @@ class ListenerIds:
         return f"{nonce}.{self._mac(space_id, nonce)}"
 
     def verify(self, space_id: str, listener_id: str) -> bool:
-        if len(listener_id) > MAX_LENGTH or listener_id.count(".") != 1:
+        # Ids we issue are ASCII; anything else is forged (and compare_digest refuses non-ASCII).
+        if (
+            len(listener_id) > MAX_LENGTH
+            or not listener_id.isascii()
+            or listener_id.count(".") != 1
+        ):
             return False
         nonce, mac = listener_id.split(".")
         return hmac.compare_digest(mac, self._mac(space_id, nonce))
