@@ -107,3 +107,49 @@ def test_settings_read_the_environment_and_flags_override_it(tmp_path: Path) -> 
         Settings.from_env({"MAJLIS_KDF_PROFILE": "md5"})
     with pytest.raises(ValueError, match="port"):
         Settings.from_env({"MAJLIS_PORT": "eighty"})
+
+
+def test_demo_prints_a_space_you_can_open_and_hear(tmp_path: Path) -> None:
+    import re
+
+    import numpy as np
+
+    from tests.media.tones import decode_mp4
+
+    port = _free_port()
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "PYTHONUNBUFFERED": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "majlis",
+        "demo",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(tmp_path),
+    ]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while not (found := re.search(r"Open (http://\S+/spaces/(\S+)) ", log.read_text())):
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        page_url, space_id = found.group(1), found.group(2)
+        assert httpx.get(page_url).status_code == 200
+        time.sleep(5)  # two full segments of the synthetic speaker
+        base = f"http://127.0.0.1:{port}"
+        playlist = httpx.get(f"{base}/hls/{space_id}/live.m3u8").text
+        names = re.findall(r"^(\d+\.m4s)$", playlist, re.M)
+        media = httpx.get(f"{base}/hls/{space_id}/init.mp4").content + b"".join(
+            httpx.get(f"{base}/hls/{space_id}/{n}").content for n in names
+        )
+        pcm, rate = decode_mp4(media)
+        assert pcm.size / rate >= 4.0
+        assert float(np.sqrt(np.mean(pcm**2))) > 0.01  # speech, not silence
+        space = httpx.get(f"{base}/api/v1/spaces/{space_id}").json()
+        assert space["state"] == "live" and space["stage"][0]["handle"] == "majlis_demo"
+    finally:
+        process.terminate()
+        process.wait(15)
