@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -82,3 +83,48 @@ def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iter
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def serve_process(
+    data_dir: Path, port: int, *args: str, command: str = "serve"
+) -> subprocess.Popen[bytes]:
+    """``majlis serve`` (or another command) as its own process, once it answers /readyz.
+
+    Output goes to ``data_dir/<command>.log``, which the failure message shows.
+    """
+    import os
+    import sys
+
+    import httpx
+    import pytest
+
+    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "PYTHONUNBUFFERED": "1"}
+    log = data_dir / f"{command}.log"
+    argv = [
+        sys.executable,
+        "-m",
+        "majlis",
+        command,
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen([*argv, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"majlis {command} did not become ready:\n{log.read_text()}")

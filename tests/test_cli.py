@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 
 import majlis
 from majlis.config import Settings
+from tests.server import free_port, serve_process
 
 
 def _majlis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -41,42 +41,13 @@ def test_bad_configuration_is_a_clear_error_not_a_traceback() -> None:
     assert "heartbeat_interval_s" in result.stderr and "Traceback" not in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_serve_runs_on_an_embedded_store_and_keeps_data_across_restarts(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest"}
-    command = [
-        sys.executable,
-        "-m",
-        "majlis",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(tmp_path),
-    ]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-
     log = tmp_path / "serve.log"
 
     def start() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.1)
-        process.kill()
-        pytest.fail("majlis serve did not become ready")
+        return serve_process(tmp_path, port)
 
     process = start()
     try:
@@ -116,21 +87,9 @@ def test_demo_prints_a_space_you_can_open_and_hear(tmp_path: Path) -> None:
 
     from tests.media.tones import decode_mp4
 
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "demo.log"
-    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "PYTHONUNBUFFERED": "1"}
-    command = [
-        sys.executable,
-        "-m",
-        "majlis",
-        "demo",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(tmp_path),
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process = serve_process(tmp_path, port, command="demo")
     try:
         deadline = time.monotonic() + 30
         while not (found := re.search(r"Open (http://\S+/spaces/(\S+)) ", log.read_text())):

@@ -4,16 +4,8 @@ part; restarted, it resumes the same Space and the same recording."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
-
-import httpx
-import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
@@ -21,41 +13,7 @@ from majlis.media.recording import RecordingIndex
 from tests.client import Api
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.tones import decode_mp4, tone_strength
-
-
-def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "MAJLIS_LOG_LEVEL": "warning"}
-    with (data_dir / "serve.log").open("ab") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "majlis",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail("majlis serve did not become ready:\n" + (data_dir / "serve.log").read_text())
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.server import free_port, serve_process
 
 
 async def _speak(base: str, space_id: str, token: str, seconds: float) -> None:
@@ -66,9 +24,9 @@ async def _speak(base: str, space_id: str, token: str, seconds: float) -> None:
 
 
 def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path) -> None:
-    port = _port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    process = _serve(tmp_path, port)
+    process = serve_process(tmp_path, port)
     try:
         api = Api(base)
         host = api.sign_up("crash")
@@ -84,7 +42,7 @@ def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path
     assert 3.0 < pcm.size / rate < 6.5
     assert tone_strength(pcm, rate, 440) > 30
 
-    process = _serve(tmp_path, port)  # the Space is still live: its room reopens
+    process = serve_process(tmp_path, port)  # the Space is still live: its room reopens
     try:
         asyncio.run(_speak(base, space["id"], host.token, 3.0))
         ended = host.post(f"/api/v1/spaces/{space['id']}/end").json()

@@ -424,12 +424,7 @@ class SqlStore:
             state = await self._lock_space(conn, space_id)
             if state != "live":
                 raise StoreConflict("state", f"the Space is {state}; the stage is open only live")
-            if await _exists(
-                conn,
-                t.removals,
-                t.removals.c.space_id == space_id,
-                t.removals.c.account_id == account_id,
-            ):
+            if await _has(conn, t.removals, space_id, account_id):
                 raise StoreConflict("removed", "this account was removed from the Space")
             rows = (
                 await conn.execute(
@@ -510,26 +505,11 @@ class SqlStore:
             state = await self._lock_space(conn, space_id)
             if state != "live":
                 raise StoreConflict("state", f"the Space is {state}; requests open when live")
-            if await _exists(
-                conn,
-                t.removals,
-                t.removals.c.space_id == space_id,
-                t.removals.c.account_id == account_id,
-            ):
+            if await _has(conn, t.removals, space_id, account_id):
                 raise StoreConflict("removed", "this account was removed from the Space")
-            if await _exists(
-                conn,
-                t.stage_members,
-                t.stage_members.c.space_id == space_id,
-                t.stage_members.c.account_id == account_id,
-            ):
+            if await _has(conn, t.stage_members, space_id, account_id):
                 raise StoreConflict("on_stage", "you are already on the stage")
-            if await _exists(
-                conn,
-                t.speak_requests,
-                t.speak_requests.c.space_id == space_id,
-                t.speak_requests.c.account_id == account_id,
-            ):
+            if await _has(conn, t.speak_requests, space_id, account_id):
                 raise StoreConflict("requested", "you have already asked to speak")
             await conn.execute(
                 insert(t.speak_requests).values(
@@ -563,12 +543,7 @@ class SqlStore:
     ) -> bool:
         async with self._write() as conn:
             await self._lock_space(conn, space_id)
-            if await _exists(
-                conn,
-                t.removals,
-                t.removals.c.space_id == space_id,
-                t.removals.c.account_id == account_id,
-            ):
+            if await _has(conn, t.removals, space_id, account_id):
                 return False
             await conn.execute(
                 insert(t.removals).values(
@@ -597,12 +572,7 @@ class SqlStore:
                 raise StoreConflict(
                     "state", f"the Space is {state}; reminders are for scheduled Spaces"
                 )
-            if await _exists(
-                conn,
-                t.reminders,
-                t.reminders.c.space_id == space_id,
-                t.reminders.c.account_id == account_id,
-            ):
+            if await _has(conn, t.reminders, space_id, account_id):
                 return
             await conn.execute(
                 insert(t.reminders).values(space_id=space_id, account_id=account_id, created_at=now)
@@ -799,6 +769,13 @@ def _sort_value(space: Space, state: SpaceState | None) -> datetime:
 async def _exists(conn: AsyncConnection, table: Any, *conditions: ColumnElement[bool]) -> bool:
     query = select(exists().where(*conditions))
     return bool((await conn.execute(query)).scalar())
+
+
+async def _has(conn: AsyncConnection, table: Any, space_id: str, account_id: int) -> bool:
+    """Whether ``table`` (a per-Space, per-account table) has a row for this pair."""
+    return await _exists(
+        conn, table, table.c.space_id == space_id, table.c.account_id == account_id
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
