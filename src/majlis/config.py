@@ -51,6 +51,9 @@ class Settings:
     #: Seconds a token lookup is cached on the auth path (revocation is immediate on this node).
     token_cache_ttl_s: float = 10.0
     log_level: str = "info"
+    #: "shared": each distinct stage mix is Opus-encoded once (silent speakers share the
+    #: program's encode); "per-speaker": aiortc encodes every speaker's mix-minus (the baseline).
+    stage_encoding: str = "shared"
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -92,6 +95,8 @@ class Settings:
             raise ValueError(f"kdf_profile must be one of {', '.join(KDF_PROFILES)}")
         if not 5 <= self.heartbeat_interval_s <= 300:
             raise ValueError("heartbeat_interval_s must be between 5 and 300")
+        if self.stage_encoding not in ("shared", "per-speaker"):
+            raise ValueError("stage_encoding must be 'shared' or 'per-speaker'")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
         return self

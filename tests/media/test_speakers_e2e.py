@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from tests.client import Api, User, problem_of
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import RunningServer
+from tests.server import RunningServer, run_server
 
 PRESENT = 30.0  # a present tone stands this far above the median of the spectrum
 #: An absent tone is at least this much weaker than a present one (40 dB): codec artifacts
@@ -141,3 +142,11 @@ async def _whip_roles(server: RunningServer, api: Api) -> None:
 
 def test_only_stage_members_of_live_spaces_speak(server: RunningServer, api: Api) -> None:
     asyncio.run(_whip_roles(server, api))
+
+
+def test_per_speaker_encoding_mixes_the_same(tmp_path: Path) -> None:
+    """The baseline path (aiortc encodes each speaker's mix) stays correct for comparison."""
+    with run_server(tmp_path, stage_encoding="per-speaker") as server:
+        api = Api(server.base_url)
+        asyncio.run(_two_speakers(server, api))
+        api.close()

@@ -106,7 +106,8 @@ class MediaPlane:
             self._ctx.speaking[space_id] = tuple(event.get("handles", ()))
             await self._ctx.live.bus.publish(space_topic(space_id), event)
 
-        room = Room(space_id, program, publish)
+        shared = self._ctx.settings.stage_encoding == "shared"
+        room = Room(space_id, program, publish, shared_stage_encoding=shared)
         await room.start()
         self.rooms[space_id] = room
         subscription = await self._ctx.live.bus.subscribe([space_topic(space_id)])

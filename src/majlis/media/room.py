@@ -3,7 +3,8 @@
 The clock ticks every 20 ms against the loop's monotonic time, never by counting sleeps: if a
 tick is late, the next ones run at once until the clock has caught up, so over hours the
 program has exactly as many samples as wall time (no drift, no gaps). Each tick takes one frame
-from every speaker, hands the program to the encoder thread and each speaker their mix-minus.
+from every speaker, hands the program to the encoder thread, and the stage's distinct mixes to
+the stage encoder thread (``stage_encoder``), whose packets go to each speaker's track.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from majlis.media.hls.stream import LiveStream
 from majlis.media.mixer import FRAME_S, SPEAKING_DBFS, Mixer
 from majlis.media.program import ProgramOutput
+from majlis.media.stage_encoder import PROGRAM, StageEncoder
 from majlis.media.whip import SpeakerSession
 from majlis.types import JSON
 
@@ -34,7 +36,14 @@ Publish = Callable[[JSON], Awaitable[None]]
 
 
 class Room:
-    def __init__(self, space_id: str, program: ProgramOutput, publish: Publish) -> None:
+    def __init__(
+        self,
+        space_id: str,
+        program: ProgramOutput,
+        publish: Publish,
+        shared_stage_encoding: bool = True,
+    ) -> None:
+        self.shared_stage_encoding = shared_stage_encoding
         self.space_id = space_id
         self.program = program
         self.mixer = Mixer()
@@ -45,6 +54,7 @@ class Room:
         self._publish = publish
         self._last_loud: dict[str, float] = {}
         self._clock: asyncio.Task[None] | None = None
+        self._stage_encoder: StageEncoder | None = None
         #: Fire-and-forget work (event publishing, hang-ups), referenced so it is not collected.
         self._background: set[asyncio.Future[None]] = set()
 
@@ -59,6 +69,8 @@ class Room:
 
     async def start(self) -> None:
         await self.program.start()
+        if self.shared_stage_encoding:
+            self._stage_encoder = StageEncoder(asyncio.get_running_loop(), self._send_to_stage)
         self._clock = asyncio.create_task(self._run_clock(), name=f"mixer-{self.space_id}")
 
     async def _run_clock(self) -> None:
@@ -86,14 +98,30 @@ class Room:
         mix = self.mixer.tick()
         self.ticks += 1
         self.program.submit(mix.program)
-        for key, session in self.sessions.items():
-            session.outbound.offer(mix.for_speaker(key))
+        if self.sessions and self._stage_encoder is not None:
+            # Talkers hear their own mix-minus; everyone else shares the program's encode.
+            listening = {key: key if key in mix.minus else PROGRAM for key in self.sessions}
+            mixes = {key: mix.minus[key] for key in listening if key in mix.minus}
+            if PROGRAM in listening.values():
+                mixes[PROGRAM] = mix.program
+            self._stage_encoder.submit(mixes, listening)
+        else:
+            for key, session in self.sessions.items():
+                session.outbound.offer(mix.for_speaker(key))
         now = time.monotonic()
         for key, level in mix.levels.items():
             if level > SPEAKING_DBFS:
                 self._last_loud[key] = now
         if self.ticks % SPEAKING_EVERY_TICKS == 0:
             self._update_speaking(now)
+
+    def _send_to_stage(self, packets: dict[str, bytes], listening: dict[str, str]) -> None:
+        """On the loop: each speaker's track gets the packet of the mix they hear."""
+        for key, job in listening.items():
+            session = self.sessions.get(key)
+            packet = packets.get(job)
+            if session is not None and packet is not None:
+                session.outbound.offer(packet)
 
     def _update_speaking(self, now: float) -> None:
         speaking = tuple(
@@ -132,6 +160,8 @@ class Room:
     async def disconnect(self, key: str) -> None:
         session = self.sessions.pop(key, None)
         self.mixer.remove(key)
+        if self._stage_encoder is not None:
+            self._stage_encoder.forget(key)
         self._last_loud.pop(key, None)
         if session is not None:
             await session.close()
@@ -152,4 +182,6 @@ class Room:
                 await self._clock
         for key in list(self.sessions):
             await self.disconnect(key)
+        if self._stage_encoder is not None:
+            await asyncio.to_thread(self._stage_encoder.stop)
         await self.program.stop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+from typing import Any
 
 import av
 from aiortc import MediaStreamTrack
@@ -28,27 +29,38 @@ def audio_frame(pcm: Pcm, pts: int) -> av.AudioFrame:
 
 
 class MixMinusTrack(MediaStreamTrack):
+    """What a speaker hears, paced by the mixer's clock.
+
+    Given Opus packets (the shared ``stage_encoder``), aiortc only packetizes them; given PCM
+    (``stage_encoding = "per-speaker"``), aiortc encodes it for this track alone.
+    """
+
     kind = "audio"
 
     def __init__(self, max_queued: int = 5) -> None:
         super().__init__()
-        self._queue: asyncio.Queue[Pcm] = asyncio.Queue(max_queued)
+        self._queue: asyncio.Queue[bytes | Pcm] = asyncio.Queue(max_queued)
         self._pts = 0
         self.dropped = 0
 
-    def offer(self, pcm: Pcm) -> None:
+    def offer(self, media: bytes | Pcm) -> None:
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
-        self._queue.put_nowait(pcm)
+        self._queue.put_nowait(media)
 
-    async def recv(self) -> av.AudioFrame:
+    async def recv(self) -> av.Packet[Any] | av.AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
-        pcm = await self._queue.get()
-        frame = audio_frame(pcm, self._pts)
+        media = await self._queue.get()
+        pts = self._pts
         self._pts += FRAME_SAMPLES
-        return frame
+        if not isinstance(media, bytes):
+            return audio_frame(media, pts)
+        packet = av.Packet(media)
+        packet.pts = pts
+        packet.time_base = TIME_BASE
+        return packet
 
 
 def to_mono(frame: av.AudioFrame) -> Pcm:
