@@ -98,7 +98,9 @@ class _Static(StaticFiles):
 
 async def _render(svc: Svc, space_id: str, page: Template, cache_control: str) -> HTMLResponse:
     if not SPACE_ID.fullmatch(space_id):
-        raise NotFound("there is no Space at this address (a Space id is 1-16 letters or digits)")
+        raise NotFound(
+            "there is no Space at this address (a Space id is 1-16 letters, digits, - or _)"
+        )
     cached = await svc.ctx.space_cache.get(space_id)
     if cached is None:
         raise NotFound(f"there is no Space {space_id!r}")
