@@ -455,3 +455,26 @@ def test_build_redis_seams_wires_one_client(redis_unreachable: str | None) -> No
             await seams.aclose()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.redis
+def test_redis_bus_subscribers_share_one_connection(redis_unreachable: str | None) -> None:
+    """An SSE stream or a media room is a subscription; a node has thousands. They must not
+    each take a pooled connection (redis-py's pool stops at 100: the node would then fail)."""
+    _need_redis(redis_unreachable)
+
+    async def scenario(kit: Kit) -> None:
+        assert kit.redis is not None
+        bus = RedisEventBus(kit.redis, prefix=kit.prefix)
+        subscriptions = [await bus.subscribe([f"t{n % 7}", "all"]) for n in range(150)]
+        await bus.publish("all", {"to": "everyone"})
+        for subscription in subscriptions:
+            assert await _next(aiter(subscription)) == {"to": "everyone"}
+        pool = kit.redis.connection_pool
+        in_use = len(pool._in_use_connections) + len(pool._available_connections)
+        assert in_use <= 3, in_use
+        for subscription in subscriptions:
+            await subscription.close()
+        await bus.aclose()
+
+    asyncio.run(_in_backend("redis", scenario))
