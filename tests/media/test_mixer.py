@@ -77,3 +77,16 @@ def test_levels() -> None:
     assert level_dbfs(np.zeros(FRAME_SAMPLES, dtype=np.int16)) == -120.0
     full_scale_sine = level_dbfs(tone(1000, amplitude=1.0))
     assert -3.2 < full_scale_sine < -2.8
+
+
+def test_a_standing_queue_is_cut_back_to_the_cushion() -> None:
+    """After a stall the FIFO can stay long forever (one frame in, one out): that is latency."""
+    source = SpeakerInput(prime_frames=2, max_frames=8, standing_limit_ticks=10)
+    source.push(tone(440, frames=7))  # a burst after a stall
+    lengths = []
+    for _ in range(30):
+        source.push(tone(440, frames=1))  # steady state: one in, one out per tick
+        assert source.pop() is not None
+        lengths.append(len(source._frames))
+    assert lengths[0] == 7 and lengths[-1] <= 2
+    assert source.dropped == 6  # 8 queued at the cut (7 + this tick's push), back to 2

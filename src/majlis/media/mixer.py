@@ -42,11 +42,15 @@ class SpeakerInput:
     dropped so one speaker's backlog never adds latency for everyone.
     """
 
-    def __init__(self, prime_frames: int = 2, max_frames: int = 8) -> None:
+    def __init__(
+        self, prime_frames: int = 2, max_frames: int = 8, standing_limit_ticks: int = 50
+    ) -> None:
         self._frames: deque[Pcm] = deque()
         self._partial: Pcm = np.zeros(0, dtype=np.int16)
         self._prime_frames = prime_frames
         self._max_frames = max_frames
+        self._standing_limit = standing_limit_ticks
+        self._standing = 0
         self._primed = False
         self.underruns = 0
         self.dropped = 0
@@ -70,6 +74,17 @@ class SpeakerInput:
             self._primed = False
             self.underruns += 1
             return None
+        # A queue that never drains below the cushion is pure latency (after a stall, frames
+        # that arrived late are all still here): after a second of it, cut back to the cushion.
+        if len(self._frames) > self._prime_frames:
+            self._standing += 1
+            if self._standing >= self._standing_limit:
+                while len(self._frames) > self._prime_frames:
+                    self._frames.popleft()
+                    self.dropped += 1
+                self._standing = 0
+        else:
+            self._standing = 0
         return self._frames.popleft()
 
 

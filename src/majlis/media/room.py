@@ -93,6 +93,10 @@ class Room:
                 self._tick()
             except Exception:
                 log.exception("room %s: mixer tick failed", self.space_id)
+            if delay <= 0:
+                # Catching up: let the speakers' readers run between ticks, or their frames
+                # pile up in the inputs and stay there as latency for the rest of the session.
+                await asyncio.sleep(0)
 
     def _tick(self) -> None:
         mix = self.mixer.tick()
