@@ -150,3 +150,33 @@ def test_per_speaker_encoding_mixes_the_same(tmp_path: Path) -> None:
         api = Api(server.base_url)
         asyncio.run(_two_speakers(server, api))
         api.close()
+
+
+ODD_OFFERS = {
+    "bad fingerprint": ("a=fingerprint:sha-256 00:11", "a=fingerprint:sha-256 zz"),
+    "absurd payload type": ("111", "999999999999"),
+    "bad setup role": ("a=setup:actpass", "a=setup:bogus"),
+    "bundle of a missing mid": ("a=group:BUNDLE 0", "a=group:BUNDLE 7"),
+}
+
+
+@pytest.mark.parametrize("case", ODD_OFFERS)
+def test_an_offer_that_passes_the_checks_but_aiortc_cannot_answer_is_400(
+    server: RunningServer, api: Api, case: str
+) -> None:
+    """Well-formed enough for our checks, meaningless to a WebRTC stack: a 400 problem, and
+    the node and the Space carry on."""
+    from tests.media.test_sdp import GOOD
+
+    host = api.sign_up("odd")
+    space = host.create_space()
+    old, new = ODD_OFFERS[case]
+    response = host.post(
+        OFFER_PATH.format(space["id"]),
+        content=GOOD.replace(old, new).encode(),
+        headers={"Content-Type": "application/sdp"},
+    )
+    assert "could not be answered" in problem_of(response, 400)["detail"]
+    assert host.handle not in server.services.media.rooms[space["id"]].sessions
+    assert api.http.get("/readyz").status_code == 200
+    host.post(f"/api/v1/spaces/{space['id']}/end")

@@ -86,7 +86,8 @@ class SpeakerSession:
                 await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
                 self.pc.addTrack(self.outbound)
                 await self.pc.setLocalDescription(await self.pc.createAnswer())
-        except (TimeoutError, ValueError, KeyError, IndexError, TypeError) as exc:
+        except Exception as exc:
+            # Whatever aiortc chokes on, the offer was not one we can answer: a 400, not a 500.
             await self.close()
             raise NegotiationFailed(str(exc) or type(exc).__name__) from exc
         answer = self.pc.localDescription
