@@ -188,3 +188,16 @@ def test_the_event_streams_do_open_for_the_right_caller(api: Api) -> None:
         http.stream("GET", "/api/v1/notifications/stream") as response,
     ):
         assert response.status_code == 200
+
+
+def test_openapi_documents_errors_as_problem_json(api: Api) -> None:
+    document = api.http.get("/openapi.json").json()
+    error_media_types = {
+        media_type
+        for operations in document["paths"].values()
+        for operation in operations.values()
+        for status, response in operation["responses"].items()
+        if status.isdigit() and int(status) >= 400
+        for media_type in response.get("content", {})
+    }
+    assert error_media_types == {"application/problem+json"}

@@ -618,3 +618,19 @@ def test_concurrent_puts_never_overfill_the_stage(
     winners = {handle for status, handle in results if status == 200}
     assert {h for h, (r, _) in stage.items() if r == role} == winners
     assert len(stage) == seats + 1
+
+
+def test_a_cohost_may_step_down_to_speaker_but_not_demote_another(api: Api) -> None:
+    host, space_id = live(api)
+    first, second = api.sign_up("co1"), api.sign_up("co2")
+    put_ok(host, space_id, first, "cohost")
+    put_ok(host, space_id, second, "cohost")
+    problem_of(put(first, space_id, second, "speaker"), 403)
+    assert api.stage_of(space_id)[second.handle][0] == "cohost"
+    stepped = put_ok(first, space_id, first, "speaker")
+    assert stepped["role"] == "speaker"
+    assert api.stage_of(space_id)[first.handle][0] == "speaker"
+    # Back as a speaker, they cannot make themselves cohost again.
+    problem_of(put(first, space_id, first, "cohost"), 403)
+    # And their muted state survives the role change.
+    assert api.stage_of(space_id)[first.handle][1] is True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import Response
@@ -18,10 +19,21 @@ from majlis.config import Settings
 from majlis.services import Services
 from majlis.web.pages import install_web
 
-_ERRORS = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
-}
+_ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
+_ERRORS = {status: {"model": Problem} for status in _ERROR_STATUSES}
+_PROBLEM_JSON = "application/problem+json"
+
+
+def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI files every response model under application/json; errors are served (and must
+    be documented) as RFC 9457 application/problem+json."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status.isdigit() and int(status) >= 400 and "application/json" in content:
+                    content[_PROBLEM_JSON] = content.pop("application/json")
+    return document
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -44,6 +56,14 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     install_problem_handlers(app)
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = _problems_as_problem_json(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     for module in (accounts, spaces, stage, audience, reach, media):
         app.include_router(module.router)
 

@@ -14,12 +14,16 @@ ActorRole = Literal["host", "cohost", "speaker", "listener"]
 STAFF: frozenset[ActorRole] = frozenset({"host", "cohost"})
 
 
-def may_put_on_stage(actor: ActorRole, target: ActorRole, new_role: str) -> bool:
+def may_put_on_stage(
+    actor: ActorRole, target: ActorRole, new_role: str, is_self: bool = False
+) -> bool:
     """PUT stage/{handle} {role}: invite a listener, or change a speaker's or cohost's role."""
     if target == "host":
         return False
     if actor == "host":
         return True
+    if is_self and actor == "cohost" and new_role == "speaker":
+        return True  # stepping down is managing oneself
     # A cohost may bring up or keep speakers, but neither grant cohost nor demote a cohost.
     return actor == "cohost" and new_role == "speaker" and target in ("listener", "speaker")
 

@@ -83,7 +83,9 @@ class Stage:
         space = await self._live(space_id)
         target = await self._accounts.get(handle)
         target_role = role_of(space, target.id)
-        if not policy.may_put_on_stage(role_of(space, me.id), target_role, role):
+        if not policy.may_put_on_stage(
+            role_of(space, me.id), target_role, role, is_self=target.id == me.id
+        ):
             raise Forbidden(f"your role cannot make @{target.handle} a {role}")
         if target_role == role:
             member = space.member(target.id)
