@@ -16,7 +16,14 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.responses import FileResponse
 
 from majlis.api.deps import Me, Svc
-from majlis.domain.errors import DomainError, NotFound, Overloaded
+from majlis.domain.errors import (
+    BadOffer,
+    BadRequest,
+    NotFound,
+    Overloaded,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from majlis.media.hls.vod import vod_playlist
 from majlis.media.recording import RecordingIndex
@@ -31,20 +38,8 @@ _MEDIA_NAME = re.compile(r"(\d{1,12})(?:\.(\d{1,4}))?\.m4s")
 BLOCK_TIMEOUT_S = 6.0
 
 
-class BadSdp(DomainError):
-    status, title, slug = 400, "Bad SDP offer", "bad-sdp"
-
-
-class SdpTooLarge(DomainError):
-    status, title, slug = 413, "SDP offer too large", "too-large"
-
-
-class NotSdp(DomainError):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
-
-
-class BadHlsDirective(DomainError):
-    status, title, slug = 400, "Bad playlist request", "bad-hls-directive"
+class BadHlsDirective(BadRequest):
+    title, slug = "Bad playlist request", "bad-hls-directive"
 
 
 @router.post(
@@ -57,15 +52,15 @@ async def whip_offer(space_id: str, request: Request, me: Me, svc: Svc) -> Respo
     """Speak: a stage member posts an SDP offer (one Opus audio m-line, sendrecv)."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/sdp":
-        raise NotSdp("send the offer with Content-Type: application/sdp")
+        raise UnsupportedMediaType("send the offer with Content-Type: application/sdp")
     body = await request.body()
     if len(body) > MAX_SDP_BYTES:
-        raise SdpTooLarge(f"the SDP offer must be at most {MAX_SDP_BYTES} bytes")
+        raise TooLarge(f"the SDP offer must be at most {MAX_SDP_BYTES} bytes")
     space = await svc.media.authorize(space_id, me)
     try:
         offer = check_offer(body)
     except SdpError as exc:
-        raise BadSdp(str(exc)) from exc
+        raise BadOffer(str(exc)) from exc
     answer = await svc.media.offer(space, me, offer)
     location = f"/api/v1/spaces/{space_id}/whip/{answer.session_id}"
     return Response(

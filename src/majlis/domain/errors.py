@@ -38,6 +38,20 @@ class Conflict(DomainError):
     status, title, slug = 409, "Conflict with the current state", "conflict"
 
 
+class TooLarge(DomainError):
+    status, title, slug = 413, "Request too large", "too-large"
+
+
+class UnsupportedMediaType(DomainError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
+class BadOffer(BadRequest):
+    """A WHIP offer we refuse or cannot answer (RFC 9725 says 400 with the reason)."""
+
+    title, slug = "Bad SDP offer", "bad-sdp"
+
+
 class Invalid(DomainError):
     status, title, slug = 422, "Validation failed", "validation"
 

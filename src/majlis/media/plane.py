@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from majlis.domain.context import Context
-from majlis.domain.errors import BadRequest, Conflict, Forbidden, NotFound, Overloaded
+from majlis.domain.errors import BadOffer, Conflict, Forbidden, NotFound, Overloaded
 from majlis.domain.events import SPACES_TOPIC, space_topic
 from majlis.domain.space_cache import SPACE_ID
 from majlis.live.bus import Subscription
@@ -29,10 +29,6 @@ from majlis.types import JSON
 log = logging.getLogger(__name__)
 #: How long an ended Space's stream stays servable, so players fetch its ENDLIST.
 ENDED_STREAM_GRACE_S = 60.0
-
-
-class BadOffer(BadRequest):
-    title, slug = "Bad SDP offer", "bad-sdp"
 
 
 @dataclass
