@@ -26,10 +26,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import importlib.metadata
 import json
 import os
-import platform
 import resource
 import shutil
 import signal
@@ -44,8 +42,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
+
+from medialib.report import base_machine, run_main, write_result
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "join_throughput.json"
@@ -468,28 +467,11 @@ def table(summary: dict[str, Summary]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    """What the numbers depend on, recorded next to them."""
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    versions: dict[str, str | None] = {}
-    for package in ("majlis", "uvicorn", "uvloop", "httptools", "fastapi", "starlette"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
+    """What the numbers depend on, recorded next to them (adds wrk's version)."""
+    info = base_machine(("majlis", "uvicorn", "uvloop", "httptools", "fastapi", "starlette"))
     wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-        "wrk": (wrk.stdout or wrk.stderr).splitlines()[0] if (wrk.stdout or wrk.stderr) else None,
-        "packages": versions,
-    }
+    banner = wrk.stdout or wrk.stderr
+    return {**info, "wrk": banner.splitlines()[0] if banner else None}
 
 
 # --------------------------------------------------------------------------- main
@@ -513,19 +495,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="after the rounds, keep loading join for this many seconds (to attach py-spy)",
     )
     return parser.parse_args(argv)
-
-
-def _stop_cleanly_on_signals() -> None:
-    """SIGTERM becomes SystemExit and SIGINT KeyboardInterrupt, so ``finally`` stops the server.
-
-    SIGINT is re-armed explicitly because a shell starting us in the background ignores it.
-    """
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -601,18 +570,11 @@ def report(args: argparse.Namespace, samples: list[Sample]) -> int:
         "pass": ok,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.output}")
-    return 0 if ok else 1
+    return write_result(args.output, result, ok)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _stop_cleanly_on_signals()
-    try:
-        return run(parse_args(argv))
-    except KeyboardInterrupt:
-        print("interrupted; server stopped", file=sys.stderr)
-        return 130
+    return run_main(run, parse_args, argv)
 
 
 if __name__ == "__main__":

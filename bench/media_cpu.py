@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import json
 import resource
 import subprocess
 import sys
@@ -62,8 +61,9 @@ from medialib.report import (
     machine,
     majlis_settings,
     pin_to,
-    stop_cleanly_on_signals,
+    run_main,
     thread_cpu_seconds,
+    write_result,
 )
 from medialib.space import MAX_STAGE, LiveSpace, open_space
 
@@ -384,18 +384,11 @@ def report(args: argparse.Namespace, runs: dict[str, list[Phase]]) -> int:
         "pass": ok,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.output}")
-    return 0 if ok else 1
+    return write_result(args.output, result, ok)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    stop_cleanly_on_signals()
-    try:
-        return run(parse_args(argv))
-    except KeyboardInterrupt:
-        print("interrupted; server stopped", file=sys.stderr)
-        return 130
+    return run_main(run, parse_args, argv)
 
 
 if __name__ == "__main__":

@@ -60,7 +60,8 @@ from medialib.report import (
     machine,
     majlis_settings,
     pin_to,
-    stop_cleanly_on_signals,
+    run_main,
+    write_result,
 )
 from medialib.space import LiveSpace, open_space
 
@@ -346,18 +347,11 @@ def report(args: argparse.Namespace, result: Run) -> int:
         "pass": ok,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
-    args.output.write_text(json.dumps(output, indent=2) + "\n")
-    print(f"wrote {args.output}")
-    return 0 if ok else 1
+    return write_result(args.output, output, ok)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    stop_cleanly_on_signals()
-    try:
-        return run(parse_args(argv))
-    except KeyboardInterrupt:
-        print("interrupted; server stopped", file=sys.stderr)
-        return 130
+    return run_main(run, parse_args, argv)
 
 
 if __name__ == "__main__":

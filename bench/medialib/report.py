@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
 import signal
 import subprocess
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -79,8 +82,8 @@ def thread_cpu_seconds(pid: int) -> dict[int, float]:
     return result
 
 
-def machine() -> dict[str, Any]:
-    """What the numbers depend on, recorded next to them."""
+def base_machine(packages: Sequence[str]) -> dict[str, Any]:
+    """What every benchmark's numbers depend on: the CPU, Python, kernel, package versions."""
     model = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -88,11 +91,23 @@ def machine() -> dict[str, Any]:
                 model = line.split(":", 1)[1].strip()
                 break
     versions: dict[str, str | None] = {}
-    for package in ("majlis", "aiortc", "aioice", "av", "numpy", "uvicorn", "playwright"):
+    for package in packages:
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+        "packages": versions,
+    }
+
+
+def machine() -> dict[str, Any]:
+    """What the media numbers depend on, recorded next to them (adds Chromium and hls.js)."""
+    info = base_machine(("majlis", "aiortc", "aioice", "av", "numpy", "uvicorn", "playwright"))
     chromium = "unknown"
     with contextlib.suppress(OSError):
         out = subprocess.run(["/usr/bin/chromium", "--version"], capture_output=True, text=True)
@@ -101,15 +116,28 @@ def machine() -> dict[str, Any]:
     with contextlib.suppress(OSError):
         m = re.search(r"hls\.js\]\([^)]*\) ([\d.]+)", VENDOR_README.read_text())
         hls = m.group(1) if m else None
-    return {
-        "nproc": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "kernel": platform.release(),
-        "chromium": chromium,
-        "hls.js": hls,
-        "packages": versions,
-    }
+    return {**info, "chromium": chromium, "hls.js": hls}
+
+
+def write_result(path: Path, result: dict[str, Any], ok: bool) -> int:
+    """Write a run's JSON next to the others; the exit code says whether the target was met."""
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+    return 0 if ok else 1
+
+
+def run_main(
+    run: Callable[[argparse.Namespace], int],
+    parse_args: Callable[[Sequence[str] | None], argparse.Namespace],
+    argv: Sequence[str] | None,
+) -> int:
+    """Every benchmark's entry point: signals stop the server cleanly, Ctrl-C exits 130."""
+    stop_cleanly_on_signals()
+    try:
+        return run(parse_args(argv))
+    except KeyboardInterrupt:
+        print("interrupted; server stopped", file=sys.stderr)
+        return 130
 
 
 def stop_cleanly_on_signals() -> None:
