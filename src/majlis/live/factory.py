@@ -10,6 +10,7 @@ from majlis.live.bus import EventBus, MemoryEventBus
 from majlis.live.counters import MemoryRecentCounters, RecentCounters
 from majlis.live.presence import MemoryPresence, Presence
 from majlis.live.ratelimit import MemoryRateLimiter, RateLimiter
+from majlis.live.speaking import MemorySpeaking, Speaking
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ class LiveSeams:
     counters: RecentCounters
     limiter: RateLimiter
     bus: EventBus
+    #: Who is speaking per Space: written by the media node, read by every node's snapshot.
+    speaking: Speaking
     #: Resources to release on shutdown (e.g. a Redis connection pool).
     closers: list[Any] = field(default_factory=list)
 
@@ -42,4 +45,5 @@ def build_live_seams(
         counters=MemoryRecentCounters(),
         limiter=MemoryRateLimiter(),
         bus=MemoryEventBus(),
+        speaking=MemorySpeaking(),
     )

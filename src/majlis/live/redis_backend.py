@@ -18,11 +18,13 @@ from collections.abc import AsyncIterator, Iterable
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from majlis.live.bus import MemoryEventBus, MemorySubscription
 from majlis.live.clock import Clock, wall_clock
 from majlis.live.factory import LiveSeams
 from majlis.live.ratelimit import Decision
+from majlis.live.speaking import RedisSpeaking
 from majlis.types import JSON
 
 log = logging.getLogger(__name__)
@@ -205,6 +207,9 @@ class RedisEventBus:
                 await self._redis_subscribe(new)
             except BaseException:
                 self._refs.subtract(wanted)
+                for topic in wanted:  # the reader may have cleared them: never keep a count < 1
+                    if self._refs[topic] <= 0:
+                        del self._refs[topic]
                 await local.close()
                 raise
         return RedisSubscription(self, local, wanted)
@@ -216,15 +221,19 @@ class RedisEventBus:
             topics = [*topics, self._SENTINEL]  # keeps the connection subscribed when idle
         if not topics:
             return
-        waits = []
+        events = []
         for topic in topics:
             confirmed = self._confirmed.setdefault(self._prefix + topic, asyncio.Event())
             confirmed.clear()
-            waits.append(confirmed.wait())
+            events.append(confirmed)
         await self._pubsub.subscribe(*(self._prefix + t for t in topics))
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(self._pubsub))
-        await asyncio.wait_for(asyncio.gather(*waits), timeout=10)
+        # The wait coroutines are made only now: made before a subscribe that fails (Redis
+        # down), they would never be awaited.
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), timeout=10)
+        if self._pubsub is None:  # woken by _read: the connection dropped while we waited
+            raise RedisConnectionError("the event bus lost its Redis connection")
 
     async def _release(self, topics: frozenset[str]) -> None:
         async with self._lock:
@@ -258,6 +267,11 @@ class RedisEventBus:
             self._local.end_all()
             self._pubsub = None
             self._refs.clear()
+            # Wake subscribers waiting for a confirmation that cannot come now, at once rather
+            # than after their timeout (they hold the lock every other subscriber waits for).
+            for confirmed in self._confirmed.values():
+                confirmed.set()
+            self._confirmed.clear()
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
 
@@ -299,5 +313,6 @@ def build_redis_seams(url: str, heartbeat_interval_s: float, prefix: str = "majl
         counters=RedisRecentCounters(redis, prefix=prefix),
         limiter=RedisRateLimiter(redis, prefix=prefix),
         bus=bus,
+        speaking=RedisSpeaking(redis, prefix=prefix),
         closers=[bus.aclose, redis.aclose],
     )

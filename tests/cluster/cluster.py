@@ -1,0 +1,110 @@
+"""A cluster on this machine: 2 API nodes + 2 media nodes as ``majlis serve`` processes on a
+fresh PostgreSQL database and the machine's Redis (a private key prefix per cluster).
+
+Shared by the failover acceptance and the end-to-end scenarios run over a cluster; the
+``cluster`` fixture (tests/cluster/conftest.py) starts one per test, ``running_cluster`` one
+for whatever scope a test module needs. The media nodes share one data directory, as they
+must share a volume in a deployment (docs/deploy.md): a re-placed Space keeps recording there;
+the API nodes see the same recordings (they answer replays).
+"""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from majlis.cluster.placement import PlacementPolicy
+from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
+from majlis.media.hls.shared import state_of
+from majlis.media.hls.stream import StreamState
+from tests.server import free_port, serve_process
+from tests.services import postgres_database, redis_url
+
+
+class Cluster:
+    def __init__(self, prefix: str, root: Path) -> None:
+        self.prefix = prefix
+        self.media_dir = root / "media"  # the media nodes' shared data directory
+        self.nodes: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+
+    def start(self, data_dir: Path, role: str, node_id: str) -> None:
+        port = free_port()
+        data_dir.mkdir(exist_ok=True)
+        if data_dir != self.media_dir:  # every node mounts the recordings volume (deploy.md)
+            shared = self.media_dir / "recordings"
+            shared.mkdir(parents=True, exist_ok=True)
+            (data_dir / "recordings").symlink_to(shared, target_is_directory=True)
+        process = serve_process(data_dir, port, "--role", role, "--node-id", node_id)
+        self.nodes[node_id] = (process, f"http://127.0.0.1:{port}")
+
+    def url(self, node_id: str) -> str:
+        return self.nodes[node_id][1]
+
+    def stop(self) -> None:
+        for process, _ in self.nodes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process, _ in self.nodes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)  # gone before its database is dropped
+
+
+@contextmanager
+def running_cluster(root: Path) -> Iterator[Cluster]:
+    """api-1, api-2, media-1, media-2, ready; stopped (and the database dropped) on exit."""
+    prefix = f"majlis-test-{secrets.token_hex(4)}:"
+    with postgres_database() as database_url, pytest.MonkeyPatch.context() as env:
+        for key, value in {
+            "MAJLIS_DATABASE_URL": database_url,
+            "MAJLIS_REDIS_URL": redis_url(),
+            "MAJLIS_REDIS_PREFIX": prefix,
+            "MAJLIS_SECRET": "shared by every node " + secrets.token_hex(8),
+            "MAJLIS_NODE_HEARTBEAT_S": "0.5",
+            "MAJLIS_NODE_LEASE_S": "2",
+            # Slowness is not under test here: the machine runs 4 nodes and many listeners.
+            "MAJLIS_SLOW_NODE_HEARTBEAT_AGE_S": "1.9",
+            "MAJLIS_SLOW_NODE_LOOP_LAG_MS": "5000",
+        }.items():
+            env.setenv(key, value)
+        nodes = Cluster(prefix, root)
+        try:
+            nodes.start(root / "api-1", "api", "api-1")  # migrates the fresh database
+            nodes.start(root / "api-2", "api", "api-2")
+            nodes.start(nodes.media_dir, "media", "media-1")
+            nodes.start(nodes.media_dir, "media", "media-2")
+            yield nodes
+        finally:
+            nodes.stop()
+
+
+async def placed(prefix: str, space_id: str) -> str | None:
+    """The media node a Space is placed on, as the cluster's Redis says."""
+    redis = Redis.from_url(redis_url())
+    try:
+        registry = RedisNodeRegistry(redis, lease_s=2.0, prefix=prefix)
+        lenient = PlacementPolicy(max_heartbeat_age_s=5.0, max_loop_lag_ms=60_000)
+        return await RedisPlacement(redis, registry, 60.0, lenient, prefix).placement_of(space_id)
+    finally:
+        await redis.aclose()
+
+
+async def stream_state(prefix: str, space_id: str) -> StreamState | None:
+    """The newest playlist state in the shared part store (ended ones included)."""
+    redis = Redis.from_url(redis_url())
+    try:
+        raw = await redis.get(f"{prefix}hls:state:{space_id}")
+        if raw is None:
+            return None
+        return state_of(orjson.loads(raw))
+    finally:
+        await redis.aclose()

@@ -1,0 +1,119 @@
+"""A media node's heartbeat: it registers before the node is ready, reports what it measures
+(rooms, speakers, CPU, event-loop lag), survives a coordinator that fails, and leaves on stop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from majlis.cluster.heartbeat import NodeHeartbeat
+from majlis.cluster.load import CpuMeter
+from majlis.cluster.memory import MemoryNodeRegistry, MemoryPlacement
+from majlis.cluster.protocol import NodeInfo, NodeLoad
+
+
+def _node(rooms: tuple[int, int] = (0, 0), interval_s: float = 0.05) -> NodeHeartbeat:
+    registry = MemoryNodeRegistry(lease_s=5.0)
+    return NodeHeartbeat(
+        "m1",
+        "http://m1:8000",
+        registry,
+        MemoryPlacement(registry, lease_s=30.0),
+        lambda: rooms,
+        interval_s,
+    )
+
+
+async def _info(beat: NodeHeartbeat) -> NodeInfo:
+    info = await beat.registry.node(beat.node_id)
+    assert info is not None
+    return info
+
+
+def test_start_registers_at_once_and_stop_leaves() -> None:
+    async def scenario() -> None:
+        beat = _node(rooms=(2, 7), interval_s=30.0)  # no background beat during the test
+        await beat.start()
+        info = await _info(beat)
+        assert info.url == "http://m1:8000"
+        assert (info.load.spaces, info.load.speakers) == (2, 7)
+        await beat.stop()
+        assert await beat.registry.live_nodes() == []
+
+    asyncio.run(scenario())
+
+
+def test_heartbeats_renew_the_nodes_placements() -> None:
+    async def scenario() -> None:
+        registry = MemoryNodeRegistry(lease_s=5.0)
+        placement = MemoryPlacement(registry, lease_s=0.3)
+        beat = NodeHeartbeat("m1", "http://m1", registry, placement, lambda: (1, 0), 0.05)
+        await beat.start()
+        assert await placement.place("s") == "m1"
+        await asyncio.sleep(0.6)  # twice the placement lease: only renewals keep it
+        assert await placement.placement_of("s") == "m1"
+        await beat.stop()
+
+    asyncio.run(scenario())
+
+
+def test_the_reported_loop_lag_catches_a_blocked_loop() -> None:
+    async def scenario() -> None:
+        beat = _node(interval_s=30.0)
+        await beat.start()
+        await asyncio.sleep(0.25)
+        baseline = beat.load().loop_lag_ms
+        await asyncio.sleep(0.05)
+        time.sleep(0.4)  # noqa: ASYNC251  # the stall under test: a blocking call on the loop
+        await asyncio.sleep(0.15)
+        stalled = beat.load().loop_lag_ms
+        assert stalled >= 300, (baseline, stalled)
+        assert beat.load().loop_lag_ms < stalled  # the worst is reported once, then reset
+        await beat.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_registry_is_retried_not_fatal() -> None:
+    class Flaky(MemoryNodeRegistry):
+        down = True
+
+        async def register(self, node_id: str, url: str, load: NodeLoad) -> None:
+            if self.down:
+                raise ConnectionError("coordinator unreachable")
+            await super().register(node_id, url, load)
+
+    async def scenario() -> None:
+        registry = Flaky(lease_s=5.0)
+        beat = NodeHeartbeat(
+            "m1", "http://m1", registry, MemoryPlacement(registry, 30.0), lambda: (0, 0), 0.05
+        )
+        await beat.start()  # does not raise
+        await asyncio.sleep(0.2)
+        assert beat.failures >= 2
+        assert await registry.live_nodes() == []
+        registry.down = False
+        deadline = time.monotonic() + 5
+        while not await registry.live_nodes():
+            assert time.monotonic() < deadline, "the heartbeat did not come back"
+            await asyncio.sleep(0.05)
+        assert beat.failures == 0
+        await beat.stop()
+
+    asyncio.run(scenario())
+
+
+def test_cpu_meter_reports_cpu_per_wall_second() -> None:
+    meter = CpuMeter()
+    wall_start, burned_start = time.monotonic(), time.thread_time()
+    while time.thread_time() - burned_start < 0.2:  # 0.2 s of CPU, however long that takes
+        pass
+    burned = time.thread_time() - burned_start
+    expected = burned / (time.monotonic() - wall_start)  # this thread alone, per wall second
+    busy = meter.take()
+    # The meter counts the whole process (>= this thread), per wall second, on a shared
+    # machine where the loop may have had only a slice of a core.
+    assert busy >= 0.9 * expected, (busy, expected)
+    assert busy <= 8.0, busy  # a fraction of cores, not a percentage
+    time.sleep(0.3)
+    assert meter.take() < busy

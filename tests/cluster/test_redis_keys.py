@@ -1,0 +1,54 @@
+"""The Redis cluster seams leave nothing behind: a lapsed node's hash is expired by Redis
+itself, and lapsed placements are deleted by the next renewal (not only ignored on read)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import pytest
+from redis.asyncio import Redis
+
+from majlis.cluster.protocol import NodeLoad
+from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
+from tests.services import redis_url
+
+pytestmark = pytest.mark.redis
+
+
+async def _keys(redis: Redis, prefix: str) -> set[str]:
+    return {key.decode() async for key in redis.scan_iter(match=prefix + "*")}
+
+
+def test_lapsed_nodes_and_placements_are_deleted() -> None:
+    url = redis_url()
+
+    async def scenario() -> None:
+        prefix = f"majlis-test:{uuid.uuid4().hex}:"
+        redis = Redis.from_url(url)
+        try:
+            registry = RedisNodeRegistry(redis, lease_s=0.3, prefix=prefix)
+            placement = RedisPlacement(redis, registry, lease_s=0.3, prefix=prefix)
+            await registry.register("gone", "http://gone", NodeLoad())
+            await placement.place("s")
+            node_key = f"{prefix}{{cluster}}:node:gone"
+            assert node_key in await _keys(redis, prefix)
+            deadline = time.monotonic() + 10
+            while await redis.exists(node_key):
+                assert time.monotonic() < deadline, "Redis kept a lapsed node's hash"
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)  # the placement's lease (0.3 s) has run out too
+            await registry.register("other", "http://other", NodeLoad())
+            await placement.renew("other")
+            assert await redis.hlen(f"{prefix}{{cluster}}:placements") == 0
+            assert await redis.zcard(f"{prefix}{{cluster}}:placement-leases") == 0
+            await registry.deregister("other")
+            assert await _keys(redis, prefix) == set()  # the nodes zset emptied, so gone
+        finally:
+            stale = await _keys(redis, prefix)
+            if stale:
+                await redis.delete(*stale)
+            await redis.aclose()
+
+    asyncio.run(scenario())

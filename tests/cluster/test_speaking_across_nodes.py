@@ -1,0 +1,83 @@
+"""Who is speaking, seen from every node: a bot talks on the media node, and the snapshot
+answered by an API node that runs no room lists it within a couple of seconds, then drops it
+once the bot hangs up (the media node shares the set through Redis, ``live/speaking.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from majlis.bots.sources import ToneSource
+from majlis.bots.speaker import SpeakerBot
+from majlis.live.speaking import SPEAKING_TTL_S
+from tests.client import Api
+from tests.server import RunningServer, run_server
+from tests.services import redis_url
+
+#: Talking is detected within ~0.5 s and the snapshot is cached 1 s; the rest is slack for a
+#: loaded machine.
+SEEN_WITHIN_S = 6.0
+
+
+def _speaking_on(api: Api, space_id: str) -> list[str]:
+    response = api.http.get(f"/api/v1/spaces/{space_id}/snapshot")
+    assert response.status_code == 200, response.text
+    speaking: list[str] = response.json()["speaking"]
+    return speaking
+
+
+async def _until(api: Api, space_id: str, wanted: list[str]) -> float:
+    """Seconds until the API node's snapshot says exactly ``wanted`` are speaking."""
+    started = time.monotonic()
+    seen: list[str] = []
+    while time.monotonic() - started < SEEN_WITHIN_S:
+        seen = await asyncio.to_thread(_speaking_on, api, space_id)
+        if seen == wanted:
+            return time.monotonic() - started
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the API node says {seen} are speaking, not {wanted}")
+
+
+async def _talk(api: Api, token: str, handle: str, space_id: str, media: RunningServer) -> None:
+    bot = SpeakerBot(api.base_url, space_id, token, ToneSource(440))
+    await bot.connect()
+    try:
+        assert bot.location is not None and bot.location.startswith(media.base_url)
+        await _until(api, space_id, [handle])
+        # Past the set's TTL (3 s): the media node refreshes it while the bot keeps talking.
+        await asyncio.sleep(SPEAKING_TTL_S + 1.5)
+        assert await asyncio.to_thread(_speaking_on, api, space_id) == [handle]
+    finally:
+        await bot.close()
+    await _until(api, space_id, [])
+
+
+@pytest.mark.redis
+def test_the_api_node_snapshot_lists_who_speaks_on_the_media_node(
+    tmp_path: Path, pg_url: str
+) -> None:
+    shared = {
+        "database_url": pg_url,
+        "redis_url": redis_url(),
+        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
+        "secret": "shared by every node",
+    }
+    with (
+        run_server(tmp_path / "media", role="media", node_id="media-1", **shared) as media,
+        run_server(tmp_path / "api", role="api", node_id="api-1", **shared) as api_node,
+        closing(Api(api_node.base_url)) as api,
+    ):
+        host = api.sign_up("host")
+        space = host.create_space()
+        deadline = time.monotonic() + 15
+        while space["id"] not in media.services.media.rooms:
+            assert time.monotonic() < deadline, "the media node did not open the room"
+            time.sleep(0.05)
+        assert api_node.services.media.rooms == {}
+        assert _speaking_on(api, space["id"]) == []
+        asyncio.run(_talk(api, host.token, host.handle, space["id"], media))
