@@ -1,0 +1,465 @@
+"""Listeners per core without stalls: majlis (origin + nginx edge) vs Icecast2, in one run.
+
+Target (DESIGN.md): listeners served per core without stalls >= Icecast2 on the same machine.
+
+How, and why this way:
+
+* Both systems run at the same time on core 0 and stream the same bitrate (AAC-LC 64 kb/s):
+  ``majlis serve`` with a live Space whose speaker bot sends a tone over WHIP, behind one nginx
+  worker configured by ``majlis edge-config``; ``icecast2`` (Debian package, minimal config) fed
+  by ffmpeg. The sources (the bot, ffmpeg) and the load generator run on core 1 (``taskset``).
+* Phases alternate (majlis, icecast, majlis, icecast ...) within the run, so drifts of the
+  machine hit both alike. Each phase starts a fresh load-generator process (this script with
+  ``--generate``) whose listeners join over ``--ramp`` seconds and listen ``--duration``.
+* Server cost is CPU time from /proc (utime + stime of every serving process: the majlis
+  origin, nginx's master and worker; icecast2) over the window when every listener is
+  listening, in cores per 1,000 listeners. The origin's own idle cost (mixing and encoding the
+  Space, which no listener changes) is measured first with no listeners and reported apart:
+  "marginal" is what the audience adds.
+* Listeners: majlis's are LL-HLS clients (blocking reload for the hinted part, then the part;
+  ``majlis.delivery.listener``); Icecast's read the stream. Both count stalls with the same
+  playback-buffer model (0.768 s start-up buffer, real-time playback).
+
+Usage::
+
+    python bench/listeners_vs_icecast.py [--listeners 1000] [--duration 25] [--rounds 2]
+
+Needs nginx, icecast2, ffmpeg and taskset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+
+import httpx
+
+from majlis.bots.sources import ToneSource
+from majlis.bots.speaker import SpeakerBot
+from majlis.delivery.listener import (
+    Connection,
+    ListenerStats,
+    audience,
+    hls_listener,
+    preload_hint,
+)
+from majlis.delivery.nginx import free_port, running_edge
+from medialib.icecast import icecast_listener, running_icecast
+from medialib.report import base_machine, pin_to, run_main, write_result
+
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUTPUT = BENCH_DIR / "results" / "listeners_vs_icecast.json"
+BITRATE_KBPS = 64  # majlis's AAC (media/program.py)
+SERVER_CPU, LOAD_CPU = 0, 1
+#: "Without stalls": at most this share of listeners saw a stall.
+STALL_SHARE = 0.01
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--listeners", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=25.0, help="seconds each listens")
+    parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which they join")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--hold-back-parts",
+        type=int,
+        default=3,
+        help="LL-HLS listeners start this many parts behind the newest (PART-HOLD-BACK: 3)",
+    )
+    parser.add_argument(
+        "--systems",
+        default="majlis,majlis_quiet_edge,majlis_segments,icecast",
+        help="which to measure, comma-separated",
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument(
+        "--generate", choices=["hls", "segments", "icecast"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--control", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# --- the load generator (a child process on core 1) ------------------------------------------
+
+
+def generate(args: argparse.Namespace) -> int:
+    """Run one audience and print its stats as one JSON line (the parent reads it)."""
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+    async def icecast_audience() -> ListenerStats:
+        total = ListenerStats()
+
+        async def one(i: int) -> None:
+            await asyncio.sleep(args.ramp * i / args.listeners)
+            await icecast_listener(args.url, BITRATE_KBPS, args.duration, total)
+
+        await asyncio.gather(*(one(i) for i in range(args.listeners)))
+        return total
+
+    print(f"START {time.time()}", flush=True)
+    began = time.monotonic()
+    control = ListenerStats()
+    if args.generate in ("hls", "segments"):
+        low_latency = args.generate == "hls"
+
+        async def with_control() -> ListenerStats:
+            # One LL-HLS listener straight at the origin: if it stalls too, the source did.
+            listening = audience(
+                args.url,
+                args.listeners,
+                args.duration,
+                args.ramp,
+                low_latency=low_latency,
+                start_parts=args.hold_back_parts,
+            )
+            stats, _ = await asyncio.gather(
+                listening, hls_listener(args.control, args.duration + args.ramp, control)
+            )
+            return stats
+
+        stats = asyncio.run(with_control())
+    else:
+        stats = asyncio.run(icecast_audience())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result = asdict(stats)
+    result["startup_s"] = statistics.median(stats.startup_s) if stats.startup_s else None
+    result["control_stalls"] = control.stalls
+    result["generator_busy"] = (usage.ru_utime + usage.ru_stime) / (time.monotonic() - began)
+    print("RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+# --- the parent: servers, sources, phases ----------------------------------------------------
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """utime + stime of whole processes (all their threads, dead ones included)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+@contextlib.contextmanager
+def origin_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    port = free_port()
+    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "MAJLIS_LOG_LEVEL": "warning"}
+    log = (workdir / "origin.log").open("wb")
+    process = subprocess.Popen(
+        [
+            *("taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "majlis", "serve"),
+            *("--port", str(port), "--data-dir", str(workdir / "data")),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"majlis serve did not start; see {workdir}/origin.log")
+            time.sleep(0.2)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(15)
+        log.close()
+
+
+@contextlib.contextmanager
+def live_space(origin: str) -> Iterator[str]:
+    """A live Space with a speaker bot sending a tone (so the AAC runs at its real bitrate)."""
+    with httpx.Client(base_url=origin, timeout=30) as http:
+        handle = f"bench_{os.getpid()}"
+        body = {"handle": handle, "password": "bench password 1", "display_name": "Bench"}
+        assert http.post("/api/v1/accounts", json=body).status_code == 201
+        login = {"handle": handle, "password": body["password"]}
+        token = http.post("/api/v1/sessions", json=login).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        space = http.post("/api/v1/spaces", json={"title": "Bench"}, headers=auth).json()
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    bot = SpeakerBot(origin, space["id"], token, ToneSource(440))
+    asyncio.run_coroutine_threadsafe(bot.connect(), loop).result(30)
+    try:
+        yield str(space["hls_url"])
+    finally:
+        asyncio.run_coroutine_threadsafe(bot.close(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+
+
+def phase(
+    args: argparse.Namespace,
+    kind: str,
+    url: str,
+    control: str,
+    pids: dict[str, list[int]],
+    origin: str,
+) -> dict[str, Any]:
+    """One audience of ``kind``; CPU of each serving process over the all-listening window."""
+    child = subprocess.Popen(
+        [
+            *("taskset", "-c", str(LOAD_CPU), sys.executable, __file__, "--generate", kind),
+            *("--url", url, "--control", control, "--listeners", str(args.listeners)),
+            *("--duration", str(args.duration), "--ramp", str(args.ramp)),
+            *("--hold-back-parts", str(args.hold_back_parts)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    start = float(child.stdout.readline().split()[1])
+    time.sleep(max(0.0, start + args.ramp + 1 - time.time()))
+    window_start = time.time()
+    before = {name: cpu_seconds(p) for name, p in pids.items()}
+    counted = origin_counts(origin)
+    time.sleep(max(0.0, start + args.duration - 1 - time.time()))
+    after = {name: cpu_seconds(p) for name, p in pids.items()}
+    amplified = amplification(counted, origin_counts(origin))
+    window = time.time() - window_start
+    line = child.stdout.read().strip().splitlines()[-1]
+    child.wait(60)
+    stats = json.loads(line.removeprefix("RESULT "))
+    return {
+        "window_s": window,
+        "cores": {name: (after[name] - before[name]) / window for name in pids},
+        "origin": amplified,
+        "listeners": stats,
+    }
+
+
+def origin_counts(origin: str) -> dict[str, float]:
+    """The origin's own count (its /metrics) of listener-path requests and parts published."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counts = {"playlist": 0.0, "media": 0.0, "parts_published": 0.0}
+    text = httpx.get(f"{origin}/metrics", timeout=10).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "majlis_http_requests_total":
+                route = sample.labels.get("route", "")
+                if route.endswith("/live.m3u8"):
+                    counts["playlist"] += sample.value
+                elif route.startswith("/hls/"):
+                    counts["media"] += sample.value
+            elif sample.name == "majlis_hls_parts_published_total":
+                counts["parts_published"] += sample.value
+    return counts
+
+
+def amplification(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Origin requests per published part over a window, from the origin's own counters,
+    less the control listener's own (one blocking reload and one part fetch per part)."""
+    parts = max(1.0, after["parts_published"] - before["parts_published"])
+    playlist = after["playlist"] - before["playlist"] - parts
+    media = after["media"] - before["media"] - parts
+    return {
+        "parts_published": parts,
+        "origin_playlist_requests_per_part": playlist / parts,
+        "origin_part_requests_per_part": media / parts,
+    }
+
+
+async def lock_lag(
+    origin_playlist: str, edge_playlist: str, rounds: int = 20, waiters: int = 20
+) -> dict[str, float]:
+    """How late collapsed blocking reloads come back through the edge, against the origin.
+
+    Each round parks one request at the origin and ``waiters`` at the edge, all for the part
+    after the hinted one; the edge's lag is when each of its answers arrives minus when the
+    origin's does. Stock nginx wakes lock waiters by a 500 ms poll, not on completion.
+    """
+    origin, edge = urlsplit(origin_playlist), urlsplit(edge_playlist)
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+
+    async def done(url: SplitResult, query: str) -> float:
+        conn = Connection(url.hostname or "", url.port or 80)
+        try:
+            await conn.get(url.path + query)
+            return loop.time()
+        finally:
+            conn.close()
+
+    for _ in range(rounds):
+        hint = preload_hint(await _text(origin))
+        assert hint is not None
+        msn, index = divmod(hint[0] * 8 + hint[1] + 1, 8)
+        query = f"?_HLS_msn={msn}&_HLS_part={index}"
+        reference = asyncio.ensure_future(done(origin, query))
+        await asyncio.sleep(0.02)
+        finished = await asyncio.gather(*(done(edge, query) for _ in range(waiters)))
+        answered = await reference
+        lags.extend(t - answered for t in finished)
+    lags.sort()
+    return {
+        "n": len(lags),
+        "p50": lags[len(lags) // 2],
+        "p90": lags[int(len(lags) * 0.9)],
+        "max": lags[-1],
+    }
+
+
+async def _text(url: SplitResult) -> str:
+    conn = Connection(url.hostname or "", url.port or 80)
+    try:
+        return (await conn.get(url.path)).decode()
+    finally:
+        conn.close()
+
+
+#: The systems compared: how listeners reach each, and which processes' CPU is its cost.
+SYSTEMS = {
+    "majlis": ("hls", ("origin", "nginx")),
+    "majlis_quiet_edge": ("hls", ("origin", "nginx_quiet")),
+    "majlis_segments": ("segments", ("origin", "nginx_quiet")),
+    "icecast": ("icecast", ("icecast",)),
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.generate:
+        return generate(args)
+    pin_to(LOAD_CPU)  # this process runs the speaker bot: keep it off the servers' core
+    with tempfile.TemporaryDirectory(prefix="majlis-vs-icecast-") as tmp:
+        work = Path(tmp)
+        work.chmod(0o755)  # icecast2 runs as its own user and writes its logs below
+        (work / "data").mkdir()
+        with (
+            origin_process(work) as (origin, origin_proc),
+            live_space(origin) as hls_path,
+            running_edge(origin, work / "edge", buffered_log=True) as edge,
+            running_edge(origin, work / "quiet", access_log=False) as quiet,
+            running_icecast(work / "ice", BITRATE_KBPS, SERVER_CPU, LOAD_CPU) as ice,
+        ):
+            for pid in edge.pids() + quiet.pids():
+                os.sched_setaffinity(pid, {SERVER_CPU})
+            pids = {
+                "origin": [origin_proc.pid],
+                "nginx": edge.pids(),
+                "nginx_quiet": quiet.pids(),
+                "icecast": [ice.server.pid],
+                # Icecast's encoder, reported apart (the origin's own encoding is in its idle).
+                "icecast_source_ffmpeg": [ice.source.pid],
+            }
+            urls = {
+                "majlis": edge.url + hls_path,
+                "majlis_quiet_edge": quiet.url + hls_path,
+                "majlis_segments": quiet.url + hls_path,
+                "icecast": ice.url,
+            }
+            time.sleep(3)  # the first parts are out, the bot's connection settled
+            before, t0 = {n: cpu_seconds(p) for n, p in pids.items()}, time.time()
+            time.sleep(10)
+            idle = {n: (cpu_seconds(p) - before[n]) / (time.time() - t0) for n, p in pids.items()}
+            print(f"idle cores: {idle}")
+            lag = asyncio.run(lock_lag(origin + hls_path, edge.url + hls_path))
+            print(f"collapsed-request lag: {lag}")
+            phases = []
+            for round_ in range(args.rounds):
+                for system in args.systems.split(","):
+                    kind = SYSTEMS[system][0]
+                    result = phase(args, kind, urls[system], origin + hls_path, pids, origin)
+                    result |= {"system": system, "round": round_}
+                    print(json.dumps(result))
+                    phases.append(result)
+    summary = summarize(args, idle, phases, lag)
+    print(json.dumps(summary, indent=2))
+    result = {
+        "settings": {k: v for k, v in vars(args).items() if k not in ("generate", "url")},
+        "machine": base_machine(("majlis", "httpx", "uvloop")) | {"nginx": _nginx_version()},
+        "idle_cores": idle,
+        "collapsed_request_lag_s": lag,
+        "phases": phases,
+        "summary": summary,
+    }
+    result["settings"]["output"] = str(args.output)
+    return write_result(args.output, result, summary["target_met"])
+
+
+def summarize(
+    args: argparse.Namespace,
+    idle: dict[str, float],
+    phases: list[dict[str, Any]],
+    lag: dict[str, float],
+) -> dict[str, Any]:
+    """Medians over rounds per system: cores per 1,000 listeners (total and what the audience
+    adds over the idle servers), listeners per core, stalls, origin requests per part."""
+    per_k = args.listeners / 1000
+    systems: dict[str, Any] = {}
+    for system in args.systems.split(","):
+        processes = SYSTEMS[system][1]
+        mine = [p for p in phases if p["system"] == system]
+        total = statistics.median(sum(p["cores"][n] for n in processes) for p in mine)
+        marginal = statistics.median(sum(p["cores"][n] - idle[n] for n in processes) for p in mine)
+        edge = statistics.median(p["cores"].get(processes[-1], 0.0) for p in mine)
+        stalls = max(p["listeners"]["stalled_listeners"] for p in mine)
+        systems[system] = {
+            "cores_per_1000": total / per_k,
+            "marginal_cores_per_1000": marginal / per_k,
+            "listeners_per_core": per_k * 1000 / total if total else None,
+            "marginal_listeners_per_core": per_k * 1000 / marginal if marginal > 0 else None,
+            "serving_process_cores_per_1000": edge / per_k,
+            "max_listeners_stalled": stalls,
+            "control_stalls": [p["listeners"]["control_stalls"] for p in mine],
+            "stall_free": stalls <= STALL_SHARE * args.listeners,
+            "errors": max(p["listeners"]["errors"] for p in mine),
+            "generator_busy": max(p["listeners"]["generator_busy"] for p in mine),
+            "origin_per_part": mine[-1]["origin"] if system != "icecast" else None,
+        }
+    majlis, icecast = systems.get("majlis_quiet_edge"), systems.get("icecast")
+    met = bool(
+        majlis
+        and icecast
+        and majlis["stall_free"]
+        and majlis["cores_per_1000"] <= icecast["cores_per_1000"]
+    )
+    return {
+        "listeners": args.listeners,
+        "collapsed_request_lag_s": lag,
+        "systems": systems,
+        "target_met": met,
+    }
+
+
+def _nginx_version() -> str:
+    done = subprocess.run(["nginx", "-v"], capture_output=True, text=True, check=False)
+    return done.stderr.strip()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(run, parse_args, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""A lean simulated LL-HLS listener: hundreds per core, for edge tests and benchmarks.
+
+Each listener follows the live playlist the way hls.js does at the live edge: it starts
+``PART-HOLD-BACK`` (three parts) behind the newest part, then for every part asks for the
+preload-hinted part with a blocking reload (``_HLS_msn``/``_HLS_part``) and fetches it. A
+playback-buffer model counts stalls: playback starts once the first parts are in, consumes
+media in real time, and stalls whenever the next part arrives after the buffer ran dry.
+
+It speaks HTTP/1.1 over raw asyncio streams with keep-alive (no HTTP library): httpx costs
+about ten times the CPU per request, and the load generator must not be what is measured.
+Only ``Content-Length`` bodies are read (what the origin and nginx send on this path).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+_PART = re.compile(r'#EXT-X-PART:DURATION=([\d.]+),URI="(\d+)\.(\d+)\.m4s"')
+_HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"')
+_SEGMENT = re.compile(r"#EXTINF:([\d.]+),\n(\d+)\.m4s")
+_TARGET = re.compile(r"#EXT-X-TARGETDURATION:(\d+)")
+START_PARTS = 3  # PART-HOLD-BACK is three part targets
+#: A plain HLS player starts this many whole segments behind the newest (6 s of media): hls.js's
+#: ``liveSyncDurationCount`` default, and RFC 8216's three target durations of HOLD-BACK.
+START_SEGMENTS = 3
+
+
+class HttpError(Exception):
+    """The server answered something a listener cannot use (status in ``status``)."""
+
+    def __init__(self, status: int, retry_after_s: float | None) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+        self.retry_after_s = retry_after_s
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that GETs and reads Content-Length bodies."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.requests = 0
+
+    async def get(self, path: str) -> bytes:
+        """The body of a 200, or HttpError; reconnects once if the server closed the socket."""
+        for attempt in (0, 1):
+            try:
+                return await self._get(path)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                self.close()
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _get(self, path: str) -> bytes:
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._streams
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.requests += 1
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        if status != 200:
+            retry = headers.get("retry-after")
+            raise HttpError(status, float(retry) if retry else None)
+        return body
+
+    def close(self) -> None:
+        if self._streams is not None:
+            self._streams[1].close()
+            self._streams = None
+
+
+@dataclass
+class ListenerStats:
+    """What one listener (or, summed, an audience) experienced."""
+
+    parts: int = 0
+    #: Listeners who saw at least one stall, and stalls in all.
+    stalled_listeners: int = 0
+    stalls: int = 0
+    stalled_s: float = 0.0
+    errors: int = 0
+    #: The first few errors, in words (what went wrong matters more than how often).
+    error_samples: list[str] = field(default_factory=list)
+    requests: int = 0
+    startup_s: list[float] = field(default_factory=list)
+
+    def error(self, exc: BaseException) -> None:
+        self.errors += 1
+        if len(self.error_samples) < 10:
+            self.error_samples.append(f"{type(exc).__name__}: {exc}")
+
+    def add(self, other: ListenerStats) -> None:
+        self.parts += other.parts
+        self.stalled_listeners += other.stalled_listeners
+        self.stalls += other.stalls
+        self.stalled_s += other.stalled_s
+        self.errors += other.errors
+        self.error_samples.extend(other.error_samples[: 10 - len(self.error_samples)])
+        self.requests += other.requests
+        self.startup_s.extend(other.startup_s)
+
+
+def _parts(playlist: str) -> list[tuple[int, int, float]]:
+    return [(int(m[2]), int(m[3]), float(m[1])) for m in _PART.finditer(playlist)]
+
+
+#: What ends a listener (counted as an error, never raised to the audience).
+LISTENING_ERRORS = (HttpError, OSError, asyncio.IncompleteReadError, ValueError)
+
+
+def _done(conn: Connection, playback: Playback | None, stats: ListenerStats) -> None:
+    conn.close()
+    stats.requests += conn.requests
+    if playback is not None:
+        playback.count(stats)
+
+
+def preload_hint(playlist: str) -> tuple[int, int] | None:
+    """(msn, part index) of the EXT-X-PRELOAD-HINT part: the next one to be published."""
+    m = _HINT.search(playlist)
+    return (int(m[1]), int(m[2])) if m else None
+
+
+class Playback:
+    """The buffer model: media arrives in parts and plays in real time from the first start."""
+
+    def __init__(self, clock: float) -> None:
+        self.started = clock
+        self.media_s = 0.0
+        self.stalls = 0
+        self.stalled_s = 0.0
+
+    def count(self, stats: ListenerStats) -> None:
+        """Add this listener's stalls to ``stats``."""
+        stats.stalls += self.stalls
+        stats.stalled_s += self.stalled_s
+        stats.stalled_listeners += self.stalls > 0
+
+    def arrived(self, duration_s: float, clock: float) -> None:
+        played = clock - self.started - self.stalled_s
+        if played > self.media_s:  # the buffer ran dry before this part came
+            self.stalls += 1
+            self.stalled_s += played - self.media_s
+        self.media_s += duration_s
+
+
+async def hls_listener(
+    playlist_url: str, duration_s: float, stats: ListenerStats, start_parts: int = START_PARTS
+) -> None:
+    """Listen to ``playlist_url`` for ``duration_s``; add what happened to ``stats``.
+
+    ``start_parts`` is how far behind the newest part playback starts (the hold-back), in parts.
+    """
+    url = urlsplit(playlist_url)
+    base = url.path.rsplit("/", 1)[0]
+    conn = Connection(url.hostname or "127.0.0.1", url.port or 80)
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    end = begun + duration_s
+    playback: Playback | None = None
+    try:
+        text = (await conn.get(url.path)).decode()
+        listed = _parts(text)[-start_parts:]
+        for msn, index, _ in listed:
+            await conn.get(f"{base}/{msn}.{index}.m4s")
+            stats.parts += 1
+        playback = Playback(loop.time())
+        playback.media_s = sum(d for _, _, d in listed)
+        stats.startup_s.append(loop.time() - begun)
+        last = (listed[-1][0], listed[-1][1]) if listed else (-1, -1)
+        while (hint := preload_hint(text)) is not None and loop.time() < end:
+            try:
+                text = (
+                    await conn.get(f"{url.path}?_HLS_msn={hint[0]}&_HLS_part={hint[1]}")
+                ).decode()
+                # Every part after the last one we have, in order: normally just the hinted one.
+                for msn, index, duration in _parts(text):
+                    if (msn, index) > last:
+                        last = (msn, index)  # a part that failed is skipped, as a player would
+                        await conn.get(f"{base}/{msn}.{index}.m4s")
+                        playback.arrived(duration, loop.time())
+                        stats.parts += 1
+            except HttpError as exc:
+                stats.error(exc)
+                await asyncio.sleep(exc.retry_after_s or 0.25)
+    except LISTENING_ERRORS as exc:
+        stats.error(exc)
+    finally:
+        _done(conn, playback, stats)
+
+
+async def segment_listener(playlist_url: str, duration_s: float, stats: ListenerStats) -> None:
+    """A plain HLS listener (no low-latency features): whole segments, seconds more latency than
+    LL-HLS and about a tenth of the requests.
+
+    It reloads the playlist as RFC 8216 §6.3.4 has a client do (and hls.js does): one target
+    duration after the start of a reload that brought something new, half of one after a reload
+    that did not. Reloading more often than that would measure a client nobody ships."""
+    url = urlsplit(playlist_url)
+    base = url.path.rsplit("/", 1)[0]
+    conn = Connection(url.hostname or "127.0.0.1", url.port or 80)
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    playback: Playback | None = None
+    last = -1
+    try:
+        while loop.time() - begun < duration_s:
+            reloaded = loop.time()
+            text = (await conn.get(url.path)).decode()
+            segments = [(int(m[2]), float(m[1])) for m in _SEGMENT.finditer(text)]
+            target = float(m[1]) if (m := _TARGET.search(text)) else 2.0
+            if last < 0 and segments:
+                last = segments[-START_SEGMENTS][0] - 1 if len(segments) >= START_SEGMENTS else -1
+            changed = False
+            for msn, duration in segments:
+                if msn > last:
+                    last, changed = msn, True
+                    await conn.get(f"{base}/{msn}.m4s")
+                    stats.parts += round(duration / 0.256)
+                    if playback is None:
+                        playback = Playback(loop.time())
+                        playback.media_s = duration
+                        stats.startup_s.append(loop.time() - begun)
+                    else:
+                        playback.arrived(duration, loop.time())
+            wait = target if changed else target / 2
+            await asyncio.sleep(max(0.0, reloaded + wait - loop.time()))
+    except LISTENING_ERRORS as exc:
+        stats.error(exc)
+    finally:
+        _done(conn, playback, stats)
+
+
+async def audience(
+    playlist_url: str,
+    listeners: int,
+    duration_s: float,
+    ramp_s: float = 2.0,
+    *,
+    low_latency: bool = True,
+    start_parts: int = START_PARTS,
+) -> ListenerStats:
+    """``listeners`` listeners joining evenly over ``ramp_s``, each listening ``duration_s``:
+    LL-HLS listeners, or plain HLS ones (whole segments) with ``low_latency=False``."""
+    total = ListenerStats()
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(ramp_s * i / max(1, listeners))
+        mine = ListenerStats()
+        if low_latency:
+            await hls_listener(playlist_url, duration_s, mine, start_parts)
+        else:
+            await segment_listener(playlist_url, duration_s, mine)
+        total.add(mine)
+
+    await asyncio.gather(*(one(i) for i in range(listeners)))
+    return total

@@ -1,0 +1,160 @@
+"""The origin's ``/metrics`` (Prometheus text), read while the rehearsal runs.
+
+Request amplification is the figure an edge exists for: how many origin requests each
+published part costs. We read ``majlis_http_requests_total`` (labelled by route *template*)
+and ``majlis_hls_parts_published_total`` before, during and after the run and divide the
+deltas. The process's resident memory gives the origin's peak RSS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+PLAYLIST_ROUTE = "/hls/{space_id}/live.m3u8"
+PART_ROUTE = "/hls/{space_id}/{name}"
+JOIN_ROUTE = "/api/v1/spaces/{space_id}/join"
+
+
+@dataclass(frozen=True)
+class Reading:
+    at: float
+    parts_published: float
+    playlist_requests: float
+    part_requests: float
+    other_hls_requests: float
+    admitted: float
+    shed: float
+    rss_bytes: float | None
+    joins: float
+    #: The origin's own join latency histogram: {upper bound in s: cumulative count}.
+    join_buckets: dict[float, float] = field(default_factory=dict)
+
+
+def parse(text: str, at: float) -> Reading:
+    values: dict[str, float] = {}
+    hls = {"playlist": 0.0, "part": 0.0, "other": 0.0}
+    rss: float | None = None
+    join_buckets: dict[float, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            name, labels, value = sample.name, sample.labels, float(sample.value)
+            if name == "majlis_http_requests_total" and labels.get("route", "").startswith("/hls/"):
+                route = labels["route"]
+                kind = (
+                    "playlist"
+                    if route == PLAYLIST_ROUTE
+                    else "part"
+                    if route == PART_ROUTE
+                    else "other"
+                )
+                hls[kind] += value
+            elif (
+                name == "majlis_http_request_duration_seconds_bucket"
+                and labels.get("route") == JOIN_ROUTE
+            ):
+                join_buckets[float(labels["le"])] = value
+            elif name == "majlis_admission_total":
+                values[f"admission_{labels.get('outcome')}"] = value
+            elif name == "process_resident_memory_bytes":
+                rss = value
+            elif name in ("majlis_hls_parts_published_total", "majlis_joins_total"):
+                values[name] = value
+    return Reading(
+        at=at,
+        parts_published=values.get("majlis_hls_parts_published_total", 0.0),
+        playlist_requests=hls["playlist"],
+        part_requests=hls["part"],
+        other_hls_requests=hls["other"],
+        admitted=values.get("admission_admitted", 0.0),
+        shed=values.get("admission_shed", 0.0),
+        rss_bytes=rss,
+        joins=values.get("majlis_joins_total", 0.0),
+        join_buckets=join_buckets,
+    )
+
+
+def read(url: str) -> Reading | None:
+    """One reading, or None when the origin has no (or an unreadable) /metrics."""
+    try:
+        response = httpx.get(url, timeout=5)
+        if response.status_code != 200:
+            return None
+        return parse(response.text, time.time())
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+@dataclass
+class MetricsSampler:
+    """Reads /metrics every ``every_s`` in a thread until stopped."""
+
+    url: str
+    every_s: float = 1.0
+    readings: list[Reading] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="metrics-sampler", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            reading = read(self.url)
+            if reading is not None:
+                self.readings.append(reading)
+            self._stop.wait(self.every_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        final = read(self.url)
+        if final is not None:
+            self.readings.append(final)
+
+
+def amplification(first: Reading, last: Reading) -> dict[str, Any]:
+    """Origin requests per published part between two readings (None when no part was)."""
+    parts = last.parts_published - first.parts_published
+    if parts <= 0:
+        return {
+            "parts_published": parts,
+            "playlist_per_part": None,
+            "part_per_part": None,
+            "hls_per_part": None,
+        }
+    playlist = last.playlist_requests - first.playlist_requests
+    part = last.part_requests - first.part_requests
+    other = last.other_hls_requests - first.other_hls_requests
+    return {
+        "parts_published": parts,
+        "playlist_requests": playlist,
+        "part_requests": part,
+        "other_hls_requests": other,
+        "playlist_per_part": playlist / parts,
+        "part_per_part": part / parts,
+        "hls_per_part": (playlist + part + other) / parts,
+    }
+
+
+def join_latency_bound(first: Reading, last: Reading, q: float) -> float | None:
+    """The origin-side join latency the ``q``-quantile stays under (a histogram bucket bound).
+
+    The generator's own join timings include its queueing when it is saturated; the origin's
+    histogram says how long the node itself took.
+    """
+    bounds = sorted(last.join_buckets)
+    counts = [last.join_buckets[b] - first.join_buckets.get(b, 0.0) for b in bounds]
+    if not counts or counts[-1] <= 0:
+        return None
+    for bound, count in zip(bounds, counts, strict=True):
+        if count >= q * counts[-1]:
+            return bound
+    return None

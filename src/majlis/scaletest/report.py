@@ -1,0 +1,240 @@
+"""The report an operator reads the day before: report.json, PNG plots, report.html.
+
+The HTML is one self-contained page (plots beside it as PNG files): the verdict first, then
+the checks that decided it, the plan for tonight's audience and how it was extrapolated, the
+headline figures, the plots, and how each figure was measured. No script, no external asset.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from majlis.scaletest.plots import draw_all
+
+CSS = """
+body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.verdict{padding:.8em 1em;border-radius:6px;font-size:1.15em;font-weight:600}
+.go{background:#e3f5e1;border:1px solid #6c6} .nogo{background:#fbe3e3;border:1px solid #d66}
+table{border-collapse:collapse;margin:.5em 0} td,th{padding:.25em .8em;border-bottom:1px solid #eee;
+text-align:left} td.n{text-align:right;font-variant-numeric:tabular-nums}
+.ok{color:#272} .bad{color:#b22;font-weight:600} img{max-width:100%;margin:.4em 0}
+small,.note{color:#555}
+"""
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 0) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        text = f"{value:,.{digits}f}"
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = str(value)
+    return f"{text}{unit}"
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def _pair(amp: dict[str, Any]) -> str:
+    """Playlist and part requests per published part, side by side."""
+    return f"{_fmt(amp.get('playlist_per_part'), '', 3)} / {_fmt(amp.get('part_per_part'), '', 3)}"
+
+
+def _rows(pairs: list[tuple[str, str]]) -> str:
+    return "".join(f"<tr><th>{escape(k)}</th><td class=n>{escape(v)}</td></tr>" for k, v in pairs)
+
+
+def _figures(s: dict[str, Any], duration_s: float) -> list[tuple[str, str]]:
+    amp = s.get("amplification") or {}
+    steady = s.get("amplification_steady") or {}
+    origin_join = s.get("origin_join_s_at_most") or {}
+    lat = s["speaker_to_listener_s"]
+    return [
+        ("listeners simulated / seated", f"{s['listeners']:,} / {s['seated']:,}"),
+        (
+            "join requests, as the generator timed them (p50 / p99)",
+            f"{_fmt(s['join_attempt_ms']['p50'], ' ms')} / "
+            f"{_fmt(s['join_attempt_ms']['p99'], ' ms')}",
+        ),
+        (
+            "join, as the origin timed it (p50 / p99 at most)",
+            f"{_fmt(origin_join.get('p50'), ' s', 3)} / {_fmt(origin_join.get('p99'), ' s', 3)}",
+        ),
+        (
+            "seated, retries included (p50 / p99)",
+            f"{_fmt(s['seated_ms']['p50'], ' ms')} / {_fmt(s['seated_ms']['p99'], ' ms')}",
+        ),
+        (
+            "join attempts answered 503 / 429",
+            f"{s['join_503']:,} ({_pct(s['join_503_ratio'])}) / "
+            f"{s['join_429']:,} ({_pct(s['join_429_ratio'])})",
+        ),
+        ("peak seated per second (3 s average)", _fmt(s["joins_per_s_peak"], "/s", 1)),
+        (
+            "time to first audio (p50 / p99)",
+            f"{_fmt(s['first_audio_ms']['p50'], ' ms')} / "
+            f"{_fmt(s['first_audio_ms']['p99'], ' ms')}",
+        ),
+        (
+            "stalls / stall ratio",
+            f"{s['stalls']:,} / {_pct(s['stall_ratio'])} "
+            f"({s['stalled_s']:.1f} s of {s['audio_s']:.0f} s of audio)",
+        ),
+        (
+            "speaker → listener latency (p50 / p95, marks heard)",
+            f"{_fmt(lat['p50'], ' s', 2)} / {_fmt(lat['p95'], ' s', 2)} ({lat['count']})",
+        ),
+        (
+            "parts fetched / playlist reloads / heartbeats",
+            f"{s['parts_fetched']:,} / {s['playlist_reloads']:,} / {s['heartbeats']:,}",
+        ),
+        ("requests / errors (not 503/429)", f"{s['requests']:,} / {s['errors']:,}"),
+        ("origin: parts published", _fmt(amp.get("parts_published"))),
+        (
+            "origin: playlist / part requests per part, steady (everyone playing)",
+            _pair(steady),
+        ),
+        (
+            "origin: playlist / part requests per part, whole run (arrivals included)",
+            _pair(amp),
+        ),
+        ("origin: requests shed (503)", _fmt(s["origin_shed"])),
+        ("origin: peak resident memory", _fmt(s["origin_peak_rss_mb"], " MB", 0)),
+        (
+            "load generator: requests per second it sustained",
+            _fmt(s["requests"] / max(duration_s, 1.0), "/s", 0),
+        ),
+        (
+            "load generator: peak CPU / clock lag / workers",
+            f"{s['generator_cpu_peak']:.0f} % / {s.get('generator_lag_ms_peak', 0):.0f} ms / "
+            f"{s['workers']}",
+        ),
+    ]
+
+
+def _duration(report: dict[str, Any]) -> float:
+    timeline = report["engine"]["timeline"]
+    return float(timeline[-1]["t"]) if timeline else 0.0
+
+
+def _plan_rows(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("target audience", _fmt(plan["target_audience"])),
+        ("arriving within", _fmt(plan["surge_window_s"], " s")),
+        ("joins per second that needs", _fmt(plan["joins_per_s_needed"], "/s", 1)),
+        ("listeners per edge (measured)", _fmt(plan["listeners_per_edge_measured"])),
+        ("edges needed", _fmt(plan["edges_needed"])),
+        (
+            "joins per second per API node (measured)",
+            _fmt(plan["joins_per_s_per_node_measured"], "/s", 1),
+        ),
+        ("API nodes needed", _fmt(plan["api_nodes_needed"])),
+    ]
+
+
+def _caveats(report: dict[str, Any]) -> list[str]:
+    plan, s = report["verdict"]["plan"], report["summary"]
+    notes = [f"Media side: {e}" for e in report["media"].get("errors", [])[:5]]
+    if report["plan"]["speakers"] and s["speakers_connected"] < report["plan"]["speakers"]:
+        notes.append(
+            f"Only {s['speakers_connected']} of {report['plan']['speakers']} bot speakers "
+            "connected over WHIP."
+        )
+    if plan["generator_saturated"]:
+        notes.append(
+            f"The load generator peaked at {s['generator_cpu_peak']:.0f} % CPU and its clock "
+            f"ran up to {s.get('generator_lag_ms_peak', 0):.0f} ms late: it, not only the "
+            "deployment, may have limited this run — stalls and late parts can be its own. "
+            "Give it cores (--generator-cpus) or run distributed (--master/--worker)."
+        )
+    if plan["join_capacity_is_lower_bound"]:
+        notes.append(
+            "No join was refused, so the node was never at capacity: joins per second "
+            "per node is what this run asked for, a lower bound on what a node admits, "
+            "and the API node count is an upper bound."
+        )
+    if plan["listeners_per_edge_measured"] is not None:
+        notes.append(
+            "Listeners per edge is how many this run put through the edge, not what an edge "
+            "can serve: the edge count is an upper bound. Size edges from a run that finds "
+            "the limit (more listeners, distributed) or from measured listeners per core."
+        )
+    else:
+        notes.append(
+            "Listeners fetched from the origin directly (no edge): run with "
+            "--hls-url-base pointing at an edge to size edges."
+        )
+    return notes
+
+
+def render_html(report: dict[str, Any], pngs: dict[str, str]) -> str:
+    verdict, plan, s = report["verdict"], report["plan"], report["summary"]
+    checks = "".join(
+        f"<tr><td class={'ok' if c['ok'] else 'bad'}>{'pass' if c['ok'] else 'FAIL'}</td>"
+        f"<th>{escape(c['name'])}</th><td class=n>{escape(c['measured'])}</td>"
+        f"<td>{escape(c['limit'])}</td></tr>"
+        for c in verdict["checks"]
+    )
+    plots = "".join(
+        f"<h3>{escape(name.capitalize())}</h3><img src='{escape(file)}' alt='{escape(name)}'>"
+        for name, file in pngs.items()
+    )
+    caveats = "".join(f"<li>{escape(n)}</li>" for n in _caveats(report))
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(report["engine"]["started"]))
+    return f"""<!doctype html><html lang=en><head><meta charset=utf-8>
+<title>majlis scaletest — {escape(verdict["summary"][:60])}</title><style>{CSS}</style></head><body>
+<h1>majlis scaletest report</h1>
+<p class=note>{escape(when)} · profile <b>{escape(plan["profile"])}</b>:
+{plan["listeners"]:,} listeners over {plan["over_s"]:g} s, then {plan["hold_s"]:g} s at full
+audience · {plan["speakers"]} speaker(s), {plan["probes"]} probe(s) ·
+API {escape(plan["api_url"])} · listening on {escape(plan["hls_url_base"])}</p>
+<p class="verdict {"go" if verdict["go"] else "nogo"}">{escape(verdict["summary"])}</p>
+{"<ul>" + caveats + "</ul>" if caveats else ""}
+<h2>Checks on this run</h2><table>{checks}</table>
+<h2>Tonight's plan, extrapolated</h2><table>{_rows(_plan_rows(verdict["plan"]))}</table>
+<p class=note>An edge costs the origin about one request per published part whatever its audience
+(the amplification check above), so edges scale out independently: the listeners one edge held
+here, divided into the target, is the edge count. Joins are the only per-listener cost on API
+nodes: the target divided by its arrival window is the join rate tonight needs, divided by what
+one node admitted here (the peak 3-second average of seated listeners per second).</p>
+<h2>Figures</h2><table>{_rows(_figures(s, _duration(report)))}</table>
+<h2>Plots</h2>{plots}
+<h2>How these were measured</h2><ul class=note>
+<li>Listeners are Locust users: join (503/429 waited out with the jittered Retry-After), init
+segment, the last three parts, then blocking playlist reloads
+(<code>_HLS_msn</code>/<code>_HLS_part</code>) and the part each names. A playback-buffer model
+starts playing after three parts, drains in real time, and counts a stall whenever it runs dry.
+Stall ratio = stalled time / (audio received + stalled).</li>
+<li>"Seated" is from the first join attempt to the 200, retries included; "time to first audio"
+from the first join attempt to the moment the buffer model starts playing.</li>
+<li>Speaker → listener latency: speaker 0 (a WHIP bot) sends a 60 ms tone burst at every even
+second of the wall clock; probe listeners follow the same playlist, decode each part with PyAV and
+date each burst by the part's arrival plus its offset in the part. A player's own buffer (about
+three parts for hls.js) comes on top.</li>
+<li>Amplification: the origin's <code>majlis_http_requests_total</code> for the playlist and part
+routes, over <code>majlis_hls_parts_published_total</code>: in the steady state (from 2 s
+after every listener was playing to the last reading before the load stopped; the check uses
+it) and over the whole run. Arrivals add at most one origin request a second per edge (a
+newcomer's first playlist is cached for a second), whatever the crowd.</li>
+</ul>
+<p class=note>Raw data: <a href="report.json">report.json</a>.</p>
+</body></html>
+"""
+
+
+def write_report(out_dir: Path, report: dict[str, Any]) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pngs = draw_all(report, out_dir)
+    report = {**report, "plots": pngs}
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    html = out_dir / "report.html"
+    html.write_text(render_html(report, pngs), encoding="utf-8")
+    return html

@@ -1,0 +1,108 @@
+"""``majlis scaletest`` end to end against a real ``majlis serve``: the numbers are real."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.scaletest.runner import explain, scaletest
+from tests.server import free_port, serve_process
+
+
+@pytest.fixture
+def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("MAJLIS_LOG_LEVEL", "warning")
+    port = free_port()
+    process = serve_process(tmp_path, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def test_a_short_run_reports_real_numbers(origin: str, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result, report = scaletest(
+        out,
+        "--api-url",
+        origin,
+        "--listeners",
+        "20",
+        "--speakers",
+        "1",
+        "--over",
+        "3",
+        "--hold",
+        "12",
+    )
+    assert result.returncode == 0, explain(result)
+    progress = [line for line in result.stdout.splitlines() if re.search(r"users \d+/20", line)]
+    assert len(progress) >= 12, explain(result)  # a line a second
+    s = report["summary"]
+    assert s["seated"] == 20 and s["errors"] == 0
+    assert 0 < s["join_attempt_ms"]["p50"] <= s["join_attempt_ms"]["p99"]
+    assert s["first_audio_ms"]["p50"] > 0
+    # 20 listeners x ~3.9 parts/s x ~13 s, minus a loaded machine's slack.
+    assert s["parts_fetched"] > 20 * 3 * 10
+    assert s["stall_ratio"] is not None and s["stall_ratio"] < 0.05  # stalls are counted
+    assert isinstance(s["stalls"], int)
+    assert s["speakers_connected"] == 1
+    latency = s["speaker_to_listener_s"]
+    assert latency["count"] >= 4, report["media"]
+    assert 0.3 <= latency["p50"] <= 5.0
+    amp = s["amplification"]
+    assert amp["parts_published"] > 30
+    # No edge: the origin serves every listener (and the two probes) itself.
+    assert 10 < amp["part_per_part"] < 30 and 10 < amp["playlist_per_part"] < 30
+    assert s["origin_peak_rss_mb"] > 20
+    assert report["verdict"]["go"], report["verdict"]
+    html = (out / "report.html").read_text()
+    assert "GO: this run held 20 listeners" in html
+    for png in report["plots"].values():
+        assert (out / png).stat().st_size > 10_000
+        assert f"src='{png}'" in html
+
+
+def test_a_surge_past_admission_is_told_to_retry_and_everyone_is_seated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node admitting 10 joins a second, 60 listeners arriving in one: 503 + Retry-After,
+    which the listeners wait out (jittered) until all are seated — no error, no 5xx but 503."""
+    monkeypatch.setenv("MAJLIS_MAX_JOINS_PER_S", "10")
+    monkeypatch.setenv("MAJLIS_RETRY_AFTER_S", "1")
+    monkeypatch.setenv("MAJLIS_LOG_LEVEL", "warning")
+    port = free_port()
+    process = serve_process(tmp_path, port)
+    try:
+        result, report = scaletest(
+            tmp_path / "surge",
+            "--api-url",
+            f"http://127.0.0.1:{port}",
+            "--listeners",
+            "60",
+            "--profile",
+            "surge",
+            "--over",
+            "1",
+            "--hold",
+            "14",
+            "--speakers",
+            "1",
+            "--probes",
+            "0",
+        )
+    finally:
+        process.terminate()
+        process.wait(15)
+    assert result.returncode == 0, explain(result)
+    s = report["summary"]
+    assert s["join_503"] > 10, s
+    assert s["seated"] == 60 and s["errors"] == 0, s
+    assert s["seated_ms"]["p99"] > 1000  # the late ones waited out Retry-After
+    assert s["origin_shed"] >= s["join_503"]
+    timeline = report["engine"]["timeline"]
+    assert max(row["join 503"] for row in timeline) > 0
