@@ -18,41 +18,36 @@ user-data-dir; passing ``--user-data-dir`` yourself is refused by Playwright).
 
 from __future__ import annotations
 
-import os
+import json
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 from fastapi import FastAPI
 
+from majlis.bots.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
 from majlis.web import install_web
+from tests.client import Api, User
 from tests.server import RunningServer
 from tests.services import unavailable
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright
 
-CHROMIUM = Path(os.environ.get("MAJLIS_TEST_CHROMIUM", "/usr/bin/chromium"))
-
 #: The flags verified on these machines (FIELD-NOTES.md, "Browser ↔ aiortc over WHIP").
-CHROMIUM_FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-)
+CHROMIUM_FLAGS = (*HEADLESS_FLAGS, *FAKE_MICROPHONE_FLAGS)
 
 TONE_RATE = 48_000
+
+#: Browser-only suites run on one deployment shape. What they test is the page (layout, language,
+#: controls, reconnects), and the page only talks to the HTTP API, which the API suites already run
+#: on both shapes; running every page twice cost CI two minutes and found nothing the API suites
+#: did not. They use the distributed shape (PostgreSQL + Redis), the one a large night runs on.
+#: Real media end to end (test_space_e2e, test_browser_media) still runs on both.
+ONE_SHAPE = pytest.mark.parametrize("server", ["postgresql"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -167,3 +162,52 @@ def page(context: BrowserContext, page_errors: list[str]) -> Page:
 
     tab.on("console", on_console)
     return tab
+
+
+def sign_in_page(page: Page, user: User) -> None:
+    """Sign ``page`` in as ``user`` the way the shell does (MajlisSession's localStorage keys),
+    before any of the page's scripts run: an init script is exempt from the pages' CSP."""
+    account = {"handle": user.handle, "display_name": user.handle}
+    token, stored = json.dumps(user.token), json.dumps(json.dumps(account))
+    page.add_init_script(
+        f"localStorage.setItem('majlis.token', {token});"
+        f"localStorage.setItem('majlis.account', {stored});"
+    )
+
+
+def wait_js(page: Page, predicate: str, timeout_s: float = 15) -> None:
+    """Wait until the JS ``predicate`` (an arrow function: the pages' CSP forbids eval'd bare
+    expressions) holds; while the page's scripts are still loading it counts as false. On
+    timeout, fail showing ``window.majlis``, the pages' debug state."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    tolerant = f"() => {{ try {{ return Boolean(({predicate})()); }} catch {{ return false; }} }}"
+    try:
+        page.wait_for_function(tolerant, timeout=timeout_s * 1000, polling=200)
+    except PlaywrightTimeout:
+        state = page.evaluate("() => JSON.stringify(window.majlis)")
+        pytest.fail(f"{predicate} still false after {timeout_s} s; window.majlis = {state}")
+
+
+ARABIC_TITLE = "مجلس الأربعاء: حوار مفتوح"
+
+MakeSpace = Callable[..., tuple[User, dict[str, Any]]]
+
+
+@pytest.fixture
+def live_space(api: Api) -> Iterator[MakeSpace]:
+    """``live_space(title)`` → (host, Space), live at once (``scheduled=True``: two hours ahead);
+    ended after the test, because every live Space keeps a media room (a mixer clock and an
+    encoder) running on the shared server."""
+    made: list[tuple[User, str]] = []
+
+    def make(title: str = "A live Space", scheduled: bool = False) -> tuple[User, dict[str, Any]]:
+        host = api.sign_up("host")
+        space = host.schedule_space(title) if scheduled else host.create_space(title)
+        assert space["state"] == ("scheduled" if scheduled else "live"), space
+        made.append((host, space["id"]))
+        return host, space
+
+    yield make
+    for host, space_id in made:
+        host.post(f"/api/v1/spaces/{space_id}/end")

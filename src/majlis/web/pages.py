@@ -1,25 +1,33 @@
-"""The browser pages: listen to a Space (LL-HLS) and speak in one (WHIP).
+"""The browser pages: home, sign in/up, profiles, notifications, and the Space pages.
 
 Plain HTML and vanilla JavaScript, no build step, no CDN: every script the pages load, hls.js
 included, is served from ``/static`` so majlis works with no internet access. The pages hold no
 state of their own; their scripts talk to the public API exactly as any other client does.
 
-The Space id is the only value from the address that reaches the HTML; it must match the id
-alphabet (else 404) and is escaped anyway. The title is escaped too and rendered with
-``dir="auto"``, so an Arabic title reads right to left inside the left-to-right page.
+Every page is ``templates/layout.html`` around a body template (``render_page``): the layout
+loads the scripts in the order the client contract fixes (i18n, strings, common, shell, page)
+and leaves ``<header id="site-header">`` for shell.js. ``<html lang dir>`` is rendered from the
+``majlis_lang`` cookie (written by the language switcher), else ``Accept-Language``, so an
+Arabic reader gets a right-to-left page from the first byte; i18n.js then owns it.
+
+Values from the address or the store reach the HTML only through ``fill``, which escapes them;
+user text is rendered with ``dir="auto"`` or in ``<bdi>`` so an Arabic title or name reads right
+to left inside an English page (and the reverse), and bidi controls cannot flip the page.
 """
 
 from __future__ import annotations
 
 import html
 import os
+import re
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from string import Template
 from typing import Final
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import MutableHeaders
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -54,12 +62,27 @@ _SECURITY_HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
 }
 
-#: The listen page is the same for everyone: shared caches may keep it briefly. The speak page
-#: signs people in, so it is never stored.
-_LISTEN_CACHE: Final = "public, max-age=10"
-_SPEAK_CACHE: Final = "no-store"
-
 _STATE_LABELS: Final = {"scheduled": "Scheduled", "live": "Live", "ended": "Ended"}
+
+#: The Space page's own scripts (after shell.js), hls.js first: one page for every role and state.
+_SPACE_SCRIPTS: Final = ("space-audio.js", "space-host.js", "space.js")
+#: The Space page is the same for everyone who reads the same language (the script finds out who
+#: is looking and the live state), so edges may keep it briefly: a full house arriving at once
+#: then costs the origin one render per language, not one per listener.
+_SPACE_CACHE: Final = "public, max-age=10"
+
+#: The shell's pages differ only by language, which follows the cookie and Accept-Language:
+#: caches must keep them apart (and revalidate, since the cookie changes at a click).
+_PAGE_CACHE: Final = "no-cache"
+_PAGE_VARY: Final = "Accept-Language, Cookie"
+
+LANG_COOKIE: Final = "majlis_lang"
+_DIRECTIONS: Final = {"en": "ltr", "ar": "rtl"}
+_ACCEPT_AR: Final = re.compile(r"^\s*ar\b", re.IGNORECASE)
+
+#: The scripts every page loads first, in the contract's order (strings/<page>.js goes between
+#: strings/common.js and common.js; the page's own scripts after shell.js).
+_HANDLE: Final = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,8 +92,74 @@ def _template(name: str) -> Template:
     return Template(text)
 
 
-_LISTEN: Final = _template("listen.html")
-_SPEAK: Final = _template("speak.html")
+_LAYOUT: Final = _template("layout.html")
+_BODIES: dict[str, Template] = {}
+
+
+def page_lang(request: Request) -> str:
+    """``ar`` or ``en``: the switcher's cookie, else the first language the browser asks for."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in _DIRECTIONS:
+        return chosen
+    return "ar" if _ACCEPT_AR.match(request.headers.get("accept-language", "")) else "en"
+
+
+def fill(template: str, **values: str) -> str:
+    """The body template ``templates/<template>`` with every ``$value`` HTML-escaped."""
+    body = _BODIES.get(template)
+    if body is None:
+        body = _BODIES[template] = _template(template)
+    escaped = {name: html.escape(value, quote=True) for name, value in values.items()}
+    return body.substitute(static=STATIC_PATH, **escaped)
+
+
+def render_page(
+    request: Request,
+    *,
+    page: str,
+    title: str,
+    body: str,
+    scripts: Sequence[str] | None = None,
+    vendor: Sequence[str] = (),
+    main_class: str = "",
+    body_data: Mapping[str, str] | None = None,
+    cache_control: str = _PAGE_CACHE,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A whole page: the layout around ``body`` (already filled, see ``fill``).
+
+    ``page`` names ``strings/<page>.js`` and, unless ``scripts`` says otherwise, ``<page>.js``;
+    ``vendor`` scripts (e.g. ``vendor/hls.min.js``) load before the page's own. ``title`` is plain
+    text (escaped here); ``body_data`` becomes escaped ``data-*`` attributes of ``<body>``."""
+    lang = page_lang(request)
+    own = [f"js/{name}" for name in (scripts if scripts is not None else [f"{page}.js"])]
+    sources = [
+        "js/i18n.js",
+        "js/strings/common.js",
+        f"js/strings/{page}.js",
+        "js/common.js",
+        "js/shell.js",
+        *vendor,
+        *own,
+    ]
+    tags = "\n".join(f'<script src="{STATIC_PATH}/{src}" defer></script>' for src in sources)
+    attrs = "".join(
+        f' data-{name}="{html.escape(value, quote=True)}"'
+        for name, value in (body_data or {}).items()
+    )
+    document = _LAYOUT.substitute(
+        lang=lang,
+        dir=_DIRECTIONS[lang],
+        title=html.escape(f"{title} · majlis" if title else "majlis", quote=True),
+        static=STATIC_PATH,
+        scripts=tags,
+        page=html.escape(page, quote=True),
+        body_attrs=attrs,
+        main_class=html.escape(main_class, quote=True),
+        body=body,
+    )
+    headers = {**_SECURITY_HEADERS, "Cache-Control": cache_control, "Vary": _PAGE_VARY}
+    return HTMLResponse(document, status_code=status_code, headers=headers)
 
 
 class _Static(StaticFiles):
@@ -96,7 +185,25 @@ class _Static(StaticFiles):
         return response
 
 
-async def _render(svc: Svc, space_id: str, page: Template, cache_control: str) -> HTMLResponse:
+@router.get("/spaces/new", response_class=HTMLResponse)
+async def new_space_page(request: Request) -> HTMLResponse:
+    """Create a Space, now or scheduled (declared before ``/spaces/{id}``: "new" is a valid id)."""
+    return render_page(
+        request,
+        page="space",
+        title="Start a Space",
+        body=fill("new_space.html"),
+        scripts=["new_space.js"],
+        main_class="narrow",
+    )
+
+
+@router.get("/spaces/{space_id}", response_class=HTMLResponse)
+async def space_page(request: Request, space_id: str, svc: Svc) -> HTMLResponse:
+    """The Space for everyone: listen, speak, host; scheduled, doors open, live, ended (replay).
+
+    The HTML is the same for every person (the script finds out who is looking), so only the
+    id, title and state are rendered here; an unknown or malformed id is a 404 problem."""
     if not SPACE_ID.fullmatch(space_id):
         raise NotFound(
             "there is no Space at this address (a Space id is 1-16 letters, digits, - or _)"
@@ -105,27 +212,103 @@ async def _render(svc: Svc, space_id: str, page: Template, cache_control: str) -
     if cached is None:
         raise NotFound(f"there is no Space {space_id!r}")
     space = cached.space
-    body = page.substitute(
-        space_id=html.escape(space.id, quote=True),
-        title=html.escape(space.title, quote=True),
-        state=html.escape(space.state, quote=True),
-        state_label=html.escape(_STATE_LABELS.get(space.state, space.state), quote=True),
-        static=STATIC_PATH,
+    return render_page(
+        request,
+        page="space",
+        title=space.title,
+        body=fill(
+            "space.html",
+            space_id=space.id,
+            title=space.title,
+            state=space.state,
+            state_label=_STATE_LABELS.get(space.state, space.state),
+        ),
+        scripts=list(_SPACE_SCRIPTS),
+        vendor=["vendor/hls.min.js"],
+        cache_control=_SPACE_CACHE,
     )
-    headers = {**_SECURITY_HEADERS, "Cache-Control": cache_control}
-    return HTMLResponse(body, headers=headers)
 
 
-@router.get("/spaces/{space_id}", response_class=HTMLResponse)
-async def listen_page(space_id: str, svc: Svc) -> HTMLResponse:
-    """Listen to a live Space in the browser."""
-    return await _render(svc, space_id, _LISTEN, _LISTEN_CACHE)
+@router.get("/", response_class=HTMLResponse)
+async def home_page(request: Request) -> HTMLResponse:
+    """Live now (people I follow), upcoming, and every live Space."""
+    return render_page(request, page="home", title="", body=fill("home.html"))
 
 
-@router.get("/spaces/{space_id}/speak", response_class=HTMLResponse)
-async def speak_page(space_id: str, svc: Svc) -> HTMLResponse:
-    """Sign in and speak in a Space from the browser (for stage members)."""
-    return await _render(svc, space_id, _SPEAK, _SPEAK_CACHE)
+def _auth_page(request: Request, mode: str, title: str) -> HTMLResponse:
+    """Sign in and sign up share auth.js and its strings; ``data-mode`` tells it which."""
+    return render_page(
+        request,
+        page="auth",
+        title=title,
+        body=fill(f"{mode}.html"),
+        main_class="auth",
+        body_data={"mode": mode},
+    )
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def signin_page(request: Request) -> HTMLResponse:
+    """Sign in with a handle and password."""
+    return _auth_page(request, "signin", "Sign in")
+
+
+@router.get("/signup", response_class=HTMLResponse)
+async def signup_page(request: Request) -> HTMLResponse:
+    """Create an account (then signed in at once)."""
+    return _auth_page(request, "signup", "Create account")
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+async def notifications_page(request: Request) -> HTMLResponse:
+    """My inbox, live over Server-Sent Events."""
+    return render_page(
+        request,
+        page="notifications",
+        title="Notifications",
+        body=fill("notifications.html"),
+        main_class="narrow",
+    )
+
+
+@router.get("/@{handle}", response_class=HTMLResponse)
+async def profile_page(request: Request, handle: str, svc: Svc) -> HTMLResponse:
+    """A person: names, follower counts, follow/unfollow, their Spaces. Unknown → an HTML 404."""
+    account = None
+    if _HANDLE.fullmatch(handle):
+        try:
+            account = await svc.accounts.get(handle)
+        except NotFound:
+            account = None
+    if account is None:
+        return render_page(
+            request,
+            page="profile",
+            title="Not found",
+            body=fill("not_found.html"),
+            main_class="narrow",
+            status_code=404,
+        )
+    return render_page(
+        request,
+        page="profile",
+        title=f"{account.display_name} (@{account.handle})",
+        body=fill(
+            "profile.html",
+            handle=account.handle,
+            display_name=account.display_name,
+        ),
+        main_class="narrow",
+        body_data={"handle": account.handle.lower()},
+    )
+
+
+@router.get("/accounts/{handle}")
+async def profile_alias(handle: str) -> Response:
+    """The API's spelling of a profile address, for people who guess it."""
+    if not _HANDLE.fullmatch(handle):
+        raise NotFound("there is no account at this address")
+    return RedirectResponse(f"/@{handle}", status_code=308)
 
 
 def web_installed(app: FastAPI) -> bool:

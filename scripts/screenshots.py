@@ -1,0 +1,316 @@
+"""Screenshots of the web client for docs/web-client.md: desktop (1280x800) and phone (390x844),
+English and Arabic, of home, a live Space (as a listener and as its host), a profile,
+notifications and sign-in.
+
+    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only home,space-listener]
+
+It starts its own ``majlis serve`` on a free port with a throw-away data directory, fills it
+through the public API like real people would (accounts in both scripts, follows, a live Space
+where a bot speaker talks the demo clip over WHIP, another live Space, a scheduled one, an
+ended one, some listeners), then drives Debian's Chromium with Playwright.
+
+Fonts matter for Arabic: install one with Arabic shapes first (Debian: ``apt-get install
+fonts-noto-core``, which has Noto Sans Arabic); Chromium falls back to DejaVu Sans otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from majlis.bots.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
+from majlis.bots.sources import ClipSource
+from majlis.bots.speaker import SpeakerBot
+from majlis.delivery.nginx import free_port
+from majlis.media.assets.clip import load_demo_clip
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_FLAGS = (*HEADLESS_FLAGS, *FAKE_MICROPHONE_FLAGS, "--font-render-hinting=none")
+VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
+LANGS = {"en": "en-US", "ar": "ar"}
+PASSWORD = secrets.token_urlsafe(12)
+
+PEOPLE = {
+    "layla": "ليلى حسن",
+    "omar": "Omar Haddad",
+    "sara": "Sara Khalil",
+    "nour": "نور الهدى",
+    "yusuf": "Yusuf Amin",
+    "mariam": "مريم العلي",
+}
+
+
+@dataclass
+class Scene:
+    base: str
+    tokens: dict[str, str]
+    accounts: dict[str, dict[str, Any]]
+    live_id: str
+    heartbeats: list[str]
+
+
+def keep_listening(base: str, urls: list[str], stop: threading.Event) -> None:
+    """The crowd's heartbeats, so listener counts stay up while the screenshots are taken."""
+    with httpx.Client(base_url=base, timeout=5) as http:
+        while not stop.wait(4):
+            for url in urls:
+                with contextlib.suppress(httpx.HTTPError):
+                    http.post(url)
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path) -> Iterator[str]:
+    """``majlis serve`` in a child process until the block ends."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "majlis", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            if process.poll() is not None:
+                raise SystemExit(f"majlis serve exited: {process.stderr and process.stderr.read()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+class Bot:
+    """The demo clip spoken over WHIP by a stage member, on its own thread and event loop
+    (Playwright's sync API must not share a thread with a running asyncio loop)."""
+
+    def __init__(self, base: str, space_id: str, token: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.bot = SpeakerBot(base, space_id, token, ClipSource(load_demo_clip()))
+        self._call(self.bot.connect())
+
+    def _call(self, coroutine: Any) -> Any:
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        return future.result(30)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._call(self.bot.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def ok(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        raise SystemExit(f"{response.request.method} {response.request.url}: {response.text}")
+    return response.json() if response.content else None
+
+
+def populate(base: str) -> Scene:
+    """People, follows, Spaces in every state, listeners: what a lived-in majlis looks like."""
+    http = httpx.Client(base_url=base, timeout=20)
+    tokens: dict[str, str] = {}
+    accounts: dict[str, dict[str, Any]] = {}
+    for handle, name in PEOPLE.items():
+        ok(
+            http.post(
+                "/api/v1/accounts",
+                json={"handle": handle, "password": PASSWORD, "display_name": name},
+            )
+        )
+        session = ok(http.post("/api/v1/sessions", json={"handle": handle, "password": PASSWORD}))
+        tokens[handle] = session["token"]
+
+    def as_(handle: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[handle]}"}
+
+    for fan, stars in {
+        "yusuf": ["layla", "omar", "sara", "nour"],
+        "layla": ["omar", "sara", "yusuf"],
+        "omar": ["layla"],
+        "sara": ["layla", "yusuf"],
+        "nour": ["layla", "yusuf"],
+        "mariam": ["layla"],
+    }.items():
+        for star in stars:
+            ok(http.post(f"/api/v1/accounts/{star}/follow", headers=as_(fan)))
+
+    soon = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1, hours=2)).isoformat()
+    ok(
+        http.post(
+            "/api/v1/spaces",
+            json={"title": "Weekly product AMA", "scheduled_start": soon},
+            headers=as_("omar"),
+        )
+    )
+    ok(
+        http.post(
+            "/api/v1/spaces",
+            json={"title": "أمسية شعرية: قصائد من الأندلس", "scheduled_start": tomorrow},
+            headers=as_("nour"),
+        )
+    )
+    ended = ok(
+        http.post(
+            "/api/v1/spaces", json={"title": "Open mic: first impressions"}, headers=as_("mariam")
+        )
+    )
+    time.sleep(1.5)
+    ok(http.post(f"/api/v1/spaces/{ended['id']}/end", headers=as_("mariam")))
+
+    other = ok(
+        http.post(
+            "/api/v1/spaces",
+            json={"title": "Design systems for bilingual apps"},
+            headers=as_("sara"),
+        )
+    )
+    live = ok(
+        http.post(
+            "/api/v1/spaces",
+            json={"title": "قهوة الصباح: التقنية في حياتنا اليومية"},
+            headers=as_("layla"),
+        )
+    )
+    # Omar asks to speak and is brought on stage (his bot talks); Sara is a cohost.
+    for handle, role in (("omar", "speaker"), ("sara", "cohost")):
+        ok(http.post(f"/api/v1/spaces/{live['id']}/requests", headers=as_(handle)))
+        ok(
+            http.put(
+                f"/api/v1/spaces/{live['id']}/stage/{handle}",
+                json={"role": role},
+                headers=as_("layla"),
+            )
+        )
+    # Brought on stage muted: Omar unmutes himself, so his bot's voice is in the mix.
+    ok(http.post(f"/api/v1/spaces/{live['id']}/stage/omar/unmute", headers=as_("omar")))
+    ok(http.post(f"/api/v1/spaces/{live['id']}/requests", headers=as_("mariam")))
+    heartbeats: list[str] = []
+    for space_id, crowd in ((live["id"], 23), (other["id"], 8)):
+        for _ in range(crowd):
+            joined = http.post(f"/api/v1/spaces/{space_id}/join")
+            if joined.status_code == 200:
+                heartbeats.append(joined.json()["heartbeat_url"])
+    for handle in PEOPLE:
+        accounts[handle] = ok(http.get(f"/api/v1/accounts/{handle}"))
+    http.close()
+    return Scene(
+        base=base, tokens=tokens, accounts=accounts, live_id=live["id"], heartbeats=heartbeats
+    )
+
+
+SHOTS: dict[str, tuple[str | None, str]] = {
+    # name: (signed in as, path)
+    "home": ("yusuf", "/"),
+    "space-listener": ("yusuf", "/spaces/{live}"),
+    "space-host": ("layla", "/spaces/{live}"),
+    "profile": ("yusuf", "/@layla"),
+    "notifications": ("yusuf", "/notifications"),
+    "signin": (None, "/signin"),
+    "home-signed-out": (None, "/"),
+}
+
+
+def shoot(scene: Scene, out: Path, only: set[str] | None) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    made: list[Path] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_FLAGS)
+        )
+        for name, (who, path) in SHOTS.items():
+            if only and name not in only:
+                continue
+            for lang, locale in LANGS.items():
+                for form, (width, height) in VIEWPORTS.items():
+                    ctx = browser.new_context(
+                        locale=locale,
+                        viewport={"width": width, "height": height},
+                        device_scale_factor=1,
+                        is_mobile=form == "phone",
+                        has_touch=form == "phone",
+                        base_url=scene.base,
+                        color_scheme="light",
+                    )
+                    page = ctx.new_page()
+                    errors: list[str] = []
+                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                    page.goto("/signin")
+                    session = None
+                    if who:
+                        acct = scene.accounts[who]
+                        session = json.dumps(
+                            {"handle": acct["handle"], "display_name": acct["display_name"]}
+                        )
+                    page.evaluate(
+                        "([lang, token, account]) => { localStorage.setItem('majlis.lang', lang);"
+                        " if (token) { localStorage.setItem('majlis.token', token);"
+                        " localStorage.setItem('majlis.account', account); } }",
+                        [lang, scene.tokens[who] if who else None, session],
+                    )
+                    page.goto(path.format(live=scene.live_id))
+                    with contextlib.suppress(Exception):
+                        page.wait_for_load_state("networkidle", timeout=4000)
+                    page.wait_for_timeout(2500 if name.startswith("space") else 800)
+                    target = out / f"{name}-{lang}-{form}.png"
+                    page.screenshot(path=str(target), full_page=name == "space-host")
+                    made.append(target)
+                    print(
+                        f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}"
+                        + (f"  page errors: {errors}" if errors else "")
+                    )
+                    ctx.close()
+        browser.close()
+    return made
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument(
+        "--only", default="", help="comma-separated shot names: " + ", ".join(SHOTS)
+    )
+    args = parser.parse_args()
+    only = {s for s in args.only.split(",") if s} or None
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="majlis-shots-") as tmp, serve(Path(tmp)) as base:
+        scene = populate(base)
+        bot = Bot(base, scene.live_id, scene.tokens["omar"])
+        stop = threading.Event()
+        crowd = threading.Thread(
+            target=keep_listening, args=(base, scene.heartbeats, stop), daemon=True
+        )
+        crowd.start()
+        try:
+            time.sleep(2)  # the bot's first words reach the mix and the playlist
+            shoot(scene, args.out, only)
+        finally:
+            stop.set()
+            bot.close()
+
+
+if __name__ == "__main__":
+    main()
