@@ -189,6 +189,11 @@ def server_env() -> dict[str, str]:
         MAJLIS_KDF_PROFILE="test-cheapest",
         MAJLIS_SIGNUP_PER_IP_PER_MIN="1000000",
         MAJLIS_SIGNIN_PER_IP_PER_MIN="1000000",
+        # wrk joins and beats from one address at thousands per second, with no entry budget:
+        # this measures the path itself (bench/surge.py measures admission control).
+        MAJLIS_JOINS_PER_IP_PER_MIN="100000000",
+        MAJLIS_HEARTBEATS_PER_IP_PER_MIN="100000000",
+        MAJLIS_MAX_JOINS_PER_S="0",
         MAJLIS_LOG_LEVEL="warning",
     )
     return env

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client import Api
+from tests.client import CREATED, Api, end_created_spaces
 from tests.server import RunningServer, run_server
 from tests.services import postgres_database, redis_url
 
@@ -53,3 +53,14 @@ def api(server: RunningServer) -> Iterator[Api]:
     client = Api(server.base_url)
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _end_the_spaces_a_test_created() -> Iterator[None]:
+    """No test leaves a live room running on a shared server (tests/client.py says why).
+
+    Spaces made by module- or session-scoped fixtures (set up before this one) are theirs to
+    keep for the tests that share them: forgotten here, never ended."""
+    CREATED.clear()
+    yield
+    end_created_spaces()

@@ -22,6 +22,9 @@ TEST_SETTINGS: dict[str, Any] = {
     "kdf_profile": "test-cheapest",
     "signup_per_ip_per_min": 100_000,
     "signin_per_ip_per_min": 100_000,
+    "joins_per_ip_per_min": 1_000_000,
+    "heartbeats_per_ip_per_min": 1_000_000,
+    "reactions_per_ip_per_10s": 1_000_000,
     "log_level": "warning",
 }
 
@@ -57,17 +60,20 @@ def query(server: RunningServer, statement: Any) -> list[Any]:
 
 @contextmanager
 def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iterator[RunningServer]:
-    settings = Settings(
-        data_dir=data_dir, database_url=database_url, **{**TEST_SETTINGS, **overrides}
-    ).validated()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    # Other nodes of a test cluster reach this one here (a 307 for WHIP names it).
+    overrides.setdefault("node_url", f"http://127.0.0.1:{port}")
+    settings = Settings(
+        data_dir=data_dir, database_url=database_url, **{**TEST_SETTINGS, **overrides}
+    ).validated()
     config = uvicorn.Config(
         create_app(settings),
         log_level=settings.log_level,
         lifespan="on",
         timeout_graceful_shutdown=2,
+        proxy_headers=False,  # as `majlis serve`: X-Forwarded-For is for MAJLIS_TRUSTED_PROXIES
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -105,7 +111,10 @@ def serve_process(
     import httpx
     import pytest
 
-    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "PYTHONUNBUFFERED": "1"}
+    # Test clients all come from 127.0.0.1: the per-IP listener limits as in TEST_SETTINGS,
+    # unless the environment sets them.
+    limits = {f"MAJLIS_{k.upper()}": str(v) for k, v in TEST_SETTINGS.items() if "_per_ip_" in k}
+    env = {**limits, **os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "PYTHONUNBUFFERED": "1"}
     log = data_dir / f"{command}.log"
     argv = [
         sys.executable,

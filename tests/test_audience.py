@@ -28,6 +28,31 @@ def test_join_gives_a_player_everything_it_needs(api: Api) -> None:
     assert body["events_url"] == f"/api/v1/spaces/{space['id']}/events"
     assert str(body["heartbeat_url"]).endswith(f"listener={body['listener_id']}")
     assert body["heartbeat_interval_s"] == 30
+    assert body["low_latency"] is True  # a small audience gets LL-HLS
+
+
+def test_a_large_audience_gets_segment_paced_hls(tmp_path: Path) -> None:
+    """Past low_latency_max_listeners, new joiners play whole segments: the edges hold."""
+    with run_server(tmp_path, low_latency_max_listeners=2) as server:
+        api = Api(server.base_url)
+        try:
+            space = api.sign_up("crowd").create_space()
+            first = [_join(api, space["id"]) for _ in range(2)]
+            assert [j["low_latency"] for j in first] == [True, True]
+            time.sleep(1.1)  # the audience size is read at most once a second per Space
+            assert _join(api, space["id"])["low_latency"] is False
+            # Already seated listeners keep what they were given; heartbeats do not change it.
+            assert api.http.post(str(first[0]["heartbeat_url"])).status_code == 204
+        finally:
+            api.close()
+    (tmp_path / "never").mkdir()
+    with run_server(tmp_path / "never", low_latency_max_listeners=0) as server:
+        api = Api(server.base_url)
+        try:
+            space = api.sign_up("plain").create_space()
+            assert _join(api, space["id"])["low_latency"] is False
+        finally:
+            api.close()
 
 
 def test_listeners_are_counted_once_however_often_they_beat(api: Api) -> None:

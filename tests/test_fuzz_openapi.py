@@ -26,6 +26,7 @@ from schemathesis.checks import not_a_server_error
 
 from majlis.api.app import create_app
 from majlis.config import Settings
+from majlis.media.teaser import TEASER_TYPES
 from tests.client import Api, problem_of
 from tests.server import RunningServer
 from tests.test_bad_input import (
@@ -52,6 +53,12 @@ FUZZ = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+
+
+@schemathesis.serializer(*TEASER_TYPES)
+def _audio_body(_ctx: schemathesis.SerializationContext, value: object) -> bytes:
+    """Teaser uploads are raw audio bodies: whatever was generated goes out as bytes."""
+    return value if isinstance(value, bytes) else str(value).encode()
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,10 @@ from typing import Any
 
 from playwright.async_api import Route, async_playwright
 
+from majlis.bots.browser import CHROMIUM, HEADLESS_FLAGS
 from medialib.beeps import Onset
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
+FLAGS = list(HEADLESS_FLAGS)
 PAGE_PATH = "/__bench__/hls-listener.html"  # answered by Playwright, never reaches majlis
 PAGE = """<!doctype html><meta charset="utf-8"><title>bench listener</title>
 <audio id="player"></audio>
@@ -62,7 +52,7 @@ async def listen(
         await route.fulfill(status=200, content_type="text/html", body=page_html)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         try:
             page = await browser.new_page()
             page.on("console", lambda msg: result.console.append(f"{msg.type}: {msg.text}"))

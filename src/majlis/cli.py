@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import majlis
-from majlis.config import Settings
+from majlis.config import ROLES, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
     serve.add_argument("--data-dir", type=Path, help="where the database and secret live (./data)")
     serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+asyncpg://...")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help="api: HTTP API only, runs no rooms; media: runs the rooms placed on it; "
+        "all: both, the single-node default (api and media need MAJLIS_REDIS_URL)",
+    )
+    serve.add_argument("--node-id", help="this node's name in the registry (<hostname>:<port>)")
     demo = commands.add_parser(
         "demo",
         help="serve, plus a live demo Space with a synthetic speaker; prints the URL to open",
@@ -38,7 +45,91 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     demo.add_argument("--port", type=int, help="port to listen on (default 8000)")
     demo.add_argument("--data-dir", type=Path, help="where the database and secret live (./data)")
+    _add_edge_config(commands)
+    _add_scaletest(commands)
     return parser
+
+
+def _add_scaletest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from majlis.scaletest.plan import add_arguments
+
+    scaletest = commands.add_parser(
+        "scaletest",
+        help="rehearse an audience surge against a running deployment and report capacity",
+        description="Drive WHIP bot speakers and N simulated LL-HLS listeners (Locust) against "
+        "a deployment, then write report.html (plots) and report.json with a go/no-go verdict.",
+    )
+    add_arguments(scaletest)
+
+
+def scaletest(args: argparse.Namespace) -> int:
+    from majlis.scaletest.plan import from_args
+    from majlis.scaletest.run import run
+
+    try:
+        plan = from_args(args)
+    except ValueError as exc:
+        print(f"majlis scaletest: {exc}", file=sys.stderr)
+        return 2
+    return run(plan)
+
+
+def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    edge = commands.add_parser(
+        "edge-config",
+        help="print an nginx configuration for a caching edge in front of the origin",
+        description="Print an nginx.conf for a caching edge: collapsed blocking playlist "
+        "reloads, parts cached for long, playlists and snapshots stale-while-updating, "
+        "everything else passed through. Save it and run nginx -t -c on it.",
+    )
+    edge.add_argument(
+        "--origin",
+        required=True,
+        action="append",
+        help="the majlis origin, e.g. http://10.0.0.5:8000; repeat it for each API node",
+    )
+    edge.add_argument("--listen", type=int, default=8080, help="port the edge listens on (8080)")
+    edge.add_argument("--cache-dir", type=Path, default=Path("/var/cache/majlis-edge"))
+    edge.add_argument("--cache-size", default="1g", help="most disk the cache may use (1g)")
+    edge.add_argument("--server-name", default="_", help="nginx server_name (any host)")
+    edge.add_argument("--log-dir", type=Path, default=Path("/var/log/majlis-edge"))
+    edge.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="log no requests (saves the edge CPU; the log shows cache status per request)",
+    )
+    edge.add_argument(
+        "--snippet",
+        action="store_true",
+        help="print only the http-context part, for /etc/nginx/conf.d/",
+    )
+
+
+def edge_config(args: argparse.Namespace) -> int:
+    from majlis.delivery.edge import (
+        EdgeConfigError,
+        EdgeOptions,
+        parse_origin,
+        render_config,
+        render_http,
+    )
+
+    try:
+        options = EdgeOptions(
+            origin=parse_origin(args.origin[0]),
+            more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
+            listen=args.listen,
+            server_name=args.server_name,
+            cache_dir=args.cache_dir,
+            cache_size=args.cache_size,
+            log_dir=args.log_dir,
+            access_log=not args.no_access_log,
+        )
+    except EdgeConfigError as exc:
+        print(f"majlis edge-config: {exc}", file=sys.stderr)
+        return 2
+    print(render_http(options) if args.snippet else render_config(options), end="")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,12 +138,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "edge-config":
+        return edge_config(args)
+    if args.command == "scaletest":
+        return scaletest(args)
     try:
-        settings = Settings.from_env().with_overrides(
-            host=args.host,
-            port=args.port,
-            data_dir=args.data_dir,
-            database_url=getattr(args, "database_url", None),
+        settings = (
+            Settings.from_env()
+            .with_overrides(
+                host=args.host,
+                port=args.port,
+                data_dir=args.data_dir,
+                database_url=getattr(args, "database_url", None),
+                role=getattr(args, "role", None),
+                node_id=getattr(args, "node_id", None),
+            )
+            .validated()
         )
     except ValueError as exc:
         print(f"majlis: {exc}", file=sys.stderr)

@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, get_type_hints
 
@@ -37,6 +38,11 @@ class Settings:
     #: Signs listener ids; all nodes of a deployment share it. Generated per data dir if empty.
     secret: str = ""
     heartbeat_interval_s: int = 30
+    #: Listeners who join a Space of at least this many get plain HLS (whole 2 s segments,
+    #: seconds of latency) instead of LL-HLS: an LL-HLS listener costs an edge ~7.8 requests a
+    #: second, a plain one ~1.5, which brings an edge to Icecast2's listeners per core
+    #: (docs/benchmarks.md). 0: nobody gets low latency.
+    low_latency_max_listeners: int = 20_000
     max_body_bytes: int = 64 * 1024
     kdf_profile: str = "rfc9106-low-memory"
     #: Concurrent password hashes; more would only queue on 2 cores and cost 64 MiB each.
@@ -51,9 +57,52 @@ class Settings:
     #: Seconds a token lookup is cached on the auth path (revocation is immediate on this node).
     token_cache_ttl_s: float = 10.0
     log_level: str = "info"
+    #: Admission control (api/admission.py). Requests being worked on at once; beyond it a 503
+    #: with Retry-After. 256 ~ one core's join throughput (6k/s) x 40 ms (bench/surge.py).
+    max_inflight: int = 256
+    #: New arrivals (join, sign-in, sign-up) are admitted only while fewer than this many
+    #: requests are in flight, so they are shed before the people already in the room.
+    max_entry_inflight: int = 128
+    #: New arrivals admitted per second (token bucket, one second of burst); 0 = no budget.
+    max_joins_per_s: float = 4000.0
+    #: Blocking playlist requests parked on the next part, and open event streams: cheap, but
+    #: each holds memory, so each kind has its own bound instead of a work slot.
+    max_parked_requests: int = 20_000
+    max_streams: int = 10_000
+    #: Base of the jittered Retry-After (+-50 %); it grows with the crowd being shed.
+    retry_after_s: float = 2.0
+    #: CIDRs (comma-separated) of edges/proxies whose X-Forwarded-For is believed; empty = none.
+    trusted_proxies: str = ""
+    #: Per client IP where listeners write; generous, as thousands may share a carrier NAT.
+    joins_per_ip_per_min: int = 600
+    heartbeats_per_ip_per_min: int = 6000
+    reactions_per_ip_per_10s: int = 200
+    #: Pre-show teasers (PUT /api/v1/spaces/{id}/teaser): the largest upload, the longest
+    #: decoded loop, and the wall-clock budget for decoding one in a worker thread.
+    teaser_max_bytes: int = 4 * 1024 * 1024
+    teaser_max_s: float = 120.0
+    teaser_decode_budget_s: float = 10.0
     #: "shared": each distinct stage mix is Opus-encoded once (silent speakers share the
     #: program's encode); "per-speaker": aiortc encodes every speaker's mix-minus (the baseline).
     stage_encoding: str = "shared"
+    #: What this node does: "api" (HTTP API only; runs no rooms), "media" (runs the rooms of
+    #: the Spaces placed on it) or "all" (both: the single-node product). api and media need
+    #: ``redis_url``, where nodes find each other.
+    role: str = "all"
+    #: This node's name in the node registry; default ``<hostname>:<port>``.
+    node_id: str = ""
+    #: Base URL other nodes and the edge use to reach this node; default ``http://host:port``.
+    node_url: str = ""
+    #: A media node's lease in the registry; it lapses this long after the last heartbeat.
+    node_lease_s: float = 5.0
+    node_heartbeat_s: float = 1.0
+    #: A media node this late on its heartbeat, or whose event loop lagged more than
+    #: ``slow_node_loop_lag_ms``, is slow: no Space is placed on it.
+    slow_node_heartbeat_age_s: float = 2.5
+    slow_node_loop_lag_ms: float = 250.0
+    #: How long a placement outlives its node's last heartbeat: the window in which a failover
+    #: finds a dead node's Spaces.
+    placement_lease_s: float = 60.0
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -72,6 +121,28 @@ class Settings:
         path.write_text(value)
         path.chmod(0o600)
         return value
+
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        try:
+            return tuple(
+                ip_network(cidr.strip(), strict=False)
+                for cidr in self.trusted_proxies.split(",")
+                if cidr.strip()
+            )
+        except ValueError as exc:
+            raise ValueError(f"trusted_proxies: {exc}") from exc
+
+    def resolved_node_id(self) -> str:
+        import socket
+
+        return self.node_id or f"{socket.gethostname()}:{self.port}"
+
+    def resolved_node_url(self) -> str:
+        return self.node_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def runs_media(self) -> bool:
+        return self.role in ("media", "all")
 
     def url(self, path: str) -> str:
         return f"{self.public_url.rstrip('/')}{path}"
@@ -99,7 +170,39 @@ class Settings:
             raise ValueError("stage_encoding must be 'shared' or 'per-speaker'")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
+        if not 1 <= self.max_entry_inflight <= self.max_inflight:
+            raise ValueError("max_entry_inflight must be between 1 and max_inflight")
+        if min(self.max_parked_requests, self.max_streams) < 1 or self.max_joins_per_s < 0:
+            raise ValueError("admission bounds must be positive (max_joins_per_s 0 = none)")
+        if self.retry_after_s < 1:
+            raise ValueError("retry_after_s must be at least 1")
+        if self.low_latency_max_listeners < 0:
+            raise ValueError("low_latency_max_listeners must be 0 or more")
+        self.trusted_networks()  # raises ValueError on a malformed CIDR
+        _validate_cluster(self)
         return self
+
+
+ROLES = ("api", "media", "all")
+
+
+def _validate_cluster(settings: Settings) -> None:
+    """The node role and lease timings: a lease must survive a missed heartbeat, and a node is
+    called slow only after it missed one, before its lease lapses."""
+    if settings.role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if settings.role != "all" and not settings.redis_url:
+        raise ValueError(f"role {settings.role!r} needs redis_url: that is where nodes meet")
+    if not 0 < 2 * settings.node_heartbeat_s <= settings.node_lease_s:
+        raise ValueError("node_lease_s must be at least twice node_heartbeat_s")
+    if not settings.node_heartbeat_s < settings.slow_node_heartbeat_age_s <= settings.node_lease_s:
+        raise ValueError(
+            "slow_node_heartbeat_age_s must lie between node_heartbeat_s and node_lease_s"
+        )
+    if settings.placement_lease_s < settings.node_lease_s:
+        raise ValueError("placement_lease_s must be at least node_lease_s")
+    if settings.slow_node_loop_lag_ms <= 0:
+        raise ValueError("slow_node_loop_lag_ms must be positive")
 
 
 _HINTS: dict[str, Any] = {}
@@ -134,4 +237,4 @@ def _coerce(name: str, hint: Any, raw: Any) -> Any:
     return raw
 
 
-__all__ = ["KDF_PROFILES", "Settings"]
+__all__ = ["KDF_PROFILES", "ROLES", "Settings"]

@@ -80,7 +80,7 @@ async def run_demo(settings: Settings) -> None:
     base = local or f"http://{settings.host}:{settings.port}"
     space_id, bot = await open_demo_space(base, settings.data_dir)
     print(f"\n  majlis demo is live. Open {base}/spaces/{space_id} and press play.\n", flush=True)
-    print(f"  Speak in it yourself: {base}/spaces/{space_id}/speak  (API docs: {base}/docs)\n")
+    print(f"  Host your own: {base}/spaces/new  (API docs: {base}/docs)\n")
     try:
         await serving
     finally:

@@ -8,6 +8,9 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from majlis.cluster.factory import Cluster, build_cluster
+from majlis.cluster.heartbeat import NodeHeartbeat
+from majlis.cluster.ownership import Ownership
 from majlis.config import Settings
 from majlis.domain.accounts import Accounts
 from majlis.domain.audience import Audience
@@ -35,6 +38,10 @@ class Services:
     notices: Notices
     media: MediaPlane
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    #: Media nodes and where each live Space runs (issue 6); in-process on a single node.
+    cluster: Cluster | None = None
+    #: Keeps this node's lease in the registry; None on an api-only node.
+    heartbeat: NodeHeartbeat | None = None
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -50,6 +57,9 @@ class Services:
             listener_ids=ListenerIds(settings.resolved_secret()),
             space_cache=SpaceCache(store, settings.space_cache_ttl_s),
         )
+        cluster = build_cluster(settings)
+        node_id = settings.resolved_node_id() if settings.runs_media else ""
+        ownership = Ownership(cluster.registry, cluster.placement, node_id)
         notices = Notices(ctx)
         accounts = Accounts(ctx, notices)
         spaces = Spaces(ctx)
@@ -60,14 +70,35 @@ class Services:
             stage=Stage(ctx, spaces, accounts, notices),
             audience=Audience(ctx),
             notices=notices,
-            media=MediaPlane(ctx),
+            media=MediaPlane(ctx, ownership),
         )
-        await services.media.start()
+        services.cluster = cluster
+        if settings.runs_media:
+            # Registered before the plane starts: its first placements may choose this node.
+            services.heartbeat = NodeHeartbeat(
+                settings.resolved_node_id(),
+                settings.resolved_node_url(),
+                services.cluster.registry,
+                services.cluster.placement,
+                services.room_count,
+                settings.node_heartbeat_s,
+            )
+            await services.heartbeat.start()
+            await services.media.start()
+        else:
+            log.info("role %r: this node runs no rooms", settings.role)
         services._tasks.append(asyncio.create_task(services.audience.relay_reactions_forever()))
         log.info("majlis node ready (database: %s)", "sqlite" if store.is_sqlite else "postgresql")
         return services
 
+    def room_count(self) -> tuple[int, int]:
+        """(live Spaces, connected speakers) on this node, for its heartbeat."""
+        rooms = list(self.media.rooms.values())
+        return len(rooms), sum(len(room.sessions) for room in rooms)
+
     async def stop(self) -> None:
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
         await self.media.stop()
         for task in self._tasks:
             task.cancel()
@@ -75,4 +106,6 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.ctx.live.aclose()
+        if self.cluster is not None:
+            await self.cluster.aclose()
         await self.ctx.store.close()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from majlis.media.mixer import FRAME_SAMPLES, SAMPLE_RATE, Mixer, SpeakerInput, level_dbfs
+from majlis.media.mixer import (
+    FRAME_SAMPLES,
+    HOLD_TICKS,
+    SAMPLE_RATE,
+    Mixer,
+    SpeakerInput,
+    level_dbfs,
+)
 
 
 def tone(freq: float, amplitude: float = 0.25, frames: int = 1) -> np.ndarray:
@@ -31,6 +38,26 @@ def test_program_is_the_sum_and_each_talker_hears_everyone_but_themselves() -> N
     np.testing.assert_array_equal(mix.for_speaker("b"), first_a)
     # The silent speaker shares the program itself: no extra mix, no extra encode.
     assert "c" not in mix.minus and mix.for_speaker("c") is mix.program
+
+
+def test_a_talker_keeps_their_own_stream_through_a_late_frame() -> None:
+    """One missing frame must not move a talker onto the program's encoder (whose Opus packet
+    overlaps the frame before, with their own voice); after HOLD_TICKS they share it again."""
+    mixer = Mixer()
+    for key in ("a", "b"):
+        mixer.add(key)
+    feed(mixer, "a", tone(440, frames=2))
+    feed(mixer, "b", tone(660, frames=2 + HOLD_TICKS + 1))
+    mixer.tick()
+    mixer.tick()
+    late = mixer.tick()  # a's FIFO is empty: a late frame
+    assert "a" in late.minus
+    np.testing.assert_array_equal(late.for_speaker("a"), late.program)  # b only, a's own stream
+    for _ in range(HOLD_TICKS - 2):
+        assert "a" in mixer.tick().minus
+    assert "a" not in mixer.tick().minus  # the hold ran out: a shares the program again
+    mixer.remove("a")
+    assert "a" not in mixer.tick().minus
 
 
 def test_muted_speakers_leave_the_mix() -> None:

@@ -79,7 +79,7 @@ def test_unrecorded_and_unknown_spaces_have_no_replay(api: Api) -> None:
     problem_of(api.http.get(f"/api/v1/spaces/{live['id']}/replay.m3u8"), 404)
 
 
-SOAK_S = float(os.environ.get("MAJLIS_SOAK_S", "60"))
+SOAK_S = float(os.environ.get("MAJLIS_SOAK_S", "30"))
 
 
 async def _soak(server: RunningServer, api: Api) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from majlis.api.deps import Me, Svc, client_ip
+from majlis.api.deps import MaybeMe, Me, Svc, client_ip
 from majlis.api.responses import JSON
 from majlis.api.schemas import AccountOut, NewAccount, SessionOut, SignIn
 from majlis.domain.render import account_json
@@ -39,8 +39,13 @@ async def delete_session(request: Request, me: Me, svc: Svc) -> Response:
 
 
 @router.get("/accounts/{handle}", response_model=None, responses={200: {"model": AccountOut}})
-async def get_account(handle: str, svc: Svc) -> JSON:
-    return JSON(account_json(await svc.accounts.get(handle)))
+async def get_account(handle: str, svc: Svc, me: MaybeMe) -> JSON:
+    """The account; asked with a token, also ``followed_by_me`` (the profile's follow button)."""
+    account = await svc.accounts.get(handle)
+    body = account_json(account)
+    if me is not None:
+        body["followed_by_me"] = account.id in await svc.ctx.store.followee_ids(me.id)
+    return JSON(body)
 
 
 @router.post("/accounts/{handle}/follow", status_code=204, response_class=Response)

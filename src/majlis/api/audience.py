@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.responses import StreamingResponse
 
-from majlis.api.deps import MaybeMe, Me, Svc
+from majlis.api.deps import MaybeMe, Me, Svc, client_ip
 from majlis.api.responses import JSON
 from majlis.api.schemas import JoinOut, Reaction, SnapshotOut
 from majlis.api.sse import event_stream
@@ -23,19 +23,20 @@ router = APIRouter(prefix="/api/v1/spaces/{space_id}", tags=["audience"])
 
 
 @router.post("/join", response_model=None, responses={200: {"model": JoinOut}})
-async def join(space_id: str, me: MaybeMe, svc: Svc) -> JSON:
+async def join(space_id: str, request: Request, me: MaybeMe, svc: Svc) -> JSON:
     """Everything a player needs. A token is optional; with one, removed accounts are refused."""
-    return JSON(await svc.audience.join(space_id, me))
+    return JSON(await svc.audience.join(space_id, me, client_ip(request)))
 
 
 @router.post("/heartbeat", status_code=204, response_class=Response)
 async def heartbeat(
     space_id: str,
+    request: Request,
     svc: Svc,
     listener: Annotated[str, Query(min_length=1, max_length=LISTENER_ID_MAX)],
 ) -> Response:
     """Keeps a listener counted for about two heartbeat intervals."""
-    await svc.audience.heartbeat(space_id, listener)
+    await svc.audience.heartbeat(space_id, listener, client_ip(request))
     return Response(status_code=204)
 
 
@@ -64,6 +65,6 @@ async def events(space_id: str, svc: Svc) -> StreamingResponse:
 
 
 @router.post("/reactions", status_code=202, response_class=Response)
-async def react(space_id: str, body: Reaction, me: Me, svc: Svc) -> Response:
-    await svc.audience.react(me, space_id, body.emoji)
+async def react(space_id: str, body: Reaction, request: Request, me: Me, svc: Svc) -> Response:
+    await svc.audience.react(me, space_id, body.emoji, client_ip(request))
     return Response(status_code=202)

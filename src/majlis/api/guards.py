@@ -22,9 +22,11 @@ _CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
 
 
 class RequestGuards:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        #: The larger cap of the one upload route (a pre-show teaser: audio, not JSON).
+        self.upload_bytes = max(upload_bytes, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _CONTROL.isdisjoint(scope["path"]):
@@ -34,6 +36,7 @@ class RequestGuards:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        cap = self.upload_bytes if _is_upload(scope["path"]) else self.max_body_bytes
         length_header = headers.get(b"content-length")
         chunked = length_header is None and b"transfer-encoding" in headers
         if length_header is not None:
@@ -42,8 +45,8 @@ class RequestGuards:
             except ValueError:
                 await _reply(scope, receive, send, 400, "bad Content-Length", "bad-request")
                 return
-            if length > self.max_body_bytes:
-                await self._too_large(scope, receive, send)
+            if length > cap:
+                await self._too_large(scope, receive, send, cap)
                 return
             has_body = length > 0
         else:
@@ -65,21 +68,21 @@ class RequestGuards:
                 if message["type"] == "http.disconnect":
                     return
                 body += message.get("body", b"")
-                if len(body) > self.max_body_bytes:
-                    await self._too_large(scope, receive, send)
+                if len(body) > cap:
+                    await self._too_large(scope, receive, send, cap)
                     return
                 if not message.get("more_body", False):
                     break
             receive = _replay(bytes(body), receive)
         await self.app(scope, receive, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, cap: int) -> None:
         await _reply(
             scope,
             receive,
             send,
             413,
-            f"the request body must be at most {self.max_body_bytes} bytes",
+            f"the request body must be at most {cap} bytes",
             "too-large",
         )
 
@@ -101,8 +104,12 @@ def _accepts_body_type(path: str, content_type: bytes) -> bool:
     media_type = content_type.split(b";", 1)[0].strip().lower()
     if media_type == b"application/json" or media_type.endswith(b"+json"):
         return True
-    # WHIP offers arrive as application/sdp; the media endpoint checks its own type.
-    return path.endswith("/whip")
+    # WHIP offers arrive as application/sdp, teasers as audio; each endpoint checks its type.
+    return path.endswith("/whip") or _is_upload(path)
+
+
+def _is_upload(path: str) -> bool:
+    return path.startswith("/api/v1/spaces/") and path.endswith("/teaser")
 
 
 _TITLES = {

@@ -4,31 +4,44 @@ Listener responses are built to be cached by any edge: parts, segments and the i
 never change once published (immutable for a year); playlists are short-lived, and a blocking
 playlist request (``_HLS_msn``/``_HLS_part``) names a future state, so the edge can collapse
 every listener asking for it into one origin request.
+
+WHIP goes to the node that runs the Space's room (issue 6): any other node answers an offer,
+once it passed every check, with a 307 to the same path on that node. RFC 9725 §4.5 lets a WHIP
+client follow redirects, and 307 (unlike 302/303) keeps the method and the body, so the offer
+arrives unchanged; browsers' fetch and httpx (``follow_redirects``) do exactly that. They drop
+the Authorization header when the redirect leaves the origin, so the Location carries a
+short-lived grant for the caller (security/grants.py) that the owner node accepts instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, RedirectResponse
 
-from majlis.api.deps import Me, Svc
+from majlis.api.deps import MaybeMe, Svc
 from majlis.domain.errors import (
     BadOffer,
     BadRequest,
     NotFound,
     Overloaded,
     TooLarge,
+    Unauthorized,
     UnsupportedMediaType,
 )
-from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
+from majlis.domain.space_cache import SPACE_ID
+from majlis.media.hls.shared import HlsSource
+from majlis.media.hls.stream import BadDirective, NotYet
 from majlis.media.hls.vod import vod_playlist
 from majlis.media.recording import RecordingIndex
 from majlis.media.sdp import MAX_SDP_BYTES, SdpError, check_offer
+from majlis.security.grants import MAX_LENGTH as GRANT_MAX_LENGTH
 from majlis.services import Services
+from majlis.store.records import Account
 
 router = APIRouter(tags=["media"])
 
@@ -36,6 +49,10 @@ PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 IMMUTABLE = "public, max-age=31536000, immutable"
 _MEDIA_NAME = re.compile(r"(\d{1,12})(?:\.(\d{1,4}))?\.m4s")
 BLOCK_TIMEOUT_S = 6.0
+#: How long the first playlist request of a Space that just went live waits for its room.
+STARTING_WAIT_S = 3.0
+#: ``?grant=`` on a WHIP URL a redirect named (see the module docstring).
+Grant = Annotated[str | None, Query(max_length=GRANT_MAX_LENGTH)]
 
 
 class BadHlsDirective(BadRequest):
@@ -48,8 +65,11 @@ class BadHlsDirective(BadRequest):
     response_class=Response,
     responses={201: {"content": {"application/sdp": {}}, "description": "the SDP answer"}},
 )
-async def whip_offer(space_id: str, request: Request, me: Me, svc: Svc) -> Response:
+async def whip_offer(
+    space_id: str, request: Request, maybe_me: MaybeMe, svc: Svc, grant: Grant = None
+) -> Response:
     """Speak: a stage member posts an SDP offer (one Opus audio m-line, sendrecv)."""
+    me = await _caller(svc, space_id, maybe_me, grant)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/sdp":
         raise UnsupportedMediaType("send the offer with Content-Type: application/sdp")
@@ -61,6 +81,9 @@ async def whip_offer(space_id: str, request: Request, me: Me, svc: Svc) -> Respo
         offer = check_offer(body)
     except SdpError as exc:
         raise BadOffer(str(exc)) from exc
+    owner_url = await _elsewhere(svc, space_id)
+    if owner_url is not None:
+        return _redirect(owner_url, request, svc, space_id, me)
     answer = await svc.media.offer(space, me, offer)
     location = f"/api/v1/spaces/{space_id}/whip/{answer.session_id}"
     return Response(
@@ -69,16 +92,81 @@ async def whip_offer(space_id: str, request: Request, me: Me, svc: Svc) -> Respo
 
 
 @router.delete("/api/v1/spaces/{space_id}/whip/{session_id}", status_code=204)
-async def whip_hang_up(space_id: str, session_id: str, me: Me, svc: Svc) -> Response:
+async def whip_hang_up(
+    space_id: str,
+    session_id: str,
+    request: Request,
+    maybe_me: MaybeMe,
+    svc: Svc,
+    grant: Grant = None,
+) -> Response:
+    me = await _caller(svc, space_id, maybe_me, grant)
+    if space_id not in svc.media.rooms and SPACE_ID.fullmatch(space_id):
+        owner_url = await _elsewhere(svc, space_id, place=False)
+        if owner_url is not None:
+            return _redirect(owner_url, request, svc, space_id, me)
     await svc.media.hang_up(space_id, session_id, me)
     return Response(status_code=204)
 
 
-def _stream(svc: Services, space_id: str) -> LiveStream:
-    stream = svc.media.stream(space_id)
+async def _elsewhere(svc: Services, space_id: str, place: bool = True) -> str | None:
+    """The base URL of the node running ``space_id`` when it is not this one. ``place``: place
+    the Space if it is not yet (an offer to a live Space); else only follow a placement."""
+    ownership = svc.media.ownership
+    if ownership is None:
+        return None
+    if not place and await ownership.placement.placement_of(space_id) is None:
+        return None
+    return await ownership.elsewhere(space_id)
+
+
+def _redirect(
+    owner_url: str, request: Request, svc: Services, space_id: str, me: Account
+) -> Response:
+    grant = svc.media.grants.issue(space_id, me.handle)
+    return RedirectResponse(f"{owner_url}{request.url.path}?grant={grant}", status_code=307)
+
+
+async def _caller(svc: Services, space_id: str, me: Account | None, grant: str | None) -> Account:
+    """The signed-in caller, or the one a redirecting node vouched for with a grant."""
+    if me is not None:
+        return me
+    if grant is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+    handle = svc.media.grants.verify(space_id, grant)
+    account = await svc.ctx.store.account_by_handle(handle) if handle else None
+    if account is None:
+        raise Unauthorized("the redirect's grant is not valid (expired?); send the offer again")
+    return account
+
+
+async def _stream(svc: Services, space_id: str) -> HlsSource:
+    """The Space's live stream, from whichever node runs it (the shared part store)."""
+    stream = await svc.media.parts.source(space_id) if SPACE_ID.fullmatch(space_id) else None
     if stream is None:
         raise NotFound("this Space is not live here (yet); its replay is at replay_url")
     return stream
+
+
+async def _stream_once_open(svc: Services, space_id: str) -> HlsSource:
+    """The live stream, waiting up to ``STARTING_WAIT_S`` for a Space that is live but whose room
+    has not opened yet (it opens a moment after going live: the lifecycle event, then placement).
+
+    Why: a player that joins in that moment would get a 404, which hls.js treats as fatal; a
+    short wait turns it into a slow first answer. Unknown or ended Spaces are 404 at once."""
+    try:
+        return await _stream(svc, space_id)
+    except NotFound:
+        cached = await svc.ctx.space_cache.get(space_id)
+        if cached is None or not cached.space.audible(svc.ctx.now()):
+            raise
+    deadline = asyncio.get_running_loop().time() + STARTING_WAIT_S
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+        source = await svc.media.parts.source(space_id)
+        if source is not None:
+            return source
+    raise Overloaded("the Space's stream is starting; try again in a moment", retry_after_s=1)
 
 
 @router.get("/hls/{space_id}/live.m3u8", response_class=Response, include_in_schema=False)
@@ -88,16 +176,19 @@ async def playlist(
     msn: Annotated[int | None, Query(alias="_HLS_msn", ge=0)] = None,
     part: Annotated[int | None, Query(alias="_HLS_part", ge=0)] = None,
 ) -> Response:
-    stream = _stream(svc, space_id)
+    stream = await _stream_once_open(svc, space_id)
     try:
         text = await stream.playlist(msn, part, BLOCK_TIMEOUT_S)
     except BadDirective as exc:
         raise BadHlsDirective(str(exc)) from exc
     except NotYet as exc:
         raise Overloaded("the requested part did not appear in time", retry_after_s=1) from exc
-    # A blocking request names a future playlist state: cacheable a little longer than the
-    # plain playlist, whose next version is at most one part away.
-    max_age = 6 if msn is not None else 1
+    # A blocking request names a future playlist state: any answer listing that part is a
+    # right answer to it forever, so edges may keep it for as long as its parts matter (60 s).
+    # A short max-age (it was 6 s) sends every listener who falls behind — a slow phone, a
+    # starved load generator — back to the origin once per part: `majlis scaletest` measured
+    # 2.2 origin playlist requests per part at 2,000 lagging listeners that way.
+    max_age = 60 if msn is not None else 1
     return Response(
         text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": f"public, max-age={max_age}"}
     )
@@ -105,8 +196,11 @@ async def playlist(
 
 @router.get("/hls/{space_id}/init.mp4", response_class=Response, include_in_schema=False)
 async def init_segment(space_id: str, svc: Svc) -> Response:
-    stream = _stream(svc, space_id)
-    return Response(stream.init, media_type="audio/mp4", headers={"Cache-Control": IMMUTABLE})
+    stream = await _stream(svc, space_id)
+    init = await stream.init()
+    if init is None:  # never cache an empty init: it would be "immutable" at the edge
+        raise NotFound("the stream has no init segment yet")
+    return Response(init, media_type="audio/mp4", headers={"Cache-Control": IMMUTABLE})
 
 
 @router.get("/hls/{space_id}/{name}", response_class=Response, include_in_schema=False)
@@ -114,10 +208,10 @@ async def media_file(space_id: str, name: str, svc: Svc) -> Response:
     match = _MEDIA_NAME.fullmatch(name)
     if match is None:
         raise NotFound("no such part or segment")
-    stream = _stream(svc, space_id)
+    stream = await _stream(svc, space_id)
     msn = int(match.group(1))
     if match.group(2) is None:
-        data = stream.segment(msn)
+        data = await stream.segment(msn)
     else:
         try:
             data = await stream.part(msn, int(match.group(2)), BLOCK_TIMEOUT_S)

@@ -9,6 +9,8 @@ Anything unexpected is logged and answered with a 500 problem that reveals nothi
 from __future__ import annotations
 
 import logging
+import random
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,6 +69,32 @@ def _validation(exc: RequestValidationError) -> Response:
     )
 
 
+class _OutageLog:
+    """When Redis goes away every request fails at once: log the first failure with its
+    traceback, then one line per ``every_s`` with how many failed since, not a traceback per
+    request (thousands a second would cost the node more CPU than the outage)."""
+
+    def __init__(self, every_s: float = 10.0) -> None:
+        self.every_s = every_s
+        self._logged_at = -every_s
+        self._since = 0
+
+    def failed(self, request: Request, exc: Exception) -> None:
+        self._since += 1
+        now = time.monotonic()
+        if now - self._logged_at < self.every_s:
+            return
+        self._logged_at = now
+        log.error(
+            "backing service unavailable on %s %s (%d failed requests since the last report)",
+            request.method,
+            request.url.path,
+            self._since,
+            exc_info=exc,
+        )
+        self._since = 0
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_domain(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, DomainError)
@@ -95,16 +123,18 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_cursor(_: Request, exc: Exception) -> Response:
         return problem(400, "Bad cursor", str(exc), "bad-cursor")
 
+    outage = _OutageLog()
+
     async def on_unavailable(request: Request, exc: Exception) -> Response:
-        log.error(
-            "backing service unavailable on %s %s", request.method, request.url.path, exc_info=exc
-        )
+        outage.failed(request, exc)
         return problem(
             503,
             "Busy, try again shortly",
             "the service is busy right now; try again in a few seconds",
             "overloaded",
-            retry_after_s=2,
+            # Jittered, so the crowd shed during an outage does not return in one wave the
+            # moment Redis is back.
+            retry_after_s=random.randint(1, 3),  # jitter, not secrets
         )
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:

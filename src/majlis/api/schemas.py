@@ -49,6 +49,17 @@ Title = Annotated[
 ]
 Password = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=256)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+DoorsOpenMinutes = Annotated[
+    int,
+    Field(
+        strict=True,
+        ge=0,
+        le=60,
+        description="open the doors this many minutes before scheduled_start (0-60): listeners "
+        "can join and hear a looping teaser on the same hls_url the show will use; 0 = no "
+        "pre-show. Needs scheduled_start.",
+    ),
+]
 
 
 class Body(BaseModel):
@@ -73,6 +84,11 @@ class NewSpace(Body):
         description="ISO 8601 with offset, up to 14 days ahead; omitted means live now",
     )
     record: StrictBool = True
+    doors_open_minutes: DoorsOpenMinutes = 0
+
+
+class SpaceChange(Body):
+    doors_open_minutes: DoorsOpenMinutes
 
 
 class StageRole(Body):
@@ -120,9 +136,19 @@ class SpaceOut(BaseModel):
     created_at: datetime
     record: bool
     url: str
-    hls_url: str | None
+    hls_url: str | None = Field(
+        description="set while live, and while scheduled once the doors are open (pre-show)"
+    )
     replay_url: str | None
     recording_url: str | None
+    doors_open_minutes: int
+    doors_open_at: datetime | None = Field(
+        description="when listeners may join before the start; null = no pre-show"
+    )
+    teaser: Literal["custom", "default"] | None = Field(
+        description="what the pre-show plays: the host's upload, the default hold audio, or "
+        "nothing (no pre-show)"
+    )
 
 
 class SpacePage(BaseModel):
@@ -136,6 +162,10 @@ class SpaceList(BaseModel):
 
 class JoinOut(BaseModel):
     listener_id: str
+    low_latency: bool = Field(
+        description="play hls_url as LL-HLS (parts, blocking reloads); false: as plain HLS "
+        "(whole segments), which a large audience gets so that edges hold"
+    )
     hls_url: str
     snapshot_url: str
     events_url: str

@@ -1,22 +1,27 @@
-"""Spaces: create, list, read, start, end, and reminders (API.md "Spaces")."""
+"""Spaces: create, list, read, start, end, and reminders (API.md "Spaces"); the pre-show's
+doors and teaser (docs/architecture.md "Doors open before the show")."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import NewSpace, SpaceOut, SpacePage
+from majlis.api.schemas import NewSpace, SpaceChange, SpaceOut, SpacePage
+from majlis.media.teaser import TEASER_TYPES
 
 router = APIRouter(prefix="/api/v1", tags=["spaces"])
 
 
 @router.post("/spaces", status_code=201, response_model=None, responses={201: {"model": SpaceOut}})
 async def create_space(body: NewSpace, me: Me, svc: Svc) -> JSON:
-    """Without ``scheduled_start`` the Space goes live at once; with it, it is scheduled."""
-    space = await svc.spaces.create(me, body.title, body.scheduled_start, body.record)
+    """Without ``scheduled_start`` the Space goes live at once; with it, it is scheduled.
+    ``doors_open_minutes`` (with ``scheduled_start``) opens a pre-show that many minutes early."""
+    space = await svc.spaces.create(
+        me, body.title, body.scheduled_start, body.record, body.doors_open_minutes
+    )
     return JSON(await svc.spaces.to_json(space), status_code=201)
 
 
@@ -36,6 +41,47 @@ async def list_spaces(
 @router.get("/spaces/{space_id}", response_model=None, responses={200: {"model": SpaceOut}})
 async def get_space(space_id: str, svc: Svc) -> JSON:
     return JSON(await svc.spaces.to_json(await svc.spaces.get(space_id)))
+
+
+@router.patch("/spaces/{space_id}", response_model=None, responses={200: {"model": SpaceOut}})
+async def change_space(space_id: str, body: SpaceChange, me: Me, svc: Svc) -> JSON:
+    """The host changes ``doors_open_minutes`` while the Space is scheduled and its doors are
+    still closed (409 once they are open: they stay open until the start)."""
+    space = await svc.spaces.set_doors_open(me, space_id, body.doors_open_minutes)
+    return JSON(await svc.spaces.to_json(space))
+
+
+_TEASER_BODY = {
+    "required": True,
+    "content": {
+        media_type: {"schema": {"type": "string", "format": "binary"}}
+        for media_type in sorted(TEASER_TYPES)
+    },
+}
+
+
+@router.put(
+    "/spaces/{space_id}/teaser",
+    response_model=None,
+    responses={200: {"model": SpaceOut}},
+    openapi_extra={"requestBody": _TEASER_BODY},
+)
+async def put_teaser(space_id: str, request: Request, me: Me, svc: Svc) -> JSON:
+    """The host or a cohost uploads the pre-show's looping teaser (while scheduled): audio as
+    the body (Ogg/Opus, MP3, MP4/AAC, WAV, FLAC, WebM), at most ``teaser_max_bytes`` (4 MiB)
+    and ``teaser_max_s`` (120 s) of audio. It is decoded at once: 415 for another media type,
+    413 too large, 422 not decodable audio, 409 unless the Space is scheduled. Doors already
+    open switch to it within a second."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    space = await svc.spaces.put_teaser(me, space_id, media_type, await request.body())
+    return JSON(await svc.spaces.to_json(space))
+
+
+@router.delete("/spaces/{space_id}/teaser", status_code=204, response_class=Response)
+async def delete_teaser(space_id: str, me: Me, svc: Svc) -> Response:
+    """Back to the default hold audio (host or cohost, while scheduled)."""
+    await svc.spaces.delete_teaser(me, space_id)
+    return Response(status_code=204)
 
 
 @router.post("/spaces/{space_id}/start", response_model=None, responses={200: {"model": SpaceOut}})

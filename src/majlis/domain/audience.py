@@ -24,6 +24,7 @@ from majlis.domain.events import event, space_topic
 from majlis.domain.render import member_json
 from majlis.domain.space_cache import CachedSpace
 from majlis.store.records import Account
+from majlis.telemetry import HEARTBEATS, JOINS
 from majlis.types import JSON
 
 #: The reactions a listener can send; a fixed set keeps counters small and the UI predictable.
@@ -41,6 +42,7 @@ class Audience:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._snapshots: dict[str, tuple[float, Snapshot]] = {}
+        self._sizes: dict[str, tuple[float, int]] = {}
         self._pending_reactions: dict[str, Counter[str]] = {}
 
     async def _cached(self, space_id: str) -> CachedSpace:
@@ -52,22 +54,36 @@ class Audience:
     async def _live(self, space_id: str, me: Account | None) -> CachedSpace:
         cached = await self._cached(space_id)
         state = cached.space.state
-        if state == "scheduled":
-            raise Conflict("the Space has not started yet")
+        if state == "scheduled" and not cached.space.doors_open(self._ctx.now()):
+            raise Conflict("the Space has not started yet (and its doors are not open)")
         if state == "ended":
             raise Conflict("the Space has ended")
         if me is not None and me.id in cached.banned:
             raise Forbidden("you were removed from this Space")
         return cached
 
-    async def join(self, space_id: str, me: Account | None) -> JSON:
+    async def _limit_ip(self, action: str, ip: str, limit: int, period_s: float) -> None:
+        """Per client address, on top of the per-account limits: a listener needs no account."""
+        if not ip:
+            return
+        decision = await self._ctx.live.limiter.hit(f"{action}:ip:{ip}", limit, period_s)
+        if not decision.allowed:
+            raise RateLimited(
+                f"too many {action}s from your address; try again shortly",
+                retry_after_s=decision.retry_after_s,
+            )
+
+    async def join(self, space_id: str, me: Account | None, ip: str = "") -> JSON:
+        await self._limit_ip("join", ip, self._ctx.settings.joins_per_ip_per_min, 60.0)
         cached = await self._live(space_id, me)
         ctx = self._ctx
         listener_id = ctx.listener_ids.issue(cached.space.id)
         await ctx.live.presence.touch(cached.space.id, listener_id)
+        JOINS.inc()
         base = f"/api/v1/spaces/{cached.space.id}"
         return {
             "listener_id": listener_id,
+            "low_latency": await self._low_latency(cached.space.id),
             "hls_url": ctx.settings.url(f"/hls/{cached.space.id}/live.m3u8"),
             "snapshot_url": ctx.settings.url(f"{base}/snapshot"),
             "events_url": ctx.settings.url(f"{base}/events"),
@@ -75,13 +91,33 @@ class Audience:
             "heartbeat_interval_s": ctx.settings.heartbeat_interval_s,
         }
 
-    async def heartbeat(self, space_id: str, listener_id: str) -> None:
+    async def _low_latency(self, space_id: str) -> bool:
+        """Whether this joiner gets LL-HLS: only while the audience is below the configured size.
+
+        Why: per listener, LL-HLS costs an edge 4-6x what a segment-paced listener costs; the
+        first listeners get ~1 s of latency, a surge crowd gets seconds and the edges hold. The
+        count is read at most once a second per Space, so joins add no presence round trip."""
+        limit = self._ctx.settings.low_latency_max_listeners
+        if limit == 0:
+            return False
+        now = time.monotonic()
+        hit = self._sizes.get(space_id)
+        if hit is None or hit[0] <= now:
+            if len(self._sizes) >= 10_000:
+                self._sizes.clear()
+            hit = (now + 1.0, await self._ctx.live.presence.count(space_id))
+            self._sizes[space_id] = hit
+        return hit[1] < limit
+
+    async def heartbeat(self, space_id: str, listener_id: str, ip: str = "") -> None:
+        await self._limit_ip("heartbeat", ip, self._ctx.settings.heartbeats_per_ip_per_min, 60.0)
         cached = await self._cached(space_id)
         if not self._ctx.listener_ids.verify(cached.space.id, listener_id):
             raise NotFound("that listener id was not issued for this Space; join again")
-        if cached.space.state != "live":
+        if not cached.space.audible(self._ctx.now()):
             raise Conflict(f"the Space is {cached.space.state}")
         await self._ctx.live.presence.touch(cached.space.id, listener_id)
+        HEARTBEATS.inc()
 
     async def snapshot(self, space_id: str) -> Snapshot:
         now = time.monotonic()
@@ -90,14 +126,14 @@ class Audience:
             return hit[1]
         cached = await self._cached(space_id)
         space = cached.space
-        live = space.state == "live"
+        live = space.audible(self._ctx.now())  # live, or doors open for the pre-show
         body = orjson.dumps(
             {
                 "id": space.id,
                 "title": space.title,
                 "state": space.state,
                 "stage": [member_json(m) for m in space.stage],
-                "speaking": list(self._ctx.speaking.get(space.id, ())) if live else [],
+                "speaking": list(await self._ctx.live.speaking.current(space.id)) if live else [],
                 "listener_count": await self._ctx.live.presence.count(space.id) if live else 0,
                 "reactions": await self._ctx.live.counters.recent(space.id) if live else {},
             }
@@ -110,7 +146,8 @@ class Audience:
         self._snapshots[space_id] = (now + self._ctx.settings.space_cache_ttl_s, snap)
         return snap
 
-    async def react(self, me: Account, space_id: str, emoji: str) -> None:
+    async def react(self, me: Account, space_id: str, emoji: str, ip: str = "") -> None:
+        await self._limit_ip("reaction", ip, self._ctx.settings.reactions_per_ip_per_10s, 10.0)
         cached = await self._live(space_id, me)
         decision = await self._ctx.live.limiter.hit(
             f"react:{me.id}", self._ctx.settings.reactions_per_account_per_10s, 10.0

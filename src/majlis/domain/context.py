@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from majlis.config import Settings
@@ -21,8 +21,6 @@ class Context:
     kdf: PasswordKdf
     listener_ids: ListenerIds
     space_cache: SpaceCache
-    #: Who is speaking in each live Space on this node, kept current by the media plane.
-    speaking: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @staticmethod
     def now() -> datetime:

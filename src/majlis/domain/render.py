@@ -3,7 +3,7 @@ event stream shows a Space, an account or a notice the same way."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from majlis.config import Settings
 from majlis.store.records import Account, Notification, Space, SpeakRequest, StageMember
@@ -32,9 +32,11 @@ def member_json(member: StageMember) -> JSON:
     return {**account_brief(member.account), "role": member.role, "muted": member.muted}
 
 
-def space_urls(settings: Settings, space: Space) -> JSON:
-    live = space.state == "live"
-    replay = space.state == "ended" and space.record
+def space_urls(settings: Settings, space: Space, now: datetime | None = None) -> JSON:
+    # The pre-show plays on the same path the show will: players seated early never reload.
+    live = space.audible(now or datetime.now(UTC))
+    # Only a show that started has a replay (a pre-show is not recorded, see media.plane).
+    replay = space.state == "ended" and space.record and space.started_at is not None
     return {
         "hls_url": settings.url(f"/hls/{space.id}/live.m3u8") if live else None,
         "replay_url": settings.url(f"/api/v1/spaces/{space.id}/replay.m3u8") if replay else None,
@@ -44,7 +46,10 @@ def space_urls(settings: Settings, space: Space) -> JSON:
     }
 
 
-def space_json(settings: Settings, space: Space, listener_count: int) -> JSON:
+def space_json(
+    settings: Settings, space: Space, listener_count: int, now: datetime | None = None
+) -> JSON:
+    doors = space.doors_open_at
     return {
         "id": space.id,
         "title": space.title,
@@ -58,7 +63,10 @@ def space_json(settings: Settings, space: Space, listener_count: int) -> JSON:
         "record": space.record,
         "created_at": iso(space.created_at),
         "url": settings.url(f"/spaces/{space.id}"),
-        **space_urls(settings, space),
+        "doors_open_minutes": space.doors_open_minutes,
+        "doors_open_at": iso(doors),
+        "teaser": "custom" if space.has_teaser else ("default" if doors else None),
+        **space_urls(settings, space, now),
     }
 
 

@@ -1,22 +1,37 @@
-"""Spaces: create (now or scheduled), start, end, list, feeds and reminders."""
+"""Spaces: create (now or scheduled), start, end, list, feeds and reminders; the pre-show
+(doors open before a scheduled start, with the host's teaser)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from majlis.domain.context import Context
-from majlis.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from majlis.domain.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Overloaded,
+    TooLarge,
+    UnsupportedMediaType,
+)
 from majlis.domain.events import SPACES_TOPIC, account_topic, event, space_topic
 from majlis.domain.render import account_brief, iso, space_json
 from majlis.domain.space_cache import SPACE_ID
+from majlis.media.teaser import TEASER_TYPES, BadTeaser, decode_teaser
 from majlis.store.protocol import StoreConflict
-from majlis.store.records import Account, Page, Space
+from majlis.store.records import Account, Page, Space, Teaser
 from majlis.types import JSON, SpaceState
 
 MAX_SCHEDULE_AHEAD = timedelta(days=14)
 MAX_SCHEDULED_PER_HOST = 20
 FEED_LIMIT = 50
+#: Teaser uploads decoded at once on a node; more answer 503 (decoding is CPU in a thread).
+TEASER_DECODES = 2
 
 
 def new_space_id() -> str:
@@ -35,6 +50,7 @@ def store_conflict(exc: StoreConflict) -> Exception:
 class Spaces:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
+        self._decodes = asyncio.Semaphore(TEASER_DECODES)
 
     async def get(self, space_id: str) -> Space:
         space = await self._ctx.store.space(space_id) if SPACE_ID.fullmatch(space_id) else None
@@ -43,19 +59,29 @@ class Spaces:
         return space
 
     async def to_json(self, space: Space) -> JSON:
-        count = await self._ctx.live.presence.count(space.id) if space.state == "live" else 0
-        return space_json(self._ctx.settings, space, count)
+        now = self._ctx.now()
+        audible = space.audible(now)
+        count = await self._ctx.live.presence.count(space.id) if audible else 0
+        return space_json(self._ctx.settings, space, count, now)
 
     async def many_to_json(self, spaces: list[Space]) -> list[JSON]:
-        live_ids = [s.id for s in spaces if s.state == "live"]
+        now = self._ctx.now()
+        live_ids = [s.id for s in spaces if s.audible(now)]
         counts = await self._ctx.live.presence.counts(live_ids) if live_ids else {}
-        return [space_json(self._ctx.settings, s, counts.get(s.id, 0)) for s in spaces]
+        return [space_json(self._ctx.settings, s, counts.get(s.id, 0), now) for s in spaces]
 
     async def create(
-        self, host: Account, title: str, scheduled_start: datetime | None, record: bool
+        self,
+        host: Account,
+        title: str,
+        scheduled_start: datetime | None,
+        record: bool,
+        doors_open_minutes: int = 0,
     ) -> Space:
         now = self._ctx.now()
         store = self._ctx.store
+        if doors_open_minutes and scheduled_start is None:
+            raise Invalid("doors_open_minutes needs a scheduled_start (doors open before it)")
         if scheduled_start is not None:
             if scheduled_start <= now:
                 raise Invalid("scheduled_start must be in the future")
@@ -68,11 +94,82 @@ class Spaces:
             await self._ensure_not_hosting(host)
             state = "live"
         space = await store.create_space(
-            new_space_id(), host.id, title, state, scheduled_start, record, now
+            new_space_id(), host.id, title, state, scheduled_start, record, now, doors_open_minutes
         )
         if state == "live":
             await self._announce(space)
+        elif space.doors_open_at is not None:
+            await self._announce_preshow(space, "doors")
         return space
+
+    async def set_doors_open(self, me: Account, space_id: str, minutes: int) -> Space:
+        """Host only, while scheduled; doors already open stay open until the start or end."""
+        space = await self._hosted(me, space_id, "change")
+        if space.state != "scheduled":
+            raise Conflict(f"the Space is {space.state}; doors open only before the start")
+        if space.doors_open(self._ctx.now()):
+            raise Conflict("the doors are already open; they stay open until the Space starts")
+        with self._writing(space_id):
+            space = await self._ctx.store.set_doors_open(space_id, minutes)
+        await self._announce_preshow(space, "doors")
+        return space
+
+    async def put_teaser(
+        self, me: Account, space_id: str, content_type: str, audio: bytes
+    ) -> Space:
+        """Replace the pre-show teaser: checked (type, size, role, state), then decoded once
+        here so garbage is refused now with a reason, not discovered when the doors open."""
+        settings = self._ctx.settings
+        if content_type not in TEASER_TYPES:
+            accepted = ", ".join(sorted(TEASER_TYPES))
+            raise UnsupportedMediaType(f"send the teaser as one of: {accepted}")
+        if len(audio) > settings.teaser_max_bytes:
+            raise TooLarge(f"the teaser must be at most {settings.teaser_max_bytes} bytes")
+        await self._teaser_editable(me, space_id)
+        if not audio:
+            raise Invalid("the teaser is empty")
+        if self._decodes.locked():
+            raise Overloaded("other teasers are being decoded; try again shortly", retry_after_s=2)
+        async with self._decodes:
+            try:
+                decoded = await asyncio.to_thread(
+                    decode_teaser, audio, settings.teaser_max_s, settings.teaser_decode_budget_s
+                )
+            except BadTeaser as exc:
+                raise Invalid(f"the teaser is not playable audio: {exc}") from exc
+        teaser = Teaser(content_type, audio, decoded.duration_ms, self._ctx.now())
+        with self._writing(space_id):
+            space = await self._ctx.store.put_teaser(space_id, teaser)
+        await self._announce_preshow(space, "teaser")
+        return space
+
+    async def delete_teaser(self, me: Account, space_id: str) -> None:
+        """Back to the default hold audio."""
+        await self._teaser_editable(me, space_id)
+        if await self._ctx.store.delete_teaser(space_id):
+            self._ctx.space_cache.invalidate(space_id)
+            await self._announce_preshow(await self.get(space_id), "teaser")
+
+    async def _teaser_editable(self, me: Account, space_id: str) -> Space:
+        space = await self.get(space_id)
+        member = space.member(me.id)
+        if member is None or member.role not in ("host", "cohost"):
+            raise Forbidden("only the host or a cohost can change the teaser")
+        if space.state != "scheduled":
+            raise Conflict(f"the Space is {space.state}; the teaser plays only before the start")
+        return space
+
+    async def _announce_preshow(self, space: Space, kind: str) -> None:
+        """``doors`` (the schedule changed) or ``teaser`` (the audio changed): the media plane
+        re-arms its doors timer or swaps the loop; the Space's event stream shows it too."""
+        payload = event(
+            kind,
+            space_id=space.id,
+            doors_open_at=iso(space.doors_open_at),
+            teaser="custom" if space.has_teaser else "default",
+        )
+        await self._ctx.live.bus.publish(space_topic(space.id), payload)
+        await self._ctx.live.bus.publish(SPACES_TOPIC, payload)
 
     async def start(self, me: Account, space_id: str) -> Space:
         space = await self._hosted(me, space_id, "start")
@@ -119,6 +216,17 @@ class Spaces:
                 account_topic(me.id), event("reminder", space_id=space_id)
             )
 
+    @contextlib.contextmanager
+    def _writing(self, space_id: str) -> Iterator[None]:
+        """Around a store write to a Space: a refusal becomes its problem (403/404/409), and
+        the cached copy is dropped whatever happened (a write that raised may have committed)."""
+        try:
+            yield
+        except StoreConflict as exc:
+            raise store_conflict(exc) from exc
+        finally:
+            self._ctx.space_cache.invalidate(space_id)
+
     async def _hosted(self, me: Account, space_id: str, verb: str) -> Space:
         space = await self.get(space_id)
         if space.host.id != me.id:
@@ -132,12 +240,8 @@ class Spaces:
     async def _transition(
         self, space_id: str, allowed: tuple[SpaceState, ...], to: SpaceState
     ) -> Space:
-        try:
+        with self._writing(space_id):
             space = await self._ctx.store.transition(space_id, allowed, to, self._ctx.now())
-        except StoreConflict as exc:
-            raise store_conflict(exc) from exc
-        finally:
-            self._ctx.space_cache.invalidate(space_id)
         return space
 
     async def _announce(self, space: Space) -> None:

@@ -26,6 +26,11 @@ SPEAKING_DBFS = -42.0
 
 Pcm = npt.NDArray[np.int16]
 SILENT_FRAME: Pcm = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+#: A talker keeps their own mix-minus this many ticks (0.5 s) after their last frame with
+#: signal. Without it one late or quiet frame moved them to the program's stream for a tick, and
+#: an Opus packet overlaps the frame before it, where their own voice was: a brief echo of
+#: themselves (seen under load as their own tone only 29x below the others', not 100x).
+HOLD_TICKS = 25
 
 
 def level_dbfs(frame: Pcm) -> float:
@@ -105,6 +110,8 @@ class Mixer:
     def __init__(self) -> None:
         self.inputs: dict[str, SpeakerInput] = {}
         self.muted: set[str] = set()
+        #: Recent talkers and the ticks left before they share the program again.
+        self._held: dict[str, int] = {}
 
     def add(self, key: str) -> SpeakerInput:
         self.inputs[key] = SpeakerInput()
@@ -113,6 +120,7 @@ class Mixer:
     def remove(self, key: str) -> None:
         self.inputs.pop(key, None)
         self.muted.discard(key)
+        self._held.pop(key, None)
 
     def tick(self) -> Mix:
         """Take one frame from every speaker and mix; muted and silent speakers are left out."""
@@ -126,8 +134,9 @@ class Mixer:
             levels[key] = level
             if level > SILENCE_DBFS:
                 contributions[key] = frame
+        held = self._hold(contributions)
         if not contributions:
-            return Mix(program=SILENT_FRAME, minus={}, levels=levels)
+            return Mix(program=SILENT_FRAME, minus=dict.fromkeys(held, SILENT_FRAME), levels=levels)
         total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
         for frame in contributions.values():
             total += frame
@@ -136,4 +145,21 @@ class Mixer:
             key: np.clip(total - frame, -32768, 32767).astype(np.int16)
             for key, frame in contributions.items()
         }
+        # A held talker with nothing in this tick hears the program, on their own stream.
+        minus.update((key, program) for key in held)
         return Mix(program=program, minus=minus, levels=levels)
+
+    def _hold(self, talkers: dict[str, Pcm]) -> list[str]:
+        """Renew the hold of this tick's talkers; the others held still, counting down."""
+        held = []
+        for key in list(self._held):
+            if key in talkers:
+                continue
+            if self._held[key] <= 1:
+                del self._held[key]
+            else:
+                self._held[key] -= 1
+                held.append(key)
+        for key in talkers:
+            self._held[key] = HOLD_TICKS
+        return held

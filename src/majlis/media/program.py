@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
+import time
 from pathlib import Path
 
+from majlis.media.hls import fmp4
 from majlis.media.hls.aac import LATENCY_SAMPLES
 from majlis.media.hls.packager import EncoderThread, OnPart, Packager
-from majlis.media.hls.stream import LiveStream
+from majlis.media.hls.stream import LiveStream, StreamState
 from majlis.media.mixer import FRAME_S, SAMPLE_RATE, Pcm
 from majlis.media.recording import Recorder
+from majlis.telemetry import HLS_PARTS, PART_PUBLISH_LAG
 
 log = logging.getLogger(__name__)
 
@@ -25,17 +29,32 @@ PART_TARGET_S = FRAMES_PER_PART * 1024 / SAMPLE_RATE
 
 
 class ProgramOutput:
-    def __init__(self, recording: Path | None) -> None:
+    def __init__(
+        self,
+        recording: Path | None,
+        defer_recording: bool = False,
+        continues: StreamState | None = None,
+    ) -> None:
+        """``defer_recording``: the program starts as a pre-show, which is not recorded; the
+        recording begins at ``start_recording`` (the show's start), so a replay starts there.
+        ``continues``: the stream of a node that died with this Space (see LiveStream)."""
         self.recording = recording
+        self._defer_recording = defer_recording
+        #: (sequence number, decode time) subtracted from the parts written to the recording:
+        #: a recording that starts after a pre-show still starts at sequence 1, time 0.
+        self._rebase: tuple[int, int] | None = (0, 0)
         self.stream = LiveStream(
             PART_TARGET_S,
             PARTS_PER_SEGMENT,
             pipeline_delay_s=FRAME_S + LATENCY_SAMPLES / SAMPLE_RATE,
+            continues=continues,
         )
         self._recorder: Recorder | None = None
         self._encoder: EncoderThread | None = None
         #: Seconds of program published so far: over hours it must track wall time.
         self.published_s = 0.0
+        #: When the first program frame began (monotonic): anchors majlis_part_publish_lag.
+        self._first_frame_at: float | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -58,16 +77,27 @@ class ProgramOutput:
         self._encoder = await asyncio.to_thread(
             EncoderThread, packager, loop, self._publish, tee=self._record
         )
-        init = self._encoder.init
-        self.stream.set_init(init)
-        if self.recording is not None and self._recorder is None:
-            self.recording.parent.mkdir(parents=True, exist_ok=True)
-            self._recorder = await asyncio.to_thread(Recorder, self.recording, init)
+        self.stream.set_init(self._encoder.init)
+        if not self._defer_recording:
+            await self.start_recording()
+
+    async def start_recording(self) -> None:
+        """Start (or keep) recording; the first part recorded becomes sequence 1, time 0."""
+        if self.recording is None or self._recorder is not None or self._encoder is None:
+            return
+        if self._defer_recording:
+            self._rebase = None  # taken from the first part the encoder thread records
+        self.recording.parent.mkdir(parents=True, exist_ok=True)
+        self._recorder = await asyncio.to_thread(Recorder, self.recording, self._encoder.init)
 
     def _publish(self, part: bytes, duration: float) -> None:
         """On the loop: the encoder thread's parts arrive here (via call_soon_threadsafe)."""
         self.published_s += duration
         self.stream.publish(part, duration)
+        if self._first_frame_at is not None:  # the part's last input sample, as mixed
+            captured = self._first_frame_at + self.published_s - LATENCY_SAMPLES / SAMPLE_RATE
+            PART_PUBLISH_LAG.observe(max(0.0, time.monotonic() - captured))
+        HLS_PARTS.inc()
 
     @property
     def dropped_samples(self) -> int:
@@ -76,10 +106,19 @@ class ProgramOutput:
 
     def _record(self, part: bytes, _duration: float) -> None:
         """Runs on the encoder thread: the recording's disk writes stay off the event loop."""
-        if self._recorder is not None:
-            self._recorder.append(part)
+        recorder = self._recorder
+        if recorder is None:
+            return
+        if self._rebase is None:
+            info = fmp4.read_fragment(part, next(fmp4.iter_boxes(part)))
+            self._rebase = (info.sequence_number - 1, info.base_media_decode_time)
+        if self._rebase != (0, 0):
+            part = rebased(part, *self._rebase)
+        recorder.append(part)
 
     def submit(self, pcm: Pcm) -> None:
+        if self._first_frame_at is None:  # the mixer made this frame's first sample FRAME_S ago
+            self._first_frame_at = time.monotonic() - FRAME_S
         if self._encoder is not None:
             self._encoder.submit(pcm)
 
@@ -92,3 +131,19 @@ class ProgramOutput:
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
             await asyncio.to_thread(recorder.close)
+
+
+def rebased(part: bytes, sequence_base: int, time_base: int) -> bytes:
+    """``part`` (one moof + mdat) with ``sequence_base`` taken off its sequence number and
+    ``time_base`` off its decode time; sizes and offsets are unchanged, so it stays valid."""
+    data = bytearray(part)
+    moof = next(fmp4.iter_boxes(data))
+    mfhd = fmp4.find_path(data, "mfhd", within=moof)
+    tfdt = fmp4.find_path(data, "traf", "tfdt", within=moof)
+    if moof.type != "moof" or mfhd is None or tfdt is None or data[tfdt.offset + 8] != 1:
+        raise ValueError("not a fragment of ours (moof with mfhd and a version 1 tfdt)")
+    (sequence,) = struct.unpack_from(">I", data, mfhd.offset + 12)
+    (decode_time,) = struct.unpack_from(">Q", data, tfdt.offset + 12)
+    struct.pack_into(">I", data, mfhd.offset + 12, sequence - sequence_base)
+    struct.pack_into(">Q", data, tfdt.offset + 12, decode_time - time_base)
+    return bytes(data)

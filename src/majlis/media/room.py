@@ -5,6 +5,9 @@ tick is late, the next ones run at once until the clock has caught up, so over h
 program has exactly as many samples as wall time (no drift, no gaps). Each tick takes one frame
 from every speaker, hands the program to the encoder thread, and the stage's distinct mixes to
 the stage encoder thread (``stage_encoder``), whose packets go to each speaker's track.
+
+A room can open before its Space starts (doors open): it then plays a looping teaser over the
+program, and ``go_live`` turns the same room, clock and stream into the show's.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from majlis.live.speaking import Speaking
 from majlis.media.hls.stream import LiveStream
 from majlis.media.mixer import FRAME_S, SPEAKING_DBFS, Mixer
 from majlis.media.program import ProgramOutput
 from majlis.media.stage_encoder import PROGRAM, StageEncoder
+from majlis.media.teaser import TeaserPlayer
 from majlis.media.whip import SpeakerSession
+from majlis.telemetry import MIXER_LAG
 from majlis.types import JSON
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,8 @@ log = logging.getLogger(__name__)
 SPEAKING_HANGOVER_S = 0.4
 #: How often (in ticks) the speaking set is re-evaluated and, if changed, published.
 SPEAKING_EVERY_TICKS = 5
+#: How often a non-empty speaking set is rewritten to the shared seam (its TTL is ~3 s).
+SPEAKING_REFRESH_S = 1.0
 #: Behind by more than this, the clock gives up catching up (the process was stalled) and counts
 #: a gap instead of producing a burst of audio nobody heard live.
 MAX_CATCH_UP_S = 2.0
@@ -42,8 +50,16 @@ class Room:
         program: ProgramOutput,
         publish: Publish,
         shared_stage_encoding: bool = True,
+        teaser: TeaserPlayer | None = None,
+        shared_speaking: Speaking | None = None,
     ) -> None:
+        #: Where every node reads who is speaking (``live.speaking``); None: only the bus event.
+        self.shared_speaking = shared_speaking
+        self._speaking_shared_at = float("-inf")
         self.shared_stage_encoding = shared_stage_encoding
+        #: The pre-show's loop, played over the program until the show starts (then faded out).
+        self.teaser = teaser
+        self.preshow = teaser is not None
         self.space_id = space_id
         self.program = program
         self.mixer = Mixer()
@@ -89,6 +105,7 @@ class Room:
                 log.warning("room %s: clock stalled, skipped %d frames", self.space_id, skipped)
                 continue
             produced += 1
+            MIXER_LAG.observe(max(0.0, loop.time() - due))
             try:
                 self._tick()
             except Exception:
@@ -101,7 +118,13 @@ class Room:
     def _tick(self) -> None:
         mix = self.mixer.tick()
         self.ticks += 1
-        self.program.submit(mix.program)
+        teaser = self.teaser
+        if teaser is None:
+            self.program.submit(mix.program)
+        else:
+            self.program.submit(teaser.over(mix.program))
+            if teaser.finished:
+                self.teaser = None
         if self.sessions and self._stage_encoder is not None:
             # Talkers hear their own mix-minus; everyone else shares the program's encode.
             listening = {key: key if key in mix.minus else PROGRAM for key in self.sessions}
@@ -135,10 +158,38 @@ class Room:
                 if now - at < SPEAKING_HANGOVER_S and key in self.sessions
             )
         )
-        if speaking != self.speaking:
+        changed = speaking != self.speaking
+        if changed:
             self.speaking = speaking
             payload = {"type": "speaking", "space_id": self.space_id, "handles": list(speaking)}
             self._spawn(self._publish(payload))
+        if self.shared_speaking is not None and (
+            changed or (speaking and now - self._speaking_shared_at >= SPEAKING_REFRESH_S)
+        ):
+            self._speaking_shared_at = now
+            self._spawn(self._share_speaking(self.shared_speaking, speaking))
+
+    async def _share_speaking(self, seam: Speaking, speaking: tuple[str, ...]) -> None:
+        """A failed write (Redis away) costs a second of stale speaking, never the mixer."""
+        try:
+            await seam.publish(self.space_id, speaking)
+        except Exception as exc:
+            log.warning("room %s: could not share who is speaking: %s", self.space_id, exc)
+
+    def set_teaser(self, teaser: TeaserPlayer) -> None:
+        """The host replaced the teaser during the pre-show: it plays from the next tick."""
+        if self.preshow:
+            self.teaser = teaser
+
+    async def go_live(self) -> None:
+        """The show starts in this same room: the teaser fades out under the live mix, the
+        recording starts, and the stream (playlist, media sequence, timeline) simply continues."""
+        if not self.preshow:
+            return
+        self.preshow = False
+        if self.teaser is not None:
+            self.teaser.fade_out()
+        await self.program.start_recording()
 
     async def connect(self, key: str, account_id: int, muted: bool, offer: str) -> SpeakerSession:
         """A stage member's new offer; it replaces any session they already had."""
@@ -186,6 +237,10 @@ class Room:
                 await self._clock
         for key in list(self.sessions):
             await self.disconnect(key)
+        if self.speaking and self.shared_speaking is not None:
+            # Nobody speaks in a closed room: say so now rather than when the TTL runs out.
+            self.speaking = ()
+            await self._share_speaking(self.shared_speaking, ())
         if self._stage_encoder is not None:
             await asyncio.to_thread(self._stage_encoder.stop)
         await self.program.stop()

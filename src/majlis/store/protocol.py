@@ -14,6 +14,7 @@ from majlis.store.records import (
     Space,
     SpeakRequest,
     StageMember,
+    Teaser,
 )
 from majlis.types import Role, SpaceState
 
@@ -57,6 +58,7 @@ class Store(Protocol):
         scheduled_start: datetime | None,
         record: bool,
         now: datetime,
+        doors_open_minutes: int = 0,
     ) -> Space: ...
     async def count_spaces_of_host(self, host_id: int, state: SpaceState) -> int: ...
     async def space(self, space_id: str) -> Space | None: ...
@@ -67,6 +69,17 @@ class Store(Protocol):
         self, space_id: str, allowed_from: tuple[SpaceState, ...], to: SpaceState, now: datetime
     ) -> Space: ...
     async def live_feed(self, account_id: int, limit: int) -> list[Space]: ...
+    async def set_doors_open(self, space_id: str, minutes: int) -> Space:
+        """Only while scheduled (else ``StoreConflict("state")``)."""
+        ...
+
+    # the pre-show teaser
+    async def put_teaser(self, space_id: str, teaser: Teaser) -> Space:
+        """Replace the Space's teaser; only while scheduled (else ``StoreConflict("state")``)."""
+        ...
+
+    async def teaser(self, space_id: str) -> Teaser | None: ...
+    async def delete_teaser(self, space_id: str) -> bool: ...
     async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]: ...
 
     # the stage

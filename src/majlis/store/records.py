@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from majlis.types import Role, SpaceState
@@ -44,12 +44,42 @@ class Space:
     ended_at: datetime | None
     record: bool
     created_at: datetime
+    #: Minutes before ``scheduled_start`` the pre-show opens; 0 = no pre-show.
+    doors_open_minutes: int = 0
+    #: Whether the host uploaded a teaser (else the pre-show plays the default hold audio).
+    has_teaser: bool = False
+
+    @property
+    def doors_open_at(self) -> datetime | None:
+        """When listeners may come in before the show, or None if there is no pre-show."""
+        if self.scheduled_start is None or self.doors_open_minutes <= 0:
+            return None
+        return self.scheduled_start - timedelta(minutes=self.doors_open_minutes)
+
+    def doors_open(self, now: datetime) -> bool:
+        """Scheduled, with a pre-show whose doors have opened: listeners are welcome."""
+        at = self.doors_open_at
+        return self.state == "scheduled" and at is not None and at <= now
+
+    def audible(self, now: datetime) -> bool:
+        """Whether the Space has a program to listen to: live, or in its pre-show."""
+        return self.state == "live" or self.doors_open(now)
 
     def member(self, account_id: int) -> StageMember | None:
         for member in self.stage:
             if member.account.id == account_id:
                 return member
         return None
+
+
+@dataclass(frozen=True)
+class Teaser:
+    """A host's uploaded pre-show audio, as uploaded (it was validated by decoding it)."""
+
+    content_type: str
+    audio: bytes
+    duration_ms: int
+    created_at: datetime
 
 
 @dataclass(frozen=True)

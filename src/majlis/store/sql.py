@@ -46,6 +46,7 @@ from majlis.store.records import (
     SpaceRef,
     SpeakRequest,
     StageMember,
+    Teaser,
 )
 from majlis.types import Role, SpaceState
 
@@ -245,10 +246,12 @@ class SqlStore:
         scheduled_start: datetime | None,
         record: bool,
         now: datetime,
+        doors_open_minutes: int = 0,
     ) -> Space:
         async with self._write() as conn:
             await conn.execute(
                 insert(t.spaces).values(
+                    doors_open_minutes=doors_open_minutes,
                     id=space_id,
                     host_id=host_id,
                     title=title,
@@ -323,6 +326,8 @@ class SqlStore:
                 ended_at=row.ended_at,
                 record=row.record,
                 created_at=row.created_at,
+                doors_open_minutes=row.doors_open_minutes,
+                has_teaser=bool(row.has_teaser),
             )
             for row in rows
         ]
@@ -397,6 +402,52 @@ class SqlStore:
         )
         async with self._read() as conn:
             return await self._spaces(conn, query)
+
+    async def set_doors_open(self, space_id: str, minutes: int) -> Space:
+        async with self._write() as conn:
+            await self._lock_scheduled(conn, space_id, "the pre-show")
+            await conn.execute(
+                update(t.spaces).where(t.spaces.c.id == space_id).values(doors_open_minutes=minutes)
+            )
+            return await self._space(conn, space_id)
+
+    async def _lock_scheduled(self, conn: AsyncConnection, space_id: str, what: str) -> None:
+        state = await self._lock_space(conn, space_id)
+        if state != "scheduled":
+            raise StoreConflict("state", f"the Space is {state}; {what} is for scheduled Spaces")
+
+    async def put_teaser(self, space_id: str, teaser: Teaser) -> Space:
+        async with self._write() as conn:
+            await self._lock_scheduled(conn, space_id, "a teaser")
+            await conn.execute(delete(t.teasers).where(t.teasers.c.space_id == space_id))
+            await conn.execute(
+                insert(t.teasers).values(
+                    space_id=space_id,
+                    content_type=teaser.content_type,
+                    audio=teaser.audio,
+                    duration_ms=teaser.duration_ms,
+                    created_at=teaser.created_at,
+                )
+            )
+            return await self._space(conn, space_id)
+
+    async def teaser(self, space_id: str) -> Teaser | None:
+        query = select(
+            t.teasers.c.content_type,
+            t.teasers.c.audio,
+            t.teasers.c.duration_ms,
+            t.teasers.c.created_at,
+        ).where(t.teasers.c.space_id == space_id)
+        async with self._read() as conn:
+            row = (await conn.execute(query)).one_or_none()
+        if row is None:
+            return None
+        return Teaser(row.content_type, bytes(row.audio), row.duration_ms, row.created_at)
+
+    async def delete_teaser(self, space_id: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(delete(t.teasers).where(t.teasers.c.space_id == space_id))
+        return result.rowcount > 0
 
     async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]:
         followed = select(t.follows.c.followee_id).where(t.follows.c.follower_id == account_id)
@@ -743,6 +794,7 @@ def select_spaces() -> Any:
         host.c.handle.label("host_handle"),
         host.c.display_name.label("host_display_name"),
         host.c.created_at.label("host_created_at"),
+        exists().where(t.teasers.c.space_id == t.spaces.c.id).label("has_teaser"),
     ).join(host, host.c.id == t.spaces.c.host_id)
 
 

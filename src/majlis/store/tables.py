@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -102,6 +103,8 @@ spaces = Table(
     Column("ended_at", UTCDateTime(), nullable=True),
     Column("record", Boolean, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    #: Minutes before ``scheduled_start`` the doors open (pre-show teaser); 0 = no pre-show.
+    Column("doors_open_minutes", Integer, nullable=False, server_default="0"),
     Index("ix_spaces_state_started", "state", "started_at"),
     Index("ix_spaces_host_state", "host_id", "state"),
 )
@@ -153,4 +156,16 @@ notifications = Table(
     Column("actor_id", Integer, _account_fk(), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_notifications_account_created", "account_id", "created_at"),
+)
+
+#: A host's pre-show teaser: the uploaded audio as sent (already validated by decoding it once),
+#: kept in the database so any media node can play it; at most one per Space.
+teasers = Table(
+    "teasers",
+    metadata,
+    Column("space_id", String(16), _space_fk(), primary_key=True),
+    Column("content_type", String(64), nullable=False),
+    Column("audio", LargeBinary, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )

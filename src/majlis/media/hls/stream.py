@@ -57,6 +57,80 @@ def _date(epoch_s: float) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """Everything a reader needs to answer playlist requests (blocking ones included) without
+    the stream itself: what another node receives from the shared part store (shared.py)."""
+
+    text: str
+    #: (msn, index) of the newest part, or None before the first.
+    last_part: tuple[int, int] | None
+    last_complete_msn: int
+    #: The part EXT-X-PRELOAD-HINT names.
+    hinted: tuple[int, int]
+    ended: bool
+    parts_per_segment: int
+    part_target_s: float
+    #: Discontinuities in the stream so far: where a successor's DISCONTINUITY-SEQUENCE starts.
+    discontinuities: int = 0
+
+    @property
+    def advance_part_limit(self) -> float:
+        # §6.2.5.2: "Advance Part Limit = 3 / Part Target Duration, if Part Target Duration < 1
+        # second; otherwise Advance Part Limit = 3."
+        return 3 / self.part_target_s if self.part_target_s < 1 else 3.0
+
+    def check_directives(self, msn: int, part: int | None) -> None:
+        """Raise BadDirective for the directives §6.2.5.2 says to refuse with 400."""
+        if msn < 0 or (part is not None and part < 0):
+            raise BadDirective("_HLS_msn and _HLS_part are never negative")
+        # §6.2.5.2: "If the _HLS_msn is greater than the Media Sequence Number of the last Media
+        # Segment in the current Playlist plus two, or if the _HLS_part exceeds the last Partial
+        # Segment in the current Playlist by the Advance Part Limit, then the server SHOULD
+        # immediately return Bad Request, such as HTTP 400."
+        if msn > self.last_complete_msn + 2:
+            raise BadDirective(f"_HLS_msn={msn} is more than two segments ahead")
+        if part is not None:
+            # Counted as given, before any roll-over to the next segment: an index far beyond
+            # what a segment holds is a client that has lost track, not one waiting politely.
+            pps = self.parts_per_segment
+            last = -1 if self.last_part is None else self.last_part[0] * pps + self.last_part[1]
+            if msn * pps + part - last > self.advance_part_limit:
+                raise BadDirective(f"_HLS_part={part} of _HLS_msn={msn} is too far ahead")
+
+    def holds(self, msn: int, part: int | None) -> bool:
+        """Whether the playlist already satisfies the directives (§6.2.5.2)."""
+        if part is None:
+            # "When the Playlist URI contains an _HLS_msn directive and no _HLS_part directive,
+            # the Server MUST defer responding to the request until the Playlist contains a
+            # Media Segment with a Media Sequence Number of M or later"
+            return self.last_complete_msn >= msn
+        # "If the Client requests a Part Index greater than that of the final Partial Segment
+        # of the Parent Segment, the Server MUST treat the request as one for Part Index 0 of
+        # the following Parent Segment." (Only the last segment of an ended stream may hold
+        # fewer parts, and an ended stream answers at once.)
+        if part >= self.parts_per_segment:
+            msn, part = msn + 1, 0
+        # "... until the Playlist contains the Partial Segment with Part Index N and with a
+        # Media Sequence Number of M or later"
+        if msn <= self.last_complete_msn:
+            return True
+        return self.last_part is not None and (msn, part) <= self.last_part
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChange:
+    """One change of a live stream: its new state, the part just published (msn, index,
+    bytes) and, when that part completed its segment, the whole segment's bytes."""
+
+    state: StreamState
+    part: tuple[int, int, bytes] | None
+    segment: bytes | None
+
+
+OnChange = Callable[[StreamChange], None]
+
+
 @dataclass(slots=True)
 class _Segment:
     msn: int
@@ -85,6 +159,7 @@ class LiveStream:
         part_segments: int = 3,
         clock: Callable[[], float] = time.time,
         pipeline_delay_s: float = 0.0,
+        continues: StreamState | None = None,
     ) -> None:
         """
         ``part_target_s`` is the longest a part may last (``Packager.part_duration_s``).
@@ -92,6 +167,11 @@ class LiveStream:
         of them are listed too. ``clock`` (wall clock, epoch seconds) and ``pipeline_delay_s``
         (how long after capture a part's last sample is encoded, e.g. the mixer tick plus
         ``aac.LATENCY_SAMPLES``) date the segments; see ``program_date``.
+
+        ``continues``: the last state of the same Space's stream on a node that died. This
+        stream carries on after it (failover): its first segment takes the next media sequence
+        number after any the old stream named, behind an EXT-X-DISCONTINUITY (a new encoder, a
+        new timeline), and EXT-X-DISCONTINUITY-SEQUENCE counts on from the old stream's.
         """
         if part_target_s <= 0 or parts_per_segment < 1 or part_segments < 0:
             raise ValueError("part target, parts per segment and part segments must be positive")
@@ -112,9 +192,6 @@ class LiveStream:
         # times the Target Duration."
         if window_segments * part_target_s * parts_per_segment < 3 * self.target_duration - 1e-9:
             raise ValueError("the window must hold at least three target durations of media")
-        # §6.2.5.2: "Advance Part Limit = 3 / Part Target Duration, if Part Target Duration < 1
-        # second; otherwise Advance Part Limit = 3."
-        self._advance_part_limit = 3 / part_target_s if part_target_s < 1 else 3.0
         # §6.2.2: "If the server removes a Media Segment URI from a Playlist that does not
         # contain an EXT-X-ENDLIST tag, clients MUST be able to download the segment until the
         # time at which it first appeared in the Playlist plus the segment's Availability
@@ -142,11 +219,18 @@ class LiveStream:
         self._complete: deque[_Segment] = deque()
         self._open: _Segment | None = None
         self._next_msn = 0
+        #: (first msn after the failover, discontinuities before it), when continuing.
+        self._after: tuple[int, int] | None = None
+        if continues is not None:
+            self._next_msn = continues.hinted[0] + 1
+            self._after = (self._next_msn, continues.discontinuities)
         self._last_part: tuple[int, int] | None = None
         self._ended = False
         self._init: bytes | None = None
         self._changed = asyncio.Event()
         self._text = ""
+        #: Told of every change, on the loop: the shared part store's publisher (shared.py).
+        self.on_change: OnChange | None = None
         self._render()
 
     # --- feeding (the encoder thread's sink, on the loop) ----------------------------------
@@ -172,7 +256,12 @@ class LiveStream:
             date = self._dates.part(duration, starts_segment=True)
             # §4.4.4.9: tags applied to a Parent Segment, EXT-X-PROGRAM-DATE-TIME among them,
             # "MUST appear before the first EXT-X-PART tag of that Parent Segment".
-            segment = _Segment(self._next_msn, f"#EXT-X-PROGRAM-DATE-TIME:{_date(date)}\n")
+            date_line = f"#EXT-X-PROGRAM-DATE-TIME:{_date(date)}\n"
+            if self._after is not None and self._after[0] == self._next_msn:
+                # §4.4.4.3: "The EXT-X-DISCONTINUITY tag indicates a discontinuity between the
+                # Media Segment that follows it and the one that preceded it."
+                date_line = "#EXT-X-DISCONTINUITY\n" + date_line
+            segment = _Segment(self._next_msn, date_line)
             self._next_msn += 1
             self._open = segment
         else:
@@ -185,9 +274,14 @@ class LiveStream:
             f'URI="{segment.msn}.{index}.m4s",INDEPENDENT=YES\n'
         )
         self._last_part = (segment.msn, index)
+        completed = None
         if len(segment.parts) == self.parts_per_segment:
             self._close_open_segment()
+            completed = segment
         self._changed_now()
+        if self.on_change is not None:
+            done = None if completed is None or completed.data is None else completed.data
+            self.on_change(StreamChange(self.state(), (segment.msn, index, part), done))
 
     def end(self) -> None:
         """The program is over: close the open segment and add EXT-X-ENDLIST."""
@@ -197,6 +291,8 @@ class LiveStream:
             self._close_open_segment()
         self._ended = True
         self._changed_now()
+        if self.on_change is not None:
+            self.on_change(StreamChange(self.state(), None, None))
 
     def _close_open_segment(self) -> None:
         segment = self._open
@@ -223,6 +319,11 @@ class LiveStream:
         else:
             media_sequence = self._open.msn if self._open is not None else self._next_msn
         chunks = [self._header, f"#EXT-X-MEDIA-SEQUENCE:{media_sequence}\n"]
+        if self._after is not None:
+            # §4.4.3.3: the discontinuity sequence number of the first segment listed; the
+            # failover's tag counts once its segment has left the playlist.
+            first, before = self._after
+            chunks.append(f"#EXT-X-DISCONTINUITY-SEQUENCE:{before + (media_sequence > first)}\n")
         chunks.append(f'#EXT-X-MAP:URI="{INIT_URI}"\n')
         # §6.2.2: "EXT-X-PART tags SHOULD be removed from the Playlist after they are greater
         # than three Target Durations from the end of the Playlist." We list the parts of the
@@ -318,7 +419,11 @@ class LiveStream:
 
     @property
     def _last_complete_msn(self) -> int:
-        return self._complete[-1].msn if self._complete else -1
+        # A continued stream counts the dead stream's segments as before its own: a player
+        # asking for the next segment by number is then not "more than two ahead" (a 400).
+        if self._complete:
+            return self._complete[-1].msn
+        return (self._after[0] if self._after is not None else 0) - 1
 
     def _find_complete(self, msn: int) -> _Segment | None:
         if not self._complete:
@@ -333,42 +438,24 @@ class LiveStream:
             return None
         return segment.parts[index]
 
+    def state(self) -> StreamState:
+        """The stream as a reader on another node sees it (see StreamState)."""
+        return StreamState(
+            self._text,
+            self._last_part,
+            self._last_complete_msn,
+            self._hinted(),
+            self._ended,
+            self.parts_per_segment,
+            self.part_target_s,
+            self._after[1] + 1 if self._after is not None else 0,
+        )
+
     def _check_directives(self, msn: int, part: int | None) -> None:
-        if msn < 0 or (part is not None and part < 0):
-            raise BadDirective("_HLS_msn and _HLS_part are never negative")
-        # §6.2.5.2: "If the _HLS_msn is greater than the Media Sequence Number of the last Media
-        # Segment in the current Playlist plus two, or if the _HLS_part exceeds the last Partial
-        # Segment in the current Playlist by the Advance Part Limit, then the server SHOULD
-        # immediately return Bad Request, such as HTTP 400."
-        if msn > self._last_complete_msn + 2:
-            raise BadDirective(f"_HLS_msn={msn} is more than two segments ahead")
-        if part is not None:
-            # Counted as given, before any roll-over to the next segment: an index far beyond
-            # what a segment holds is a client that has lost track, not one waiting politely.
-            pps = self.parts_per_segment
-            last = -1 if self._last_part is None else self._last_part[0] * pps + self._last_part[1]
-            if msn * pps + part - last > self._advance_part_limit:
-                raise BadDirective(f"_HLS_part={part} of _HLS_msn={msn} is too far ahead")
+        self.state().check_directives(msn, part)
 
     def _holds(self, msn: int, part: int | None) -> bool:
-        """Whether the playlist already satisfies the directives (§6.2.5.2)."""
-        if part is None:
-            # "When the Playlist URI contains an _HLS_msn directive and no _HLS_part directive,
-            # the Server MUST defer responding to the request until the Playlist contains a
-            # Media Segment with a Media Sequence Number of M or later"
-            return self._last_complete_msn >= msn
-        # "If the Client requests a Part Index greater than that of the final Partial Segment
-        # of the Parent Segment, the Server MUST treat the request as one for Part Index 0 of
-        # the following Parent Segment."
-        complete = self._find_complete(msn)
-        final = len(complete.parts) if complete is not None else self.parts_per_segment
-        if part >= final:
-            msn, part = msn + 1, 0
-        # "... until the Playlist contains the Partial Segment with Part Index N and with a
-        # Media Sequence Number of M or later"
-        if msn <= self._last_complete_msn:
-            return True
-        return self._last_part is not None and (msn, part) <= self._last_part
+        return self.state().holds(msn, part)
 
     async def _wait(self, ready: Callable[[], bool], timeout_s: float) -> None:
         try:
