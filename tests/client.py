@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
 from dataclasses import dataclass
@@ -24,27 +23,6 @@ def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
     assert isinstance(body["detail"], str) and len(body["detail"]) > 5
     assert body["type"].startswith("urn:majlis:problem:")
     return body
-
-
-#: Spaces created through ``User.create_space`` since the last ``end_created_spaces``.
-CREATED: list[tuple[str, str, str]] = []
-
-
-def end_created_spaces() -> None:
-    """End, as their hosts, the Spaces a test created (an ended one answers 409, ignored).
-
-    Why: a Space a test leaves live keeps its room mixing and encoding on the shared session
-    server for the rest of the run. Four API modules left eleven behind (~0.06 cores each), and
-    the later timing-sensitive tests on that server slowed until one timed out in CI.
-    """
-    with httpx.Client(timeout=5) as http:
-        while CREATED:
-            base_url, token, space_id = CREATED.pop()
-            with contextlib.suppress(httpx.HTTPError):  # that server may be gone already
-                http.post(
-                    f"{base_url}/api/v1/spaces/{space_id}/end",
-                    headers={"Authorization": f"Bearer {token}"},
-                )
 
 
 @dataclass
@@ -77,7 +55,6 @@ class User:
         response = self.post("/api/v1/spaces", json={"title": title, **fields})
         assert response.status_code == 201, response.text
         space: dict[str, Any] = response.json()
-        CREATED.append((self.api.base_url, self.token, space["id"]))
         return space
 
     def schedule_space(self, title: str = "Later", hours: float = 2) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.client import CREATED, Api, end_created_spaces
-from tests.server import RunningServer, run_server
+from tests.client import Api
+from tests.server import RUNNING, RunningServer, run_server
 from tests.services import postgres_database, redis_url
 
 ENGINES = ["sqlite", "postgresql"]  # the second also runs the live seams on Redis
@@ -55,12 +55,27 @@ def api(server: RunningServer) -> Iterator[Api]:
     client.close()
 
 
-@pytest.fixture(autouse=True)
-def _end_the_spaces_a_test_created() -> Iterator[None]:
-    """No test leaves a live room running on a shared server (tests/client.py says why).
-
-    Spaces made by module- or session-scoped fixtures (set up before this one) are theirs to
-    keep for the tests that share them: forgotten here, never ended."""
-    CREATED.clear()
+def _ending_what_was_left_running() -> Iterator[None]:
+    before = {id(server): server.unended_spaces() for server in RUNNING}
     yield
-    end_created_spaces()
+    for server in list(RUNNING):
+        left = server.unended_spaces() - before.get(id(server), set())
+        if left:
+            server.end_spaces(left)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _end_the_spaces_a_module_left_running() -> Iterator[None]:
+    """No module leaves a room mixing and encoding on a shared server.
+
+    Why: a live (or doors-open) Space left behind kept its room running on the session server
+    for the rest of the run; Spaces made in browsers, left opening, or made by module fixtures
+    leaked. Later timing tests on that server slowed until one timed out in CI (a teaser swap:
+    20 s, 0.4 s clean). No session- or package-scoped fixture makes Spaces."""
+    yield from _ending_what_was_left_running()
+
+
+@pytest.fixture(autouse=True)
+def _end_the_spaces_a_test_left_running() -> Iterator[None]:
+    """The same per test, sparing the Spaces of module fixtures (made before this runs)."""
+    yield from _ending_what_was_left_running()

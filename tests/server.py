@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 
 from majlis.api.app import create_app
 from majlis.config import Settings
+
+T = TypeVar("T")
 
 #: Limits high enough that a test suite creating hundreds of accounts is not throttled;
 #: tests of the limits themselves start a server with the real ones.
@@ -30,15 +33,63 @@ TEST_SETTINGS: dict[str, Any] = {
 
 
 class RunningServer:
-    def __init__(self, settings: Settings, server: uvicorn.Server, port: int) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        server: uvicorn.Server,
+        port: int,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
         self.settings = settings
         self.server = server
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
+        self.loop = loop
 
     @property
     def services(self) -> Any:
         return self.server.config.app.state.services
+
+    def call(self, work: Coroutine[Any, Any, T], timeout_s: float = 30) -> T:
+        """Run ``work`` on the server's own event loop (its services are bound to it)."""
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout_s)
+
+    def unended_spaces(self) -> set[str]:
+        """The Spaces that are live or scheduled (a scheduled one may open its doors)."""
+
+        async def unended() -> set[str]:
+            found: set[str] = set()
+            for state in ("live", "scheduled"):
+                cursor = None
+                while True:
+                    page = await self.services.spaces.page(state, cursor, 100)
+                    found.update(space.id for space in page.items)
+                    if page.next_cursor is None:
+                        break
+                    cursor = page.next_cursor
+            return found
+
+        return self.call(unended())
+
+    def end_spaces(self, space_ids: set[str], timeout_s: float = 10) -> None:
+        """End these Spaces as their hosts would, then wait until their rooms have closed
+        (rooms still opening included: the plane handles each Space's events in order)."""
+
+        async def end() -> None:
+            for space_id in space_ids:
+                space = await self.services.spaces.get(space_id)
+                if space.state != "ended":
+                    await self.services.spaces.end(space.host, space_id)
+
+        self.call(end())
+        media = self.services.media
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and space_ids & (set(media.rooms) | set(media.opening)):
+            time.sleep(0.05)
+
+
+#: The in-process servers running now, so that every test can leave them as it found them.
+RUNNING: list[RunningServer] = []
 
 
 def query(server: RunningServer, statement: Any) -> list[Any]:
@@ -76,16 +127,29 @@ def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iter
         proxy_headers=False,  # as `majlis serve`: X-Forwarded-For is for MAJLIS_TRUSTED_PROXIES
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def serve() -> None:
+        loops.append(asyncio.get_running_loop())
+        await server.serve(sockets=[sock])
+
+    def run() -> None:  # as uvicorn.Server.run, keeping hold of the loop
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve())
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
+    running = RunningServer(settings, server, port, loops[0])
+    RUNNING.append(running)
     try:
-        yield RunningServer(settings, server, port)
+        yield running
     finally:
+        RUNNING.remove(running)
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()

@@ -395,6 +395,11 @@ class MediaPlane:
         log.info("media: room open for Space %s (recording: %s)", space_id, bool(recording))
         return room
 
+    @property
+    def opening(self) -> frozenset[str]:
+        """The Spaces whose rooms are being opened now (not yet in ``rooms``)."""
+        return frozenset(self._opening)
+
     def recording_path(self, space_id: str) -> Path:
         return self._ctx.settings.data_dir / "recordings" / f"{space_id}.m4a"
 
