@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -26,6 +27,17 @@ from majlis.media.hls.shared import state_of
 from majlis.media.hls.stream import StreamState
 from tests.server import free_port, serve_process
 from tests.services import postgres_database, redis_url
+
+
+def shared_node_settings(database_url: str, redis: str | None = None) -> dict[str, Any]:
+    """What every in-process node of one test cluster shares: the database, Redis under a
+    private key prefix (so clusters of other tests never see it), and the signing secret."""
+    return {
+        "database_url": database_url,
+        "redis_url": redis or redis_url(),
+        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
+        "secret": "shared by every node",
+    }
 
 
 class Cluster:

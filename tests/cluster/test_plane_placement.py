@@ -5,7 +5,6 @@ without killing processes: the slow acceptance test does that)."""
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
@@ -16,8 +15,9 @@ import httpx
 import pytest
 
 from tests.client import Api
+from tests.cluster.cluster import shared_node_settings
 from tests.server import RunningServer, run_server
-from tests.services import postgres_database, redis_url
+from tests.services import postgres_database
 
 pytestmark = pytest.mark.redis
 
@@ -39,10 +39,7 @@ def test_each_space_runs_on_one_node_and_moves_when_it_stops(
     tmp_path: Path, database_url: str
 ) -> None:
     shared: dict[str, Any] = {
-        "database_url": database_url,
-        "redis_url": redis_url(),
-        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node",
+        **shared_node_settings(database_url),
         "role": "media",
         "node_heartbeat_s": 0.25,
         "node_lease_s": 1.0,

@@ -23,6 +23,7 @@ from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
 from majlis.config import Settings
 from majlis.services import Services
 from tests.client import Api, problem_of
+from tests.cluster.cluster import shared_node_settings
 from tests.media.test_sdp import GOOD
 from tests.server import RunningServer, free_port, run_server, serve_process
 from tests.services import redis_url
@@ -45,12 +46,7 @@ async def _cluster_view(url: str, prefix: str, space_id: str) -> tuple[list[Node
 @pytest.mark.redis
 def test_an_api_node_runs_no_rooms_and_a_media_node_does(tmp_path: Path, pg_url: str) -> None:
     redis = redis_url()
-    shared = {
-        "database_url": pg_url,
-        "redis_url": redis,
-        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node",
-    }
+    shared = shared_node_settings(pg_url, redis)
     with (
         run_server(tmp_path / "media", role="media", node_id="media-1", **shared) as media,
         run_server(tmp_path / "api", role="api", node_id="api-1", **shared) as api_node,
@@ -183,12 +179,7 @@ def test_a_live_space_whose_room_is_not_open_yet_is_waited_for_not_404(
 ) -> None:
     """A player asking in the moment between going live and the room opening waits for it; when
     no room comes (here: no media node at all) it gets a retryable 503, never a fatal 404."""
-    shared = {
-        "database_url": pg_url,
-        "redis_url": redis_url(),
-        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node",
-    }
+    shared = shared_node_settings(pg_url)
     with (
         run_server(tmp_path / "api", role="api", node_id="api-alone", **shared) as api_node,
         closing(Api(api_node.base_url)) as api,

@@ -5,7 +5,6 @@ once the bot hangs up (the media node shares the set through Redis, ``live/speak
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from contextlib import closing
 from pathlib import Path
@@ -16,8 +15,8 @@ from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.live.speaking import SPEAKING_TTL_S
 from tests.client import Api
+from tests.cluster.cluster import shared_node_settings
 from tests.server import RunningServer, run_server
-from tests.services import redis_url
 
 #: Talking is detected within ~0.5 s and the snapshot is cached 1 s; the rest is slack for a
 #: loaded machine.
@@ -61,12 +60,7 @@ async def _talk(api: Api, token: str, handle: str, space_id: str, media: Running
 def test_the_api_node_snapshot_lists_who_speaks_on_the_media_node(
     tmp_path: Path, pg_url: str
 ) -> None:
-    shared = {
-        "database_url": pg_url,
-        "redis_url": redis_url(),
-        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node",
-    }
+    shared = shared_node_settings(pg_url)
     with (
         run_server(tmp_path / "media", role="media", node_id="media-1", **shared) as media,
         run_server(tmp_path / "api", role="api", node_id="api-1", **shared) as api_node,

@@ -27,7 +27,7 @@ from tests.web.conftest import ARABIC_TITLE, ONE_SHAPE, MakeSpace, sign_in_page,
 pytestmark = ONE_SHAPE
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Request, Route
+    from playwright.sync_api import Browser, Page, Route
 
 
 def debug(page: Page, key: str) -> Any:
@@ -42,6 +42,26 @@ BUSY = json.dumps(
         "detail": "too many people are joining right now",
     }
 )
+
+
+def shed(page: Page, pattern: str, retry_after_s: int, first_only: bool = False) -> list[float]:
+    """Answer requests to ``pattern`` as an overloaded server would (503 + Retry-After); only
+    the first one if ``first_only``. Returns when each request came, as the test reads it."""
+    arrivals: list[float] = []
+
+    def busy(route: Route) -> None:
+        arrivals.append(time.monotonic())
+        if first_only and len(arrivals) > 1:
+            route.continue_()
+            return
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": str(retry_after_s), "Content-Type": "application/problem+json"},
+            body=BUSY,
+        )
+
+    page.route(pattern, busy)
+    return arrivals
 
 
 # ---- served HTML ----------------------------------------------------------------------------
@@ -195,20 +215,7 @@ def test_join_503_shows_waiting_then_retries_after_retry_after_with_jitter(
     live_space: MakeSpace, server: RunningServer, page: Page, page_errors: list[str]
 ) -> None:
     _, space = live_space()
-    joins: list[float] = []
-
-    def shed_first(route: Route, request: Request) -> None:
-        joins.append(time.monotonic())
-        if len(joins) == 1:
-            route.fulfill(
-                status=503,
-                headers={"Retry-After": "1", "Content-Type": "application/problem+json"},
-                body=BUSY,
-            )
-        else:
-            route.continue_()
-
-    page.route("**/api/v1/spaces/*/join", shed_first)
+    joins = shed(page, "**/api/v1/spaces/*/join", 1, first_only=True)
     page.goto(f"{server.base_url}/spaces/{space['id']}")
 
     wait_js(page, "() => document.getElementById('app').dataset.phase === 'waiting'")
@@ -229,17 +236,7 @@ def test_under_steady_shedding_the_page_waits_and_never_hammers(
     live_space: MakeSpace, server: RunningServer, page: Page
 ) -> None:
     _, space = live_space()
-    joins: list[float] = []
-
-    def always_busy(route: Route) -> None:
-        joins.append(time.monotonic())
-        route.fulfill(
-            status=503,
-            headers={"Retry-After": "2", "Content-Type": "application/problem+json"},
-            body=BUSY,
-        )
-
-    page.route("**/api/v1/spaces/*/join", always_busy)
+    joins = shed(page, "**/api/v1/spaces/*/join", 2)
     page.goto(f"{server.base_url}/spaces/{space['id']}")
     wait_js(page, "() => window.majlis.joinAttempts >= 1")
     start = time.monotonic()
@@ -571,17 +568,7 @@ def test_a_start_while_waiting_out_retry_after_does_not_cut_the_wait_short(
     host = api.sign_up("doors")
     start = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     space = host.create_space("Busy pre-show", scheduled_start=start, doors_open_minutes=10)
-    joins: list[float] = []
-
-    def busy(route: Route) -> None:
-        joins.append(time.monotonic())
-        route.fulfill(
-            status=503,
-            headers={"Retry-After": "6", "Content-Type": "application/problem+json"},
-            body=BUSY,
-        )
-
-    page.route("**/api/v1/spaces/*/join", busy)
+    joins = shed(page, "**/api/v1/spaces/*/join", 6)
     try:
         page.goto(f"{server.base_url}/spaces/{space['id']}")
         wait_js(page, "() => window.majlis.phase === 'waiting' && window.majlis.events >= 1")
@@ -660,17 +647,7 @@ def test_without_the_event_stream_the_snapshot_moves_the_stage_and_reactions(
     host, space = live_space("No stream")
     sid = space["id"]
     fan, guest = api.sign_up("fan"), api.sign_up("guest")
-    streams: list[float] = []
-
-    def refuse(route: Route) -> None:
-        streams.append(time.monotonic())
-        route.fulfill(
-            status=503,
-            headers={"Retry-After": "5", "Content-Type": "application/problem+json"},
-            body=BUSY,
-        )
-
-    page.route("**/api/v1/spaces/*/events", refuse)
+    streams = shed(page, "**/api/v1/spaces/*/events", 5)
     page.goto(f"{server.base_url}/spaces/{sid}")
     wait_js(page, "() => window.majlis.listenerId && window.majlis.snapshots >= 2")
     assert host.put(

@@ -10,7 +10,6 @@ local close() fires no state change, so it would test nothing the page meets in 
 
 from __future__ import annotations
 
-import secrets
 import time
 from contextlib import closing
 from pathlib import Path
@@ -21,8 +20,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Route
 
 from tests.client import Api, wait_for_live_stream
+from tests.cluster.cluster import shared_node_settings
 from tests.server import RunningServer, run_server
-from tests.services import redis_url
 from tests.web.conftest import ONE_SHAPE, MakeSpace, sign_in_page, wait_js
 
 pytestmark = ONE_SHAPE
@@ -197,12 +196,7 @@ def test_through_an_api_node_the_page_follows_the_307_to_the_media_node_and_back
 
     One SQLite file for both nodes, not PostgreSQL: creating a database runs its own event loop,
     which cannot start beside Playwright's (the browser is up by now); storage is not under test."""
-    shared = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}",
-        "redis_url": redis_url(),
-        "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node",
-    }
+    shared = shared_node_settings(f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}")
     for name in ("api", "media"):
         (tmp_path / name).mkdir()
     with (
