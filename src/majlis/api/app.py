@@ -73,7 +73,10 @@ def create_app(settings: Settings) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    for module in (accounts, spaces, stage, audience, reach, media):
+    # Starlette tries routes in order, each a regex: the audience's join and heartbeat (once
+    # per listener) and the HLS routes (once per part per edge) come first. Measured with
+    # bench/join_throughput.py: routing was ~20 % of a /livez request's CPU behind 6 routers.
+    for module in (audience, media, accounts, spaces, stage, reach):
         app.include_router(module.router)
 
     @app.get("/livez", tags=["ops"], response_model=None)
