@@ -123,6 +123,37 @@ def test_listing_by_state_pages_through_everything_once(api: Api) -> None:
     assert [s for s in seen if s in created] == created
 
 
+def test_listing_one_hosts_spaces_however_busy_the_server(api: Api) -> None:
+    """A profile lists its host's Spaces through ``host``: paged, by handle in any case; an
+    unknown or malformed handle is a problem, never another host's Spaces."""
+    host, other = api.sign_up("mine"), api.sign_up("theirs")
+    mine = [host.schedule_space(f"m{i}", hours=1 + i)["id"] for i in range(3)]
+    other.schedule_space("not mine")
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {
+            "state": "scheduled",
+            "limit": 2,
+            "host": host.handle.upper(),
+        }
+        if cursor:
+            params["cursor"] = cursor
+        page = api.http.get("/api/v1/spaces", params=params).json()
+        assert all(item["host"]["handle"] == host.handle for item in page["items"])
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == mine
+    live = host.create_space("now")
+    everything = api.http.get("/api/v1/spaces", params={"host": host.handle}).json()["items"]
+    assert {s["id"] for s in everything} == {*mine, live["id"]}
+    problem_of(api.http.get("/api/v1/spaces", params={"host": "nobody_here_at_all"}), 404)
+    for bad in ("", "has space", "x" * 33, "émile", "a/b"):
+        problem_of(api.http.get("/api/v1/spaces", params={"host": bad}), 422)
+
+
 def test_listing_live_and_ended(api: Api) -> None:
     host = api.sign_up("both")
     space = host.create_space()

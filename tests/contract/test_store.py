@@ -192,6 +192,30 @@ def test_listing_pages_are_stable_and_cursors_are_checked(
     make_store(scenario)
 
 
+def test_listing_one_hosts_spaces_pages_through_theirs_only(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        host, other = await _accounts(store, "host", "other")
+        for i in range(5):
+            for who in (host, other):
+                await store.create_space(
+                    f"{who}-{i}", who, "t", "scheduled", NOW + timedelta(hours=i), True, NOW
+                )
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await store.list_spaces("scheduled", cursor, 2, host_id=host)
+            seen += [s.id for s in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == [f"{host}-{i}" for i in range(5)]  # soonest first, none of the other's
+        assert (await store.list_spaces("live", None, 10, host_id=host)).items == []
+
+    make_store(scenario)
+
+
 def test_derived_notices_follow_follows_and_reminders(
     make_store: Callable[[Scenario], None],
 ) -> None:

@@ -628,13 +628,21 @@ def test_follow_when_signed_out_signs_in_and_comes_back(
     assert errors == []
 
 
-def test_profile_lists_live_upcoming_and_past_spaces(
+def test_profile_lists_live_upcoming_and_past_spaces_on_a_busy_server(
     api: Api, open_page: Callable[..., tuple[Page, ConsoleErrors]]
 ) -> None:
     host = api.sign_up("shows", display_name="Rania")
     done = host.create_space("Yesterday's talk")
     assert host.post(f"/api/v1/spaces/{done['id']}/end").status_code == 200
     later = host.schedule_space("Next week", hours=100)
+    # A busy server: more than a page (100) of other hosts' Spaces, sooner and ended later
+    # (6 hosts: a host may have 20 scheduled at a time).
+    for _ in range(6):
+        busy = api.sign_up("busy")
+        for _ in range(17):
+            busy.schedule_space("Sooner", hours=1)
+            ended = busy.schedule_space("Ended later", hours=1)
+            assert busy.post(f"/api/v1/spaces/{ended['id']}/end").status_code == 200
     page, errors = open_page(locale="ar")
     page.goto(f"/@{host.handle}")
     upcoming = page.locator(f"#profile-spaces [data-space-id='{later['id']}']")

@@ -40,7 +40,8 @@ def _iso_text(value: object) -> object:
     return value
 
 
-Handle = Annotated[str, StringConstraints(strict=True, pattern=r"^[A-Za-z0-9_]{1,32}$")]
+HANDLE_PATTERN = r"^[A-Za-z0-9_]{1,32}$"
+Handle = Annotated[str, StringConstraints(strict=True, pattern=HANDLE_PATTERN)]
 DisplayName = Annotated[
     str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_printable)
 ]

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import NewSpace, SpaceChange, SpaceOut, SpacePage
+from majlis.api.schemas import HANDLE_PATTERN, NewSpace, SpaceChange, SpaceOut, SpacePage
 from majlis.media.teaser import TEASER_TYPES
 
 router = APIRouter(prefix="/api/v1", tags=["spaces"])
@@ -31,8 +31,10 @@ async def list_spaces(
     state: Literal["live", "scheduled", "ended"] | None = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    host: Annotated[str | None, Query(pattern=HANDLE_PATTERN)] = None,
 ) -> JSON:
-    page = await svc.spaces.page(state, cursor, limit)
+    """Spaces by state, newest first (scheduled: soonest first); ``host`` keeps one host's."""
+    page = await svc.spaces.page(state, cursor, limit, host)
     return JSON(
         {"items": await svc.spaces.many_to_json(page.items), "next_cursor": page.next_cursor}
     )

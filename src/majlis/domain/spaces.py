@@ -192,8 +192,18 @@ class Spaces:
         await self._ctx.live.counters.forget(space.id)
         return space
 
-    async def page(self, state: SpaceState | None, cursor: str | None, limit: int) -> Page[Space]:
-        return await self._ctx.store.list_spaces(state, cursor, limit)
+    async def page(
+        self, state: SpaceState | None, cursor: str | None, limit: int, host: str | None = None
+    ) -> Page[Space]:
+        """A page of Spaces, all or one host's (a profile lists them; the first page of all
+        Spaces would miss a host's on a busy server)."""
+        host_id = None
+        if host is not None:
+            account = await self._ctx.store.account_by_handle(host)
+            if account is None:
+                raise NotFound(f"there is no account @{host}")
+            host_id = account.id
+        return await self._ctx.store.list_spaces(state, cursor, limit, host_id)
 
     async def live_feed(self, me: Account) -> list[Space]:
         return await self._ctx.store.live_feed(me.id, FEED_LIMIT)

@@ -333,12 +333,14 @@ class SqlStore:
         ]
 
     async def list_spaces(
-        self, state: SpaceState | None, cursor: str | None, limit: int
+        self, state: SpaceState | None, cursor: str | None, limit: int, host_id: int | None = None
     ) -> Page[Space]:
         sort_column, descending = _sort_key(state)
         query = select_spaces()
         if state is not None:
             query = query.where(t.spaces.c.state == state)
+        if host_id is not None:  # one host's Spaces: ix_spaces_host_state
+            query = query.where(t.spaces.c.host_id == host_id)
         if cursor is not None:
             at, tie = decode_cursor(cursor)
             if descending:

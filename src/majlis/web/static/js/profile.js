@@ -54,19 +54,18 @@
     account = await response.json();
   }
 
-  /* The API has no "Spaces by host" listing yet: take the first page of each state. Past
-     Spaces link to their replay (the Space page plays it). */
+  /* This host's Spaces, live and upcoming first; past ones link to their replay (the Space
+     page plays it). */
   var PAST_SHOWN = 6;
 
   async function loadSpaces() {
-    var key = handle().toLowerCase();
-    var pages = await Promise.all(["live", "scheduled", "ended"].map(async function (st) {
-      var response = await S.api("GET", "/api/v1/spaces?state=" + st + "&limit=100");
-      var items = response.ok ? (await response.json()).items || [] : [];
-      return items.filter(function (sp) { return sp.host && sp.host.handle.toLowerCase() === key; });
+    var host = encodeURIComponent(handle());
+    var pages = await Promise.all([["live", 100], ["scheduled", 100], ["ended", PAST_SHOWN]].map(async function (q) {
+      var response = await S.api("GET", "/api/v1/spaces?state=" + q[0] + "&limit=" + q[1] + "&host=" + host);
+      return response.ok ? (await response.json()).items || [] : [];
     }));
     spaces = pages[0].concat(pages[1]);
-    past = pages[2].slice(0, PAST_SHOWN);
+    past = pages[2];
   }
 
   async function load() {
