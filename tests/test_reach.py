@@ -45,10 +45,17 @@ def test_reminders_are_for_scheduled_spaces(api: Api) -> None:
     host, fan = api.sign_up("host"), api.sign_up("fan")
     scheduled = host.schedule_space()
     path = f"/api/v1/spaces/{scheduled['id']}/reminder"
+    assert fan.get(path).json() == {"reminder": False}
     assert fan.post(path).status_code == 204
     assert fan.post(path).status_code == 204  # idempotent
+    # Asked from another device (another session), the answer is the same.
+    assert api.sign_in(fan.handle).get(path).json() == {"reminder": True}
+    assert host.get(path).json() == {"reminder": False}  # mine, not anyone's
     assert fan.delete(path).status_code == 204
     assert fan.delete(path).status_code == 204
+    assert fan.get(path).json() == {"reminder": False}
+    problem_of(fan.get("/api/v1/spaces/unknown/reminder"), 404)
+    problem_of(api.http.get(path), 401)
     live = api.sign_up("live").create_space()
     problem_of(fan.post(f"/api/v1/spaces/{live['id']}/reminder"), 409)
     problem_of(fan.post("/api/v1/spaces/unknown/reminder"), 404)

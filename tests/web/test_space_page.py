@@ -311,7 +311,12 @@ def test_a_server_really_shedding_joins_is_waited_out_then_joined(
 
 
 def test_scheduled_space_shows_its_time_waits_without_joining_and_reminds(
-    live_space: MakeSpace, server: RunningServer, api: Api, page: Page, page_errors: list[str]
+    live_space: MakeSpace,
+    server: RunningServer,
+    api: Api,
+    browser: Browser,
+    page: Page,
+    page_errors: list[str],
 ) -> None:
     host, space = live_space("Later today", scheduled=True)
     fan = api.sign_up("fan")
@@ -329,6 +334,12 @@ def test_scheduled_space_shows_its_time_waits_without_joining_and_reminds(
     assert page.get_by_role("button", name="Cancel the reminder").get_attribute("aria-pressed") == (
         "true"
     )
+    # Another device (a fresh browser context, no shared storage) shows the same reminder.
+    with browser.new_context() as elsewhere:
+        second = elsewhere.new_page()
+        sign_in_page(second, fan)
+        second.goto(f"{server.base_url}/spaces/{space['id']}")
+        second.get_by_role("button", name="Cancel the reminder").wait_for()
     page.get_by_role("button", name="Cancel the reminder").click()
     remind.wait_for()
     assert joins == []

@@ -152,6 +152,10 @@ class SpaceOut(BaseModel):
     )
 
 
+class ReminderOut(BaseModel):
+    reminder: bool = Field(description="true if I will be notified when this Space starts")
+
+
 class SpacePage(BaseModel):
     items: list[SpaceOut]
     next_cursor: str | None

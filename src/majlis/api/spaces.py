@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Request, Response
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import HANDLE_PATTERN, NewSpace, SpaceChange, SpaceOut, SpacePage
+from majlis.api.schemas import (
+    HANDLE_PATTERN,
+    NewSpace,
+    ReminderOut,
+    SpaceChange,
+    SpaceOut,
+    SpacePage,
+)
 from majlis.media.teaser import TEASER_TYPES
 
 router = APIRouter(prefix="/api/v1", tags=["spaces"])
@@ -94,6 +101,14 @@ async def start_space(space_id: str, me: Me, svc: Svc) -> JSON:
 @router.post("/spaces/{space_id}/end", response_model=None, responses={200: {"model": SpaceOut}})
 async def end_space(space_id: str, me: Me, svc: Svc) -> JSON:
     return JSON(await svc.spaces.to_json(await svc.spaces.end(me, space_id)))
+
+
+@router.get(
+    "/spaces/{space_id}/reminder", response_model=None, responses={200: {"model": ReminderOut}}
+)
+async def get_reminder(space_id: str, me: Me, svc: Svc) -> JSON:
+    """Whether I asked to be reminded of this Space: the button shows it on every device."""
+    return JSON({"reminder": await svc.spaces.reminded(me, space_id)})
 
 
 @router.post("/spaces/{space_id}/reminder", status_code=204, response_class=Response)

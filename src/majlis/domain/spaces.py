@@ -219,6 +219,10 @@ class Spaces:
             raise store_conflict(exc) from exc
         await self._ctx.live.bus.publish(account_topic(me.id), event("reminder", space_id=space_id))
 
+    async def reminded(self, me: Account, space_id: str) -> bool:
+        await self.get(space_id)
+        return space_id in await self._ctx.store.reminder_space_ids(me.id)
+
     async def unremind(self, me: Account, space_id: str) -> None:
         await self.get(space_id)
         if await self._ctx.store.delete_reminder(space_id, me.id):

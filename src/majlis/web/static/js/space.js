@@ -18,7 +18,6 @@
   var S = window.MajlisSession;
   var EMOJI = ["\uD83D\uDC9C", "\uD83D\uDE02", "\uD83D\uDC4F", "\uD83D\uDD25", "\uD83D\uDE4F", "\uD83D\uDC4B", "\uD83D\uDCAF", "\uD83D\uDE32"];
   var MAX_FLOATS = 24;
-  var REMINDERS_KEY = "majlis.reminders";
 
   var app = document.getElementById("app");
   var spaceId = app.getAttribute("data-space-id");
@@ -50,7 +49,7 @@
   };
   window.majlis = debug;
 
-  var model = { space: null, stage: [], speaking: [], requests: [], joined: null, joinBusy: false, connecting: false };
+  var model = { space: null, stage: [], speaking: [], requests: [], joined: null, joinBusy: false, connecting: false, reminder: false, reminderAsked: false };
   var timers = {};
   var status = { key: "sp.loading", params: null, error: false };
   var events = null;
@@ -294,7 +293,8 @@
     var isHost = me() && space.host && String(space.host.handle).toLowerCase() === me();
     els.start.hidden = !isHost;
     els.reminder.hidden = !me() || isHost;
-    var on = reminders()[space.id] === true;
+    var on = model.reminder === true;
+    if (!isHost) { loadReminder(); }
     els.reminder.textContent = t(on ? "sp.reminder.off" : "sp.reminder.on");
     els.reminder.setAttribute("aria-pressed", on ? "true" : "false");
   }
@@ -806,18 +806,25 @@
     }
   });
 
-  function reminders() {
-    try { return JSON.parse(localStorage.getItem(REMINDERS_KEY) || "{}") || {}; } catch (e) { return {}; }
+  /* Whether I set a reminder is the server's to say (I may have set it on another device):
+     asked once a signed-in listener sees the Space scheduled, then kept by the button. */
+  async function loadReminder() {
+    if (model.reminderAsked || !me()) { return; }
+    model.reminderAsked = true;
+    try {
+      var resp = await api("GET", base + "/reminder");
+      if (!resp.ok) { return; }
+      model.reminder = (await resp.json()).reminder === true;
+      renderScheduled();
+    } catch (e) { /* the button still works; it just starts as "Remind me" */ }
   }
 
   els.reminder.addEventListener("click", async function () {
-    var all = reminders();
-    var on = all[spaceId] === true;
+    var on = model.reminder;
     var resp = await run(els.reminder, on ? "DELETE" : "POST", base + "/reminder");
     if (resp || /already/i.test(els.error.textContent)) {
       report("");
-      if (on) { delete all[spaceId]; } else { all[spaceId] = true; }
-      try { localStorage.setItem(REMINDERS_KEY, JSON.stringify(all)); } catch (e) { /* private mode */ }
+      model.reminder = !on;
       sayText(t(on ? "sp.reminder.removed" : "sp.reminder.set"));
     }
     renderScheduled();
