@@ -189,12 +189,25 @@ def _reactions(api: Api) -> Target:
     return Target(api, "reactions", "POST", path, {"emoji": "🔥"}, listener, state, {}, 202)
 
 
+def _notifications_seen(api: Api) -> Target:
+    reader = api.sign_up("reader")
+    api.sign_up("fan").follow(reader)
+    newest = reader.get("/api/v1/notifications").json()["items"][0]["created_at"]
+
+    def state() -> Any:
+        return reader.get("/api/v1/notifications").json()["seen_at"]
+
+    path = "/api/v1/notifications/seen"
+    return Target(api, "seen", "POST", path, {"up_to": newest}, reader, state, None, 200)
+
+
 TARGETS: dict[str, Callable[[Api], Target]] = {
     "accounts": _accounts,
     "sessions": _sessions,
     "spaces": _spaces,
     "stage": _stage,
     "reactions": _reactions,
+    "seen": _notifications_seen,
 }
 
 
@@ -458,6 +471,15 @@ FIELD_CASES: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("emoji-null", {"emoji": None}),
         ("emoji-list", {"emoji": ["🔥"]}),
         ("emoji-missing", {"emoji": DELETE}),
+    ],
+    "seen": [
+        ("up_to-number", {"up_to": 1}),
+        ("up_to-word", {"up_to": "now"}),
+        ("up_to-no-offset", {"up_to": "2026-11-24T10:00:00"}),
+        ("up_to-date-only", {"up_to": "2026-11-24"}),
+        ("up_to-null", {"up_to": None}),
+        ("up_to-list", {"up_to": ["2026-11-24T10:00:00+00:00"]}),
+        ("up_to-missing", {"up_to": DELETE}),
     ],
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from tests.client import Api, problem_of
 from tests.server import RunningServer
 from tests.sse import EventReader
@@ -81,6 +83,35 @@ def test_inbox_has_follow_live_and_reminder_notices_newest_first(api: Api) -> No
     assert items[1]["actor"]["handle"] == host.handle
     assert items[2]["actor"]["handle"] == fan.handle
     assert items == sorted(items, key=lambda n: n["created_at"], reverse=True)
+
+
+def test_what_was_seen_is_kept_by_the_server_and_only_moves_forward(api: Api) -> None:
+    """The unread badge of every device counts notices after ``seen_at``."""
+    me = api.sign_up("reader")
+    for name in ("one", "two"):
+        api.sign_up(name).follow(me)
+    inbox = me.get("/api/v1/notifications").json()
+    assert inbox["seen_at"] is None  # nothing seen yet: both unread
+    newest, older = (n["created_at"] for n in inbox["items"])
+    marked = me.post("/api/v1/notifications/seen", json={"up_to": newest})
+    assert marked.status_code == 200, marked.text
+    assert marked.json()["seen_at"] == newest
+    other_device = api.sign_in(me.handle)
+    assert other_device.get("/api/v1/notifications").json()["seen_at"] == newest
+    # A device that read less, later, does not take it back.
+    assert other_device.post("/api/v1/notifications/seen", json={"up_to": older}).json() == {
+        "seen_at": newest
+    }
+    # Never past now: a device whose clock runs ahead cannot hide notices still to come.
+    ahead = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    seen = datetime.fromisoformat(
+        me.post("/api/v1/notifications/seen", json={"up_to": ahead}).json()["seen_at"]
+    )
+    assert seen <= datetime.now(UTC)
+    for bad in ({}, {"up_to": "yesterday"}, {"up_to": "2026-01-01T00:00:00"}, {"up_to": 5}):
+        problem_of(me.post("/api/v1/notifications/seen", json=bad), 422)
+    assert me.get("/api/v1/notifications").json()["seen_at"] == seen.isoformat()
+    problem_of(api.http.post("/api/v1/notifications/seen", json={"up_to": newest}), 401)
 
 
 def test_followers_of_a_host_are_notified_without_a_row_each(

@@ -216,6 +216,21 @@ def test_listing_one_hosts_spaces_pages_through_theirs_only(
     make_store(scenario)
 
 
+def test_the_notifications_seen_mark_only_moves_forward(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        reader, other = await _accounts(store, "reader", "other")
+        assert await store.notifications_seen_at(reader) is None
+        later = NOW + timedelta(minutes=5)
+        assert await store.mark_notifications_seen(reader, later) == later
+        assert await store.mark_notifications_seen(reader, NOW) == later  # never back
+        assert await store.notifications_seen_at(reader) == later
+        assert await store.notifications_seen_at(other) is None  # one account's mark
+
+    make_store(scenario)
+
+
 def test_derived_notices_follow_follows_and_reminders(
     make_store: Callable[[Scenario], None],
 ) -> None:

@@ -9,9 +9,9 @@ from starlette.responses import StreamingResponse
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import NotificationPage, SpaceList
+from majlis.api.schemas import NotificationPage, NotificationsSeen, SeenOut, SpaceList
 from majlis.api.sse import event_stream
-from majlis.domain.render import notification_json
+from majlis.domain.render import iso, notification_json
 
 router = APIRouter(prefix="/api/v1", tags=["reach"])
 
@@ -36,8 +36,19 @@ async def notifications(
 ) -> JSON:
     page = await svc.notices.inbox(me, cursor, limit)
     return JSON(
-        {"items": [notification_json(n) for n in page.items], "next_cursor": page.next_cursor}
+        {
+            "items": [notification_json(n) for n in page.items],
+            "next_cursor": page.next_cursor,
+            "seen_at": iso(await svc.notices.seen_at(me)),
+        }
     )
+
+
+@router.post("/notifications/seen", response_model=None, responses={200: {"model": SeenOut}})
+async def notifications_seen(body: NotificationsSeen, me: Me, svc: Svc) -> JSON:
+    """Mark notices up to ``up_to`` seen: the unread badge clears on every device. The mark
+    only moves forward (an older ``up_to`` changes nothing) and never past now."""
+    return JSON({"seen_at": iso(await svc.notices.mark_seen(me, body.up_to))})
 
 
 @router.get("/notifications/stream", response_class=StreamingResponse)

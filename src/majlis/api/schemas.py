@@ -213,6 +213,17 @@ class NotificationOut(BaseModel):
 class NotificationPage(BaseModel):
     items: list[NotificationOut]
     next_cursor: str | None
+    seen_at: datetime | None = Field(
+        description="notices up to this instant were seen, on any device (null: none yet)"
+    )
+
+
+class NotificationsSeen(Body):
+    up_to: Timestamp = Field(description="the created_at of the newest notice shown")
+
+
+class SeenOut(BaseModel):
+    seen_at: datetime
 
 
 class Problem(BaseModel):

@@ -52,6 +52,14 @@ class Notices:
     async def inbox(self, me: Account, cursor: str | None, limit: int) -> Page[Notification]:
         return await self._ctx.store.notifications(me.id, cursor, limit)
 
+    async def seen_at(self, me: Account) -> datetime | None:
+        return await self._ctx.store.notifications_seen_at(me.id)
+
+    async def mark_seen(self, me: Account, up_to: datetime) -> datetime:
+        """Notices up to ``up_to`` (the newest one a device showed) are seen, on every device.
+        Never past now: a clock ahead would otherwise hide notices that have not come yet."""
+        return await self._ctx.store.mark_notifications_seen(me.id, min(up_to, self._ctx.now()))
+
     async def stream(self, me: Account) -> AsyncIterator[JSON]:
         """Notices for ``me`` as they happen, each shaped like an inbox item."""
         bus = self._ctx.live.bus

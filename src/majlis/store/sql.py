@@ -667,6 +667,25 @@ class SqlStore:
             )
             return int(result.scalar_one())
 
+    async def notifications_seen_at(self, account_id: int) -> datetime | None:
+        query = select(t.accounts.c.notifications_seen_at).where(t.accounts.c.id == account_id)
+        async with self._read() as conn:
+            seen: datetime | None = (await conn.execute(query)).scalar_one_or_none()
+        return seen
+
+    async def mark_notifications_seen(self, account_id: int, up_to: datetime) -> datetime:
+        """Move the mark forward, never back: two devices marking out of order keep the later."""
+        seen = t.accounts.c.notifications_seen_at
+        async with self._write() as conn:
+            await conn.execute(
+                update(t.accounts)
+                .where(t.accounts.c.id == account_id, or_(seen.is_(None), seen < up_to))
+                .values(notifications_seen_at=up_to)
+            )
+            query = select(seen).where(t.accounts.c.id == account_id)
+            stored: datetime = (await conn.execute(query)).scalar_one()
+        return stored
+
     async def notifications(
         self, account_id: int, cursor: str | None, limit: int
     ) -> Page[Notification]:

@@ -71,6 +71,8 @@ accounts = Table(
     Column("display_name", String(64), nullable=False),
     Column("password_hash", String(256), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+    #: Notices up to this instant were seen (on any device): the unread badge counts the rest.
+    Column("notifications_seen_at", UTCDateTime(), nullable=True),
 )
 
 sessions = Table(

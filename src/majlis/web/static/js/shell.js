@@ -97,12 +97,20 @@
   var streamToken = null;
   var streamOpen = false;
 
-  function seenAt() { return read(SEEN_KEY) || ""; }
+  function after(createdIso, seenIso) {
+    return !seenIso || Date.parse(createdIso) > Date.parse(seenIso);
+  }
 
-  /* Called by the notifications page once it shows the inbox. */
-  function markSeen(newestIso) {
-    if (newestIso && newestIso > seenAt()) { write(SEEN_KEY, newestIso); }
+  /* Called by the notifications page once it shows the inbox. What was seen is the server's
+     (POST /notifications/seen), so the badge clears on every device; SEEN_KEY only tells this
+     browser's other tabs to recount. */
+  async function markSeen(newestIso) {
     setUnread(0);
+    if (!newestIso || !token()) { return; }
+    try {
+      var response = await api("POST", "/api/v1/notifications/seen", { up_to: newestIso });
+      if (response.ok) { write(SEEN_KEY, (await response.json()).seen_at); }
+    } catch (e) { /* offline: the next page view marks them */ }
   }
 
   function setUnread(n) {
@@ -121,12 +129,12 @@
 
   async function countUnread() {
     if (!token()) { setUnread(0); return; }
+    if (document.body.getAttribute("data-page") === "notifications") { return; } /* it marks them */
     try {
       var response = await api("GET", "/api/v1/notifications?limit=50");
       if (!response.ok) { return; }
       var body = await response.json();
-      var seen = seenAt();
-      setUnread((body.items || []).filter(function (n) { return !seen || n.created_at > seen; }).length);
+      setUnread((body.items || []).filter(function (n) { return after(n.created_at, body.seen_at); }).length);
     } catch (e) { /* offline: the badge waits for the next page */ }
   }
 
