@@ -41,7 +41,8 @@ async def list_spaces(
     host: Annotated[str | None, Query(pattern=HANDLE_PATTERN)] = None,
 ) -> JSON:
     """Spaces by state, newest first (scheduled: soonest first); ``host`` keeps one host's."""
-    page = await svc.spaces.page(state, cursor, limit, host)
+    account = None if host is None else await svc.accounts.get(host)  # unknown: 404
+    page = await svc.spaces.page(state, cursor, limit, account)
     return JSON(
         {"items": await svc.spaces.many_to_json(page.items), "next_cursor": page.next_cursor}
     )

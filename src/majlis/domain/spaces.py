@@ -193,16 +193,11 @@ class Spaces:
         return space
 
     async def page(
-        self, state: SpaceState | None, cursor: str | None, limit: int, host: str | None = None
+        self, state: SpaceState | None, cursor: str | None, limit: int, host: Account | None = None
     ) -> Page[Space]:
         """A page of Spaces, all or one host's (a profile lists them; the first page of all
         Spaces would miss a host's on a busy server)."""
-        host_id = None
-        if host is not None:
-            account = await self._ctx.store.account_by_handle(host)
-            if account is None:
-                raise NotFound(f"there is no account @{host}")
-            host_id = account.id
+        host_id = None if host is None else host.id
         return await self._ctx.store.list_spaces(state, cursor, limit, host_id)
 
     async def live_feed(self, me: Account) -> list[Space]:
