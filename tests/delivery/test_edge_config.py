@@ -103,6 +103,8 @@ def test_rendered_locations_do_what_the_edge_promises() -> None:
     parts = _location(config, "init\\.mp4|")
     assert "proxy_cache_key $uri;" in parts and "proxy_cache_lock on;" in parts
     assert "use_stale" not in parts  # immutable: never stale
+    # nginx's 10-bit use counter wraps at 1,024 waiters; with min_uses 1 that one escapes.
+    assert "proxy_cache_min_uses 0;" in playlist and "proxy_cache_min_uses 0;" in parts
     # Stale copies are bounded: the short-lived zone forgets what nobody asked for lately.
     assert "proxy_cache $majlis_playlist_zone;" in playlist and "proxy_cache majlis_media;" in parts
     assert f"keys_zone=majlis_live:20m\n    max_size=256m inactive={LIVE_INACTIVE_S}s" in config

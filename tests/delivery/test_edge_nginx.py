@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from majlis.delivery.edge import LIVE_INACTIVE_S, LOCK_S
-from majlis.delivery.listener import audience
+from majlis.delivery.listener import Connection, audience
 from tests.client import Api, User
 from tests.media.bot_thread import BotThread
 from tests.nginx_edge import Edge, origin_requests, run_nginx_edge
@@ -126,6 +126,34 @@ def test_concurrent_blocking_reloads_cost_the_origin_one_request(stage: Stage) -
     assert statuses.count("MISS") == 1, statuses
     sent = origin_requests(stage.edge.entries(), f"{stage.hls}/live.m3u8?{directive}")
     assert len(sent) == 1, sent
+
+
+def test_more_than_a_thousand_parked_reloads_still_cost_one_origin_request(stage: Stage) -> None:
+    """nginx counts an entry's requests in 10 bits: with the default ``proxy_cache_min_uses 1``
+    the 1,024th request parked on an entry still being fetched wraps the count to 0, is judged
+    "not used enough to cache" and goes to the origin past the lock (1.4-1.6 origin reloads per
+    part at 2,000 listeners an edge). The edge sets it to 0; 1,100 parked requests prove it."""
+    waiters = 1100
+    # Eight parts past the hint (~2 s): time to park them all, within the Advance Part Limit.
+    msn, index = _ahead(*_hint(stage.origin_playlist()), 8)
+    path = f"{stage.hls}/live.m3u8?_HLS_msn={msn}&_HLS_part={index}"
+
+    async def park_all() -> list[bytes]:
+        connections = [Connection("127.0.0.1", stage.edge.port) for _ in range(waiters)]
+        try:
+            return await asyncio.gather(*(c.get(path) for c in connections))
+        finally:
+            for connection in connections:
+                connection.close()
+
+    bodies = asyncio.run(park_all())
+    assert all(f'URI="{msn}.{index}.m4s"'.encode() in body for body in bodies)
+    entries = [e for e in stage.edge.entries() if e["uri"] == path]
+    sent = origin_requests(entries)
+    assert len(sent) == 1, [(e["t"], e["request_time"], e["cache"]) for e in sent]
+    # The test means something only if more than 1,024 were parked while the origin held it.
+    parked = [e for e in entries if e["t"] - e["request_time"] < sent[0]["t"]]
+    assert len(parked) > 1024, len(parked)
 
 
 def test_parts_come_from_the_cache_and_busters_do_not_miss(stage: Stage) -> None:

@@ -9,6 +9,15 @@ Why each part is there:
   (``LOCK_S`` > the origin's ``BLOCK_TIMEOUT_S``); a waiter whose lock times out would go to the
   origin itself. Stock nginx wakes waiters by polling every 500 ms (not when the lock holder
   finishes), which adds 0-0.5 s to a collapsed request; docs/scaling.md has the measurement.
+- **``proxy_cache_min_uses 0``, or every 1,024th waiter escapes the lock.** nginx counts the
+  requests for an entry in a 10-bit field (``ngx_http_file_cache_node_t.uses``); while an entry
+  is still being fetched, the request that wraps it to 0 fails ``uses >= min_uses`` (1 by
+  default), is judged "not used enough to cache" and goes to the origin uncached, past the lock.
+  An edge with more than ~1,000 listeners parked on the same blocking reload sent one such
+  duplicate for 15-20 % of parts (1.4-1.6 origin reloads per part at 2,000 listeners; 1.00 with
+  this). With 0 that check always passes; nothing else reads it, except that an entry which never
+  got a cacheable answer (a 404) stays in the keys zone until ``inactive`` instead of leaving at
+  once, which the zone's LRU bounds.
 - **Cache keys that keep the delivery directives and nothing else.** A blocking reload's answer
   depends on ``_HLS_msn``/``_HLS_part``; any other query argument (a cache-buster) is dropped
   from the key *and* from the request to the origin, so it can neither bypass the cache nor make
@@ -194,6 +203,7 @@ def render_http(options: EdgeOptions) -> str:
         proxy_set_header X-Forwarded-Proto $scheme;
         proxy_set_header X-Real-IP $remote_addr;{tls}"""
     cached = f"""proxy_cache_lock on;
+        proxy_cache_min_uses 0;
         proxy_cache_lock_timeout {LOCK_S}s;
         proxy_cache_lock_age {LOCK_S}s;
         proxy_read_timeout {HLS_READ_TIMEOUT_S}s;
