@@ -266,10 +266,16 @@ def test_server_sent_events_stream_through_unbuffered(stage: Stage) -> None:
 
 
 @pytest.mark.slow
-def test_a_hundred_listeners_cost_the_origin_one_request_per_part(stage: Stage) -> None:
-    """~100 LL-HLS listeners (blocking reloads + part fetches) for 15 s through one edge."""
+@pytest.mark.parametrize("listeners", [100, 2000])
+def test_listeners_cost_the_origin_one_request_per_part(stage: Stage, listeners: int) -> None:
+    """Issue 5's acceptance: 100 and then 2,000 LL-HLS listeners (blocking reloads + part
+    fetches) for 15 s through one edge; the origin sees <= 1.05 of each per part. nginx's
+    1,024-waiter wrap (the test above forces it) shows here only when arrivals bunch onto one
+    part, as with the bench's generator pinned to its own core (1.4-1.6 per part before the fix);
+    this run is the acceptance figure, the test above the guard."""
     started = time.time()
-    stats = asyncio.run(audience(f"{stage.edge.url}{stage.hls}/live.m3u8", 100, 15.0))
+    url = f"{stage.edge.url}{stage.hls}/live.m3u8"
+    stats = asyncio.run(audience(url, listeners, 15.0, ramp_s=2.0 if listeners <= 100 else 5.0))
     entries = [e for e in stage.edge.entries() if e["t"] >= started]
     sent = origin_requests(entries, stage.hls)
     part_uris = {e["uri"] for e in entries if re.search(r"/\d+\.\d+\.m4s$", e["uri"])}
@@ -277,7 +283,7 @@ def test_a_hundred_listeners_cost_the_origin_one_request_per_part(stage: Stage) 
     reloads = [e for e in sent if "_HLS_msn=" in e["uri"]]
     parts = len(part_uris)
     assert parts >= 40, parts  # 15 s of 0.256 s parts, give or take the ramp
-    assert stats.errors == 0 and stats.parts >= 100 * 40, stats
+    assert stats.errors == 0 and stats.parts >= listeners * 40, stats
     assert len(part_fetches) / parts <= 1.05, (len(part_fetches), parts)
     assert len(reloads) / parts <= 1.05, (len(reloads), parts)
     # Everything else the origin saw (joins' plain playlists, their refreshes, init) is small.
