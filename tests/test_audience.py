@@ -29,6 +29,7 @@ def test_join_gives_a_player_everything_it_needs(api: Api) -> None:
     assert str(body["heartbeat_url"]).endswith(f"listener={body['listener_id']}")
     assert body["heartbeat_interval_s"] == 30
     assert body["low_latency"] is True  # a small audience gets LL-HLS
+    assert body["events"] is True  # ...and its listeners stream the Space's events
 
 
 def test_a_large_audience_gets_segment_paced_hls(tmp_path: Path) -> None:
@@ -51,6 +52,40 @@ def test_a_large_audience_gets_segment_paced_hls(tmp_path: Path) -> None:
         try:
             space = api.sign_up("plain").create_space()
             assert _join(api, space["id"])["low_latency"] is False
+        finally:
+            api.close()
+
+
+def test_a_large_audience_follows_the_snapshot_instead_of_the_event_stream(
+    tmp_path: Path,
+) -> None:
+    """Past events_max_listeners, join tells new listeners not to open the event stream (an
+    origin connection each, which no edge caches); the stream itself still serves the stage."""
+    with run_server(tmp_path, events_max_listeners=2) as server:
+        api = Api(server.base_url)
+        try:
+            host = api.sign_up("crowd")
+            space = host.create_space()
+            first = [_join(api, space["id"]) for _ in range(2)]
+            assert [j["events"] for j in first] == [True, True]
+            time.sleep(1.1)  # the audience size is read at most once a second per Space
+            late = _join(api, space["id"])
+            assert late["events"] is False
+            assert late["low_latency"] is True  # the two limits are separate
+            reader = EventReader(server.base_url, str(late["events_url"]), host.headers)
+            try:
+                assert reader.status == 200  # advice, not a refusal: the host still streams
+                reader.wait_for("snapshot")
+            finally:
+                reader.close()
+        finally:
+            api.close()
+    (tmp_path / "never").mkdir()
+    with run_server(tmp_path / "never", events_max_listeners=0) as server:
+        api = Api(server.base_url)
+        try:
+            space = api.sign_up("quiet").create_space()
+            assert _join(api, space["id"])["events"] is False
         finally:
             api.close()
 

@@ -43,6 +43,11 @@ class Settings:
     #: second, a plain one ~1.5, which brings an edge to Icecast2's listeners per core
     #: (docs/benchmarks.md). 0: nobody gets low latency.
     low_latency_max_listeners: int = 20_000
+    #: Listeners who join a Space of at least this many are told not to open its event stream
+    #: (join's ``events``) and follow it through the snapshot, which edges cache: a stream is
+    #: an open connection at an origin node per listener, the one audience cost an edge cannot
+    #: absorb. The stage and staff always stream. 0: listeners never stream.
+    events_max_listeners: int = 5_000
     max_body_bytes: int = 64 * 1024
     kdf_profile: str = "rfc9106-low-memory"
     #: Concurrent password hashes; more would only queue on 2 cores and cost 64 MiB each.
@@ -176,8 +181,8 @@ class Settings:
             raise ValueError("admission bounds must be positive (max_joins_per_s 0 = none)")
         if self.retry_after_s < 1:
             raise ValueError("retry_after_s must be at least 1")
-        if self.low_latency_max_listeners < 0:
-            raise ValueError("low_latency_max_listeners must be 0 or more")
+        if min(self.low_latency_max_listeners, self.events_max_listeners) < 0:
+            raise ValueError("low_latency_max_listeners and events_max_listeners must be 0 or more")
         self.trusted_networks()  # raises ValueError on a malformed CIDR
         _validate_cluster(self)
         return self

@@ -650,6 +650,45 @@ def test_staff_menus_work_from_the_keyboard(
     assert page_errors == []
 
 
+def test_a_large_audience_follows_the_snapshot_until_it_asks_to_speak(
+    tmp_path: Path, page: Page, page_errors: list[str]
+) -> None:
+    """Past events_max_listeners (0 here) a listener's page opens no event stream at all: the
+    snapshot, cached at the edges, moves the stage and the reactions. Asking to speak opens the
+    stream, so the answer does not wait for a poll."""
+    with run_server(tmp_path, events_max_listeners=0) as running:
+        api = Api(running.base_url)
+        try:
+            host, fan, guest = api.sign_up("big_host"), api.sign_up("fan"), api.sign_up("guest")
+            listener = api.sign_up("listener")
+            sid = host.create_space("A full house")["id"]
+            streams: list[str] = []
+            page.on("request", lambda r: streams.append(r.url) if "/events" in r.url else None)
+            sign_in_page(page, listener)
+            page.goto(f"{running.base_url}/spaces/{sid}")
+            wait_js(page, "() => window.majlis.listenerId && window.majlis.snapshots >= 1")
+            assert host.put(
+                f"/api/v1/spaces/{sid}/stage/{guest.handle}", json={"role": "speaker"}
+            ).is_success
+            page.locator(f'#stage li[data-handle="{guest.handle}"]').wait_for(timeout=10_000)
+            sent = fan.post(f"/api/v1/spaces/{sid}/reactions", json={"emoji": "\U0001f525"})
+            assert sent.status_code == 202
+            wait_js(page, "() => window.majlis.reactionsReceived >= 1", 10)
+            assert debug(page, "streaming") is False
+            assert streams == [], streams
+            page.get_by_role("button", name="Request to speak").click()
+            wait_js(page, "() => window.majlis.requestPending && window.majlis.events >= 1", 10)
+            assert debug(page, "streaming") is True
+            assert len(streams) == 1, streams
+            assert host.put(
+                f"/api/v1/spaces/{sid}/stage/{listener.handle}", json={"role": "speaker"}
+            ).is_success
+            wait_js(page, "() => window.majlis.role === 'speaker'", 10)
+            assert page_errors == []
+        finally:
+            api.close()
+
+
 def test_without_the_event_stream_the_snapshot_moves_the_stage_and_reactions(
     live_space: MakeSpace, server: RunningServer, api: Api, page: Page, page_errors: list[str]
 ) -> None:

@@ -171,6 +171,10 @@ class JoinOut(BaseModel):
         description="play hls_url as LL-HLS (parts, blocking reloads); false: as plain HLS "
         "(whole segments), which a large audience gets so that edges hold"
     )
+    events: bool = Field(
+        description="open events_url; false (a large audience): follow the Space by polling "
+        "snapshot_url, which edges cache, unless you are on the stage or asked to speak"
+    )
     hls_url: str
     snapshot_url: str
     events_url: str

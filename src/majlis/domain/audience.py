@@ -77,13 +77,16 @@ class Audience:
         await self._limit_ip("join", ip, self._ctx.settings.joins_per_ip_per_min, 60.0)
         cached = await self._live(space_id, me)
         ctx = self._ctx
+        settings = ctx.settings
+        size = await self._audience_size(cached.space.id)
         listener_id = ctx.listener_ids.issue(cached.space.id)
         await ctx.live.presence.touch(cached.space.id, listener_id)
         JOINS.inc()
         base = f"/api/v1/spaces/{cached.space.id}"
         return {
             "listener_id": listener_id,
-            "low_latency": await self._low_latency(cached.space.id),
+            "low_latency": size < settings.low_latency_max_listeners,
+            "events": size < settings.events_max_listeners,
             "hls_url": ctx.settings.url(f"/hls/{cached.space.id}/live.m3u8"),
             "snapshot_url": ctx.settings.url(f"{base}/snapshot"),
             "events_url": ctx.settings.url(f"{base}/events"),
@@ -91,15 +94,16 @@ class Audience:
             "heartbeat_interval_s": ctx.settings.heartbeat_interval_s,
         }
 
-    async def _low_latency(self, space_id: str) -> bool:
-        """Whether this joiner gets LL-HLS: only while the audience is below the configured size.
+    async def _audience_size(self, space_id: str) -> int:
+        """The Space's listener count, read at most once a second per Space, so that joins add
+        no presence round trip. It decides what a joiner is given:
 
-        Why: per listener, LL-HLS costs an edge 4-6x what a segment-paced listener costs; the
-        first listeners get ~1 s of latency, a surge crowd gets seconds and the edges hold. The
-        count is read at most once a second per Space, so joins add no presence round trip."""
-        limit = self._ctx.settings.low_latency_max_listeners
-        if limit == 0:
-            return False
+        - LL-HLS only below ``low_latency_max_listeners``: per listener, LL-HLS costs an edge
+          4-6x what a segment-paced listener costs; the first listeners get ~1 s of latency, a
+          surge crowd gets seconds and the edges hold;
+        - the event stream only below ``events_max_listeners``: a stream is an open connection
+          at an origin node per listener, which no edge can cache; past it listeners follow the
+          snapshot, which the edges do."""
         now = time.monotonic()
         hit = self._sizes.get(space_id)
         if hit is None or hit[0] <= now:
@@ -107,7 +111,7 @@ class Audience:
                 self._sizes.clear()
             hit = (now + 1.0, await self._ctx.live.presence.count(space_id))
             self._sizes[space_id] = hit
-        return hit[1] < limit
+        return hit[1]
 
     async def heartbeat(self, space_id: str, listener_id: str, ip: str = "") -> None:
         await self._limit_ip("heartbeat", ip, self._ctx.settings.heartbeats_per_ip_per_min, 60.0)

@@ -41,7 +41,7 @@
     page: "space", spaceId: spaceId, state: app.getAttribute("data-state"), phase: "loading",
     role: "listener", message: "", listenerId: null, joinAttempts: 0, joinStatuses: [], retryInS: null,
     heartbeats: 0, heartbeatFailures: 0, snapshots: 0, events: 0, listenerCount: null, stage: [],
-    speaking: [], requestPending: false, player: null, playing: false, currentTime: 0,
+    speaking: [], requestPending: false, streaming: null, player: null, playing: false, currentTime: 0,
     autoplayBlocked: false, playerRestarts: 0, hlsErrors: [], hearing: null, constraints: null,
     whipStatus: null, sessionUrl: null, connectionState: null, remoteTracks: 0, packetsSent: 0,
     packetsReceived: 0, totalSamplesReceived: 0, reconnecting: false, reconnects: 0, drops: 0, muted: true, reactionsSent: 0, reactionsReceived: 0,
@@ -348,7 +348,8 @@
     if (space.state === "ended") {
       ended();
     } else {
-      openEvents();
+      /* An audible Space is joined first: join says whether a listener streams its events. */
+      if (model.joined || !audible(space) || debug.role !== "listener") { syncEvents(); }
       if (audible(space)) {
         if (!model.joined && !model.joinBusy) { join(1); }
       } else {
@@ -418,6 +419,7 @@
       setPhase("listening");
       scheduleHeartbeat();
       later("snapshot", 0, pollSnapshot);
+      syncEvents();
       syncAudio();
       render();
       return undefined;
@@ -555,6 +557,22 @@
     });
   }
 
+  /* Whether this page holds the Space's event stream. The stage and staff always (requests,
+     mutes and removals are theirs to act on at once), and a listener who asked to speak; other
+     listeners unless join said the audience is past events_max_listeners (events: false): then
+     the snapshot, which the edges cache, moves the page every 2 s and no origin node holds a
+     connection for them. Before joining (a scheduled Space) the stream says when it starts. */
+  function wantsEvents() {
+    if (debug.role !== "listener" || debug.requestPending) { return true; }
+    return !model.joined || model.joined.events !== false;
+  }
+
+  function syncEvents() {
+    if (!model.space || model.space.state === "ended") { return; }
+    debug.streaming = wantsEvents();
+    if (debug.streaming) { openEvents(); } else { closeEvents(); }
+  }
+
   function closeEvents() {
     cancel("events");
     if (events) {
@@ -617,6 +635,7 @@
     var before = debug.role;
     debug.role = member ? member.role : "listener";
     app.setAttribute("data-role", debug.role);
+    if (before !== debug.role) { syncEvents(); }
     if (before !== debug.role && window.MajlisSpaceHost.isStaff(debug.role) && model.space && model.space.state === "live") {
       loadRequests();
     }
@@ -745,6 +764,7 @@
     var resp = await run(els.request, "POST", base + "/requests");
     if (resp || /already/i.test(els.error.textContent)) {
       debug.requestPending = true;
+      syncEvents(); /* an answer to the request should not wait for the next snapshot */
       report("");
     }
     renderMe();
