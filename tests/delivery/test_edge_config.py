@@ -125,6 +125,11 @@ def test_rendered_locations_do_what_the_edge_promises() -> None:
         assert 'proxy_set_header Connection "";' in location  # keepalive to the origin
         assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in location
         assert "proxy_set_header Host 10.0.0.5:8000;" in location
+    # Small cached answers go out in one writev from a kept-open cache file; replays sendfile.
+    for location in (playlist, parts, snapshot):
+        assert "sendfile off;" in location
+    assert "sendfile off;" not in _location(config, "replay\\.m3u8|recording")
+    assert "open_file_cache max=" in config
     assert "keepalive 64;" in config
     assert "$upstream_cache_status" in config and "$upstream_addr" in config
     assert "X-Cache-Status" in playlist
