@@ -99,7 +99,7 @@ class Audience:
         no presence round trip. It decides what a joiner is given:
 
         - LL-HLS only below ``low_latency_max_listeners``: per listener, LL-HLS costs an edge
-          4-6x what a segment-paced listener costs; the first listeners get ~1 s of latency, a
+          ~6x what a segment-paced listener costs; the first listeners get ~1 s of latency, a
           surge crowd gets seconds and the edges hold;
         - the event stream only below ``events_max_listeners``: a stream is an open connection
           at an origin node per listener, which no edge can cache; past it listeners follow the
