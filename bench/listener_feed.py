@@ -42,7 +42,6 @@ import os
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -53,9 +52,10 @@ from typing import Any
 
 import httpx
 
-from listeners_vs_icecast import LOAD_CPU, SERVER_CPU, cpu_seconds, live_space, origin_process
+from listeners_vs_icecast import LOAD_CPU, SERVER_CPU, live_space, origin_process
 from majlis.delivery.listener import Connection, HttpError
 from majlis.delivery.nginx import running_edge
+from medialib.phases import idle_cores, measured_window
 from medialib.report import base_machine, pin_to, run_main, write_result
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -218,36 +218,27 @@ def phase(
     pids: dict[str, list[int]],
 ) -> dict[str, Any]:
     """One audience of ``kind``; CPU of each serving process over the all-following window."""
-    child = subprocess.Popen(
+    window = measured_window(
         [
             *("taskset", "-c", str(LOAD_CPU), sys.executable, __file__, "--generate", kind),
             *("--edge", edge, "--space", space_id, "--followers", str(args.followers)),
             *("--duration", str(args.duration), "--ramp", str(args.ramp)),
         ],
-        stdout=subprocess.PIPE,
-        text=True,
+        pids,
+        lambda: origin_requests(origin),
+        from_s=args.ramp + 1,
+        to_s=args.ramp + args.duration - 1,
     )
-    assert child.stdout is not None
-    start = float(child.stdout.readline().split()[1])
-    time.sleep(max(0.0, start + args.ramp + 1 - time.time()))
-    window_start = time.time()
-    before = {name: cpu_seconds(p) for name, p in pids.items()}
-    asked = origin_requests(origin)
-    time.sleep(max(0.0, start + args.ramp + args.duration - 1 - time.time()))
-    after = {name: cpu_seconds(p) for name, p in pids.items()}
-    answered = origin_requests(origin)
-    window = time.time() - window_start
-    line = child.stdout.read().strip().splitlines()[-1]
-    child.wait(60)
+    asked, answered = window.before, window.after
     return {
         "kind": kind,
-        "window_s": window,
-        "cores": {name: (after[name] - before[name]) / window for name in pids},
+        "window_s": window.seconds,
+        "cores": window.cores,
         "origin_requests_per_s": {
-            k: (answered[k] - asked[k]) / window for k in ("snapshot", "events")
+            k: (answered[k] - asked[k]) / window.seconds for k in ("snapshot", "events")
         },
         "origin_open_streams": answered["open_streams"],
-        "followers": json.loads(line.removeprefix("RESULT ")),
+        "followers": window.result,
     }
 
 
@@ -269,11 +260,7 @@ def run(args: argparse.Namespace) -> int:
             pids = {"origin": [origin_proc.pid], "nginx": edge.pids()}
             with reactions(origin, space_id):
                 time.sleep(3)
-                before, t0 = {n: cpu_seconds(p) for n, p in pids.items()}, time.time()
-                time.sleep(10)
-                idle = {
-                    n: (cpu_seconds(p) - before[n]) / (time.time() - t0) for n, p in pids.items()
-                }
+                idle = idle_cores(pids)
                 print(f"idle cores: {idle}")
                 phases = []
                 for round_ in range(args.rounds):

@@ -60,6 +60,7 @@ from majlis.delivery.listener import (
 )
 from majlis.delivery.nginx import free_port, running_edge
 from medialib.icecast import icecast_listener, running_icecast
+from medialib.phases import idle_cores, measured_window
 from medialib.report import base_machine, pin_to, run_main, write_result
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -152,17 +153,6 @@ def generate(args: argparse.Namespace) -> int:
 # --- the parent: servers, sources, phases ----------------------------------------------------
 
 
-def cpu_seconds(pids: Sequence[int]) -> float:
-    """utime + stime of whole processes (all their threads, dead ones included)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
-
-
 @contextlib.contextmanager
 def origin_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
@@ -227,34 +217,23 @@ def phase(
     origin: str,
 ) -> dict[str, Any]:
     """One audience of ``kind``; CPU of each serving process over the all-listening window."""
-    child = subprocess.Popen(
+    window = measured_window(
         [
             *("taskset", "-c", str(LOAD_CPU), sys.executable, __file__, "--generate", kind),
             *("--url", url, "--control", control, "--listeners", str(args.listeners)),
             *("--duration", str(args.duration), "--ramp", str(args.ramp)),
             *("--hold-back-parts", str(args.hold_back_parts)),
         ],
-        stdout=subprocess.PIPE,
-        text=True,
+        pids,
+        lambda: origin_counts(origin),
+        from_s=args.ramp + 1,
+        to_s=args.duration - 1,
     )
-    assert child.stdout is not None
-    start = float(child.stdout.readline().split()[1])
-    time.sleep(max(0.0, start + args.ramp + 1 - time.time()))
-    window_start = time.time()
-    before = {name: cpu_seconds(p) for name, p in pids.items()}
-    counted = origin_counts(origin)
-    time.sleep(max(0.0, start + args.duration - 1 - time.time()))
-    after = {name: cpu_seconds(p) for name, p in pids.items()}
-    amplified = amplification(counted, origin_counts(origin))
-    window = time.time() - window_start
-    line = child.stdout.read().strip().splitlines()[-1]
-    child.wait(60)
-    stats = json.loads(line.removeprefix("RESULT "))
     return {
-        "window_s": window,
-        "cores": {name: (after[name] - before[name]) / window for name in pids},
-        "origin": amplified,
-        "listeners": stats,
+        "window_s": window.seconds,
+        "cores": window.cores,
+        "origin": amplification(window.before, window.after),
+        "listeners": window.result,
     }
 
 
@@ -379,9 +358,7 @@ def run(args: argparse.Namespace) -> int:
                 "icecast": ice.url,
             }
             time.sleep(3)  # the first parts are out, the bot's connection settled
-            before, t0 = {n: cpu_seconds(p) for n, p in pids.items()}, time.time()
-            time.sleep(10)
-            idle = {n: (cpu_seconds(p) - before[n]) / (time.time() - t0) for n, p in pids.items()}
+            idle = idle_cores(pids)
             print(f"idle cores: {idle}")
             lag = asyncio.run(lock_lag(origin + hls_path, edge.url + hls_path))
             print(f"collapsed-request lag: {lag}")
