@@ -32,60 +32,47 @@ def test_join_gives_a_player_everything_it_needs(api: Api) -> None:
     assert body["events"] is True  # ...and its listeners stream the Space's events
 
 
-def test_a_large_audience_gets_segment_paced_hls(tmp_path: Path) -> None:
-    """Past low_latency_max_listeners, new joiners play whole segments: the edges hold."""
-    with run_server(tmp_path, low_latency_max_listeners=2) as server:
-        api = Api(server.base_url)
-        try:
-            space = api.sign_up("crowd").create_space()
-            first = [_join(api, space["id"]) for _ in range(2)]
-            assert [j["low_latency"] for j in first] == [True, True]
-            time.sleep(1.1)  # the audience size is read at most once a second per Space
-            assert _join(api, space["id"])["low_latency"] is False
-            # Already seated listeners keep what they were given; heartbeats do not change it.
-            assert api.http.post(str(first[0]["heartbeat_url"])).status_code == 204
-        finally:
-            api.close()
-    (tmp_path / "never").mkdir()
-    with run_server(tmp_path / "never", low_latency_max_listeners=0) as server:
-        api = Api(server.base_url)
-        try:
-            space = api.sign_up("plain").create_space()
-            assert _join(api, space["id"])["low_latency"] is False
-        finally:
-            api.close()
+#: What join gives the first listeners of a Space and withholds past a size: LL-HLS (an edge
+#: serves ~6x more segment-paced listeners) and the event stream (an open origin connection
+#: each, where the snapshot costs the origin nothing per listener).
+LIMITED = [
+    pytest.param("low_latency_max_listeners", "low_latency", "events", id="low-latency"),
+    pytest.param("events_max_listeners", "events", "low_latency", id="event-stream"),
+]
 
 
-def test_a_large_audience_follows_the_snapshot_instead_of_the_event_stream(
-    tmp_path: Path,
+@pytest.mark.parametrize(("setting", "field", "other"), LIMITED)
+def test_a_large_audience_is_given_the_path_that_costs_less(
+    tmp_path: Path, setting: str, field: str, other: str
 ) -> None:
-    """Past events_max_listeners, join tells new listeners not to open the event stream (an
-    origin connection each, which no edge caches); the stream itself still serves the stage."""
-    with run_server(tmp_path, events_max_listeners=2) as server:
+    with run_server(tmp_path, **{setting: 2}) as server:
         api = Api(server.base_url)
         try:
             host = api.sign_up("crowd")
             space = host.create_space()
             first = [_join(api, space["id"]) for _ in range(2)]
-            assert [j["events"] for j in first] == [True, True]
+            assert [j[field] for j in first] == [True, True]
             time.sleep(1.1)  # the audience size is read at most once a second per Space
             late = _join(api, space["id"])
-            assert late["events"] is False
-            assert late["low_latency"] is True  # the two limits are separate
+            assert late[field] is False
+            assert late[other] is True  # the two limits are separate
+            # Already seated listeners keep what they were given; heartbeats do not change it.
+            assert api.http.post(str(first[0]["heartbeat_url"])).status_code == 204
+            # Advice, not a refusal: the stream still serves whoever opens it (the stage).
             reader = EventReader(server.base_url, str(late["events_url"]), host.headers)
             try:
-                assert reader.status == 200  # advice, not a refusal: the host still streams
+                assert reader.status == 200
                 reader.wait_for("snapshot")
             finally:
                 reader.close()
         finally:
             api.close()
     (tmp_path / "never").mkdir()
-    with run_server(tmp_path / "never", events_max_listeners=0) as server:
+    with run_server(tmp_path / "never", **{setting: 0}) as server:
         api = Api(server.base_url)
         try:
-            space = api.sign_up("quiet").create_space()
-            assert _join(api, space["id"])["events"] is False
+            space = api.sign_up("never").create_space()
+            assert _join(api, space["id"])[field] is False
         finally:
             api.close()
 

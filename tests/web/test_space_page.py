@@ -653,6 +653,17 @@ def test_staff_menus_work_from_the_keyboard(
     assert page_errors == []
 
 
+def _stage_and_reactions_reach(page: Page, sid: str, host: User, guest: User, fan: User) -> None:
+    """The host brings ``guest`` up and ``fan`` reacts: both show on ``page`` within seconds."""
+    assert host.put(
+        f"/api/v1/spaces/{sid}/stage/{guest.handle}", json={"role": "speaker"}
+    ).is_success
+    page.locator(f'#stage li[data-handle="{guest.handle}"]').wait_for(timeout=10_000)
+    sent = fan.post(f"/api/v1/spaces/{sid}/reactions", json={"emoji": "\U0001f525"})
+    assert sent.status_code == 202
+    wait_js(page, "() => window.majlis.reactionsReceived >= 1", 10)
+
+
 def test_a_large_audience_follows_the_snapshot_until_it_asks_to_speak(
     tmp_path: Path, page: Page, page_errors: list[str]
 ) -> None:
@@ -670,13 +681,7 @@ def test_a_large_audience_follows_the_snapshot_until_it_asks_to_speak(
             sign_in_page(page, listener)
             page.goto(f"{running.base_url}/spaces/{sid}")
             wait_js(page, "() => window.majlis.listenerId && window.majlis.snapshots >= 1")
-            assert host.put(
-                f"/api/v1/spaces/{sid}/stage/{guest.handle}", json={"role": "speaker"}
-            ).is_success
-            page.locator(f'#stage li[data-handle="{guest.handle}"]').wait_for(timeout=10_000)
-            sent = fan.post(f"/api/v1/spaces/{sid}/reactions", json={"emoji": "\U0001f525"})
-            assert sent.status_code == 202
-            wait_js(page, "() => window.majlis.reactionsReceived >= 1", 10)
+            _stage_and_reactions_reach(page, sid, host, guest, fan)
             assert debug(page, "streaming") is False
             assert streams == [], streams
             page.get_by_role("button", name="Request to speak").click()
@@ -703,14 +708,7 @@ def test_without_the_event_stream_the_snapshot_moves_the_stage_and_reactions(
     streams = shed(page, "**/api/v1/spaces/*/events", 5)
     page.goto(f"{server.base_url}/spaces/{sid}")
     wait_js(page, "() => window.majlis.listenerId && window.majlis.snapshots >= 2")
-    assert host.put(
-        f"/api/v1/spaces/{sid}/stage/{guest.handle}", json={"role": "speaker"}
-    ).is_success
-    page.locator(f'#stage li[data-handle="{guest.handle}"]').wait_for(timeout=10_000)
-    assert (
-        fan.post(f"/api/v1/spaces/{sid}/reactions", json={"emoji": "\U0001f525"}).status_code == 202
-    )
-    wait_js(page, "() => window.majlis.reactionsReceived >= 1", 10)
+    _stage_and_reactions_reach(page, sid, host, guest, fan)
     assert debug(page, "events") == 0
     gaps = [b - a for a, b in itertools.pairwise(streams)]
     assert all(g >= 1.4 for g in gaps), f"the stream was retried without a wait: {gaps}"
