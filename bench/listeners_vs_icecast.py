@@ -1,6 +1,8 @@
 """Listeners per core without stalls: majlis (origin + nginx edge) vs Icecast2, in one run.
 
 Target (DESIGN.md): listeners served per core without stalls >= Icecast2 on the same machine.
+Each majlis delivery gets its own verdict (``summary.verdicts``); the exit status is that of the
+delivery a large audience gets (segment-paced HLS) when it was measured, else LL-HLS's.
 
 How, and why this way:
 
@@ -414,18 +416,28 @@ def summarize(
             "generator_busy": max(p["listeners"]["generator_busy"] for p in mine),
             "origin_per_part": mine[-1]["origin"] if system != "icecast" else None,
         }
-    majlis, icecast = systems.get("majlis_quiet_edge"), systems.get("icecast")
-    met = bool(
-        majlis
-        and icecast
-        and majlis["stall_free"]
-        and majlis["cores_per_1000"] <= icecast["cores_per_1000"]
-    )
+    # Per majlis delivery: stall-free, and its edge serves at least Icecast2's listeners per
+    # core (the serving process against the serving process; the origin's fixed cost of mixing
+    # and encoding is Icecast's source encoder's counterpart and reported apart, as idle).
+    icecast = systems.get("icecast")
+    verdicts = {
+        name: bool(
+            icecast
+            and found["stall_free"]
+            and found["serving_process_cores_per_1000"] <= icecast["serving_process_cores_per_1000"]
+        )
+        for name, found in systems.items()
+        if name != "icecast"
+    }
+    # The target is met by the delivery a large audience gets (segment-paced past
+    # MAJLIS_LOW_LATENCY_MAX_LISTENERS) when it was measured, else by LL-HLS.
+    deciding = "majlis_segments" if "majlis_segments" in verdicts else "majlis_quiet_edge"
     return {
         "listeners": args.listeners,
         "collapsed_request_lag_s": lag,
         "systems": systems,
-        "target_met": met,
+        "verdicts": verdicts,
+        "target_met": verdicts.get(deciding, False),
     }
 
 
