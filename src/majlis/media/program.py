@@ -125,7 +125,7 @@ class ProgramOutput:
     async def stop(self) -> None:
         """Flush the last parts into the stream and the recording, then mark the stream ended."""
         if self._encoder is not None:
-            await asyncio.to_thread(self._encoder.stop)
+            await self._encoder.stopped()
             await asyncio.sleep(0)  # let the last call_soon_threadsafe deliveries run
         self.stream.end()
         if self._recorder is not None:

@@ -242,5 +242,5 @@ class Room:
             self.speaking = ()
             await self._share_speaking(self.shared_speaking, ())
         if self._stage_encoder is not None:
-            await asyncio.to_thread(self._stage_encoder.stop)
+            await self._stage_encoder.stopped()
         await self.program.stop()

@@ -27,6 +27,7 @@ import numpy as np
 from av.audio.codeccontext import AudioCodecContext
 
 from majlis.media.mixer import SAMPLE_RATE, Pcm
+from majlis.media.threads import ThreadEnd
 from majlis.media.tracks import TIME_BASE, audio_frame
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ class StageEncoder:
         self._encoders: dict[str, AudioCodecContext] = {}
         self._pts: dict[str, int] = {}
         self.dropped_ticks = 0
+        self._end = ThreadEnd()
         self._thread = threading.Thread(target=self._run, name="majlis-stage-encoder", daemon=True)
         self._thread.start()
 
@@ -85,11 +87,19 @@ class StageEncoder:
         self._queue.put(({key: _FORGET}, {}))
         self._queued += 1
 
-    def stop(self) -> None:
+    async def stopped(self, timeout_s: float = 5.0) -> None:
+        """Finish the queued ticks and end the thread, awaited without an executor thread."""
         self._queue.put(None)
-        self._thread.join(5)
+        if not await self._end.wait(timeout_s):
+            log.warning("the stage encoder thread did not finish within %.0f s", timeout_s)
 
     def _run(self) -> None:
+        try:
+            self._work()
+        finally:
+            self._end.mark()
+
+    def _work(self) -> None:
         while (job := self._queue.get()) is not None:
             self._queued -= 1
             mixes, listening = job

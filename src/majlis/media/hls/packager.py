@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from majlis.media.hls import fmp4
 from majlis.media.hls.aac import FRAME_SIZE, AacEncoder, as_float32_mono
+from majlis.media.threads import ThreadEnd
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class EncoderThread:
         self.dropped_samples = 0
         self.undelivered_parts = 0
         self._stopped = False
+        self._end = ThreadEnd()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -166,23 +168,37 @@ class EncoderThread:
 
     def stop(self, timeout_s: float | None = 10.0) -> None:
         """Encode what is queued, flush the encoder, deliver the last parts, join the thread."""
+        self._request_stop()
+        self._thread.join(timeout_s)
+
+    async def stopped(self, timeout_s: float = 10.0) -> None:
+        """``stop`` for the event loop, without tying up an executor thread while it drains.
+        The last parts' deliveries are queued on the loop before the thread ends; let them run
+        (``await asyncio.sleep(0)``) before acting on the end of the stream."""
+        self._request_stop()
+        if not await self._end.wait(timeout_s):
+            log.warning("the encoder thread did not finish within %.0f s", timeout_s)
+
+    def _request_stop(self) -> None:
         if not self._stopped:
             self._stopped = True
             self._queue.put(_STOP)
-        self._thread.join(timeout_s)
 
     def _run(self) -> None:
-        while (chunk := self._queue.get()) is not _STOP:
-            try:
-                self._packager.push(chunk)
-            except Exception:
-                log.exception("encoding a PCM chunk failed; it is lost")
-            finally:
-                self._consumed += chunk.size
         try:
-            self._packager.flush()
-        except Exception:
-            log.exception("flushing the encoder failed")
+            while (chunk := self._queue.get()) is not _STOP:
+                try:
+                    self._packager.push(chunk)
+                except Exception:
+                    log.exception("encoding a PCM chunk failed; it is lost")
+                finally:
+                    self._consumed += chunk.size
+            try:
+                self._packager.flush()
+            except Exception:
+                log.exception("flushing the encoder failed")
+        finally:
+            self._end.mark()
 
     def _deliver(self, part: bytes, duration: float) -> None:
         """Runs on the encoder thread for each part."""
