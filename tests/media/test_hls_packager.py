@@ -143,7 +143,7 @@ async def _deliver_on_loop() -> None:
     pcm = tone(1.0)
     for start in range(0, pcm.size, 960):
         assert encoder.submit(pcm[start : start + 960])
-    encoder.stop()
+    await encoder.stopped()
     await asyncio.sleep(0)  # the last call_soon_threadsafe callbacks run now
     assert {thread for thread, _, _ in delivered} == {loop_thread}
     assert len(delivered) == math.ceil(math.ceil(RATE / FRAME_SIZE) / 12)
@@ -180,7 +180,7 @@ async def _drop_when_behind() -> None:
     assert encoder.dropped_samples == encoder.dropped_chunks * 960
     release.set()
     started = time.monotonic()
-    encoder.stop()
+    await encoder.stopped()
     assert time.monotonic() - started < 2.0
     await asyncio.sleep(0)
     # Everything accepted came out; the dropped audio is simply absent from the timeline.

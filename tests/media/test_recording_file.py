@@ -191,7 +191,7 @@ async def _record_on_the_encoder_thread(path: Path) -> int:
     pcm = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     for start in range(0, pcm.size, 960):
         encoder.submit(pcm[start : start + 960])
-    encoder.stop()
+    await encoder.stopped()
     recorder.close()
     await asyncio.sleep(0)
     assert recorder.parts_written == len(delivered)

@@ -97,9 +97,9 @@ class EncoderThread:
     """Runs a ``Packager`` on its own thread; parts come back on the event loop.
 
     The thread starts at construction. ``submit`` is called from the loop and never blocks;
-    ``stop`` drains, flushes and joins. After ``stop`` returns, every part has been handed to
-    ``call_soon_threadsafe``, so anything the caller schedules on the loop afterwards (say
-    ``loop.call_soon(stream.end)``) runs after the last ``sink`` call.
+    ``stopped`` drains, flushes and awaits the thread's end. After it returns, every part has
+    been handed to ``call_soon_threadsafe``, so anything the caller schedules on the loop
+    afterwards (say ``loop.call_soon(stream.end)``) runs after the last ``sink`` call.
     """
 
     def __init__(
@@ -166,23 +166,16 @@ class EncoderThread:
         self._queue.put(samples)
         return True
 
-    def stop(self, timeout_s: float | None = 10.0) -> None:
-        """Encode what is queued, flush the encoder, deliver the last parts, join the thread."""
-        self._request_stop()
-        self._thread.join(timeout_s)
-
     async def stopped(self, timeout_s: float = 10.0) -> None:
-        """``stop`` for the event loop, without tying up an executor thread while it drains.
-        The last parts' deliveries are queued on the loop before the thread ends; let them run
-        (``await asyncio.sleep(0)``) before acting on the end of the stream."""
-        self._request_stop()
-        if not await self._end.wait(timeout_s):
-            log.warning("the encoder thread did not finish within %.0f s", timeout_s)
-
-    def _request_stop(self) -> None:
+        """Encode what is queued, flush the encoder, deliver the last parts and end the thread,
+        awaited without tying up an executor thread while it drains. The last parts' deliveries
+        are queued on the loop before the thread ends; let them run (``await asyncio.sleep(0)``)
+        before acting on the end of the stream."""
         if not self._stopped:
             self._stopped = True
             self._queue.put(_STOP)
+        if not await self._end.wait(timeout_s):
+            log.warning("the encoder thread did not finish within %.0f s", timeout_s)
 
     def _run(self) -> None:
         try:
