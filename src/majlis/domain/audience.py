@@ -87,11 +87,11 @@ class Audience:
             "listener_id": listener_id,
             "low_latency": size < settings.low_latency_max_listeners,
             "events": size < settings.events_max_listeners,
-            "hls_url": ctx.settings.url(f"/hls/{cached.space.id}/live.m3u8"),
-            "snapshot_url": ctx.settings.url(f"{base}/snapshot"),
-            "events_url": ctx.settings.url(f"{base}/events"),
-            "heartbeat_url": ctx.settings.url(f"{base}/heartbeat?listener={listener_id}"),
-            "heartbeat_interval_s": ctx.settings.heartbeat_interval_s,
+            "hls_url": settings.url(f"/hls/{cached.space.id}/live.m3u8"),
+            "snapshot_url": settings.url(f"{base}/snapshot"),
+            "events_url": settings.url(f"{base}/events"),
+            "heartbeat_url": settings.url(f"{base}/heartbeat?listener={listener_id}"),
+            "heartbeat_interval_s": settings.heartbeat_interval_s,
         }
 
     async def _audience_size(self, space_id: str) -> int:
