@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
+import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     demo.add_argument("--port", type=int, help="port to listen on (default 8000)")
     demo.add_argument("--data-dir", type=Path, help="where the database and secret live (./data)")
+    for command in (serve, demo):
+        command.add_argument(
+            "--access-log",
+            action="store_true",
+            default=None,
+            help="log every request (off by default: it costs CPU at scale)",
+        )
     _add_edge_config(commands)
     _add_scaletest(commands)
     return parser
@@ -62,10 +69,35 @@ def _add_scaletest(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     add_arguments(scaletest)
 
 
+SCALETEST_EXTRA = ("locust", "matplotlib")
+
+
+def missing_modules(names: Sequence[str]) -> list[str]:
+    """The named modules that cannot be imported here, found without importing them (importing
+    Locust would monkeypatch this process with gevent)."""
+    missing = []
+    for name in names:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # ValueError: a module blanked out in sys.modules
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def scaletest(args: argparse.Namespace) -> int:
     from majlis.scaletest.plan import from_args
     from majlis.scaletest.run import run
 
+    missing = missing_modules(SCALETEST_EXTRA)
+    if missing:
+        print(
+            f"majlis scaletest needs the scaletest extra ({', '.join(missing)} missing): "
+            "pip install -r requirements/scaletest.txt, or pip install 'majlis[scaletest]'",
+            file=sys.stderr,
+        )
+        return 2
     try:
         plan = from_args(args)
     except ValueError as exc:
@@ -152,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 database_url=getattr(args, "database_url", None),
                 role=getattr(args, "role", None),
                 node_id=getattr(args, "node_id", None),
+                access_log=args.access_log,
             )
             .validated()
         )
@@ -168,12 +201,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    from majlis.logs import configure
+
+    configure(settings.log_level, settings.log_format, settings.access_log)
+
+
+def _banner(settings: Settings) -> str:
+    """The few lines a person reads at start: what runs, where its data is, where to go."""
+    mode = "cluster node (Redis)" if settings.redis_url else "single node"
+    database = settings.resolved_database_url().split(":", 1)[0].split("+", 1)[0]
+    return (
+        f"majlis {majlis.__version__} · {mode} · role {settings.role} · {database}"
+        f" · data in {settings.data_dir}"
     )
-    # ICE logs every candidate pair check at INFO: useful when debugging, noise otherwise.
-    for chatty in ("aioice", "aiortc"):
-        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def demo(settings: Settings) -> int:
@@ -181,23 +221,21 @@ def demo(settings: Settings) -> int:
 
     from majlis.demo import run_demo
 
+    print(_banner(settings), flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_demo(settings))
     return 0
 
 
 def serve(settings: Settings) -> int:
-    import uvicorn
+    import asyncio
 
     from majlis.api.app import create_app
+    from majlis.serving import server_for
 
-    print(f"majlis {majlis.__version__} serving on http://{settings.host}:{settings.port}/docs")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        proxy_headers=False,
-        server_header=False,
-    )
+    print(_banner(settings), flush=True)
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"serving on {base}/  (API docs: {base}/docs)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server_for(settings, create_app(settings)).serve())
     return 0

@@ -273,7 +273,7 @@ class RedisEventBus:
                 confirmed.set()
             self._confirmed.clear()
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+                await pubsub.aclose()
 
     async def aclose(self) -> None:
         if self._reader is not None:
@@ -282,7 +282,7 @@ class RedisEventBus:
                 await self._reader
         self._local.end_all()
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]  # untyped in redis-py
+            await self._pubsub.aclose()
 
 
 class RedisSubscription:
