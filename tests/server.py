@@ -163,7 +163,11 @@ def free_port() -> int:
 
 
 def serve_process(
-    data_dir: Path, port: int, *args: str, command: str = "serve"
+    data_dir: Path,
+    port: int,
+    *args: str,
+    command: str = "serve",
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """``majlis serve`` (or another command) as its own process, once it answers /readyz.
 
@@ -178,7 +182,13 @@ def serve_process(
     # Test clients all come from 127.0.0.1: the per-IP listener limits as in TEST_SETTINGS,
     # unless the environment sets them.
     limits = {f"MAJLIS_{k.upper()}": str(v) for k, v in TEST_SETTINGS.items() if "_per_ip_" in k}
-    env = {**limits, **os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "PYTHONUNBUFFERED": "1"}
+    env = {
+        **limits,
+        **os.environ,
+        "MAJLIS_KDF_PROFILE": "test-cheapest",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
     log = data_dir / f"{command}.log"
     argv = [
         sys.executable,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -56,9 +57,13 @@ def test_serve_runs_on_an_embedded_store_and_keeps_data_across_restarts(tmp_path
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "majlis"
     finally:
         process.terminate()
-        # uvicorn shuts down gracefully, then re-raises SIGTERM so the exit status tells why.
-        assert process.wait(15) in (0, -15)
-    assert "Application shutdown complete" in log.read_text()
+        # A stop asked for by a signal is a clean stop: graceful shutdown, a goodbye, status 0.
+        assert process.wait(15) == 0
+    output = log.read_text()
+    assert output.rstrip().endswith("majlis stopped. Goodbye."), output
+    assert "ERROR" not in output and "Traceback" not in output, output
+    # Quiet by default: no access log line, no library narrating its normal work.
+    assert "GET /" not in output and "POST /" not in output and "alembic" not in output, output
     assert (tmp_path / "majlis.db").exists() and (tmp_path / "secret").exists()
     process = start()
     try:
@@ -78,6 +83,36 @@ def test_settings_read_the_environment_and_flags_override_it(tmp_path: Path) -> 
         Settings.from_env({"MAJLIS_KDF_PROFILE": "md5"})
     with pytest.raises(ValueError, match="port"):
         Settings.from_env({"MAJLIS_PORT": "eighty"})
+
+
+def test_the_access_log_and_json_logs_are_there_when_asked(tmp_path: Path) -> None:
+    import json
+
+    port = free_port()
+    log = tmp_path / "serve.log"
+    process = serve_process(tmp_path, port, "--access-log", env={"MAJLIS_LOG_FORMAT": "json"})
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/livez").status_code == 200
+    finally:
+        process.terminate()
+        assert process.wait(15) == 0
+    entries = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert {"time", "level", "logger", "message"} <= set(entries[0])
+    assert any(e["logger"] == "uvicorn.access" and "/livez" in e["message"] for e in entries)
+
+
+def test_scaletest_without_its_extra_says_which_extra_to_install() -> None:
+    """The run install has no Locust or matplotlib; `majlis scaletest` says what to install."""
+    code = (
+        "import sys; sys.modules['locust'] = None; from majlis.cli import main;"
+        "sys.exit(main(['scaletest', '--api-url', 'http://127.0.0.1:9']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "scaletest extra" in result.stderr, result.stderr
+    assert "requirements/scaletest.txt" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_demo_prints_a_space_you_can_open_and_hear(tmp_path: Path) -> None:
@@ -109,6 +144,21 @@ def test_demo_prints_a_space_you_can_open_and_hear(tmp_path: Path) -> None:
         assert float(np.sqrt(np.mean(pcm**2))) > 0.01  # speech, not silence
         space = httpx.get(f"{base}/api/v1/spaces/{space_id}").json()
         assert space["state"] == "live" and space["stage"][0]["handle"] == "majlis_demo"
+    finally:
+        process.send_signal(signal.SIGINT)  # Ctrl-C
+        assert process.wait(15) == 0
+    output = log.read_text()
+    before_url, after_url = output.split("majlis demo is live.", 1)
+    assert len(before_url.strip().splitlines()) <= 10, before_url
+    # After the URL lines, at Ctrl-C: a goodbye and nothing else.
+    assert [line for line in after_url.splitlines()[3:] if line.strip()] == [
+        "majlis stopped. Goodbye."
+    ], after_url
+    # The demo ended its Space on the way out: the next start lists no ghost Space as live.
+    process = serve_process(tmp_path, port)
+    try:
+        space = httpx.get(f"{base}/api/v1/spaces/{space_id}").json()
+        assert space["state"] == "ended" and space["replay_url"]
     finally:
         process.terminate()
         process.wait(15)

@@ -62,6 +62,10 @@ class Settings:
     #: Seconds a token lookup is cached on the auth path (revocation is immediate on this node).
     token_cache_ttl_s: float = 10.0
     log_level: str = "info"
+    #: "text" for a person at a terminal, "json" (one object a line) for a log collector.
+    log_format: str = "text"
+    #: Log every request (uvicorn's access log): off by default, it costs CPU at scale.
+    access_log: bool = False
     #: Admission control (api/admission.py). Requests being worked on at once; beyond it a 503
     #: with Retry-After. 256 ~ one core's join throughput (6k/s) x 40 ms (bench/surge.py).
     max_inflight: int = 256
@@ -167,6 +171,8 @@ class Settings:
         return cls(**_coerce_all(values)).validated()
 
     def validated(self) -> Settings:
+        if self.log_format not in ("text", "json"):
+            raise ValueError("log_format must be 'text' or 'json'")
         if self.kdf_profile not in KDF_PROFILES:
             raise ValueError(f"kdf_profile must be one of {', '.join(KDF_PROFILES)}")
         if not 5 <= self.heartbeat_interval_s <= 300:

@@ -14,13 +14,13 @@ import secrets
 from pathlib import Path
 
 import httpx
-import uvicorn
 
 from majlis.api.app import create_app
 from majlis.bots.sources import ClipSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.config import Settings
 from majlis.media.assets.clip import load_demo_clip
+from majlis.serving import server_for
 
 log = logging.getLogger(__name__)
 DEMO_HANDLE = "majlis_demo"
@@ -49,9 +49,15 @@ async def _demo_host_token(http: httpx.AsyncClient, data_dir: Path) -> str:
     return token
 
 
-async def open_demo_space(base_url: str, data_dir: Path) -> tuple[str, SpeakerBot]:
+async def open_demo_space(
+    base_url: str, data_dir: Path, keep: dict[str, object] | None = None
+) -> tuple[str, SpeakerBot]:
+    """Open the demo Space; ``keep`` receives its id, the host's token and the bot as soon as
+    each exists, so a stop at any moment can still end what was opened."""
+    keep = {} if keep is None else keep
     async with httpx.AsyncClient(base_url=base_url, timeout=20) as http:
         token = await _demo_host_token(http, data_dir)
+        keep["token"] = token
         auth = {"Authorization": f"Bearer {token}"}
         live = (await http.get("/api/v1/spaces", params={"state": "live", "limit": 100})).json()
         for space in live["items"]:
@@ -60,16 +66,32 @@ async def open_demo_space(base_url: str, data_dir: Path) -> tuple[str, SpeakerBo
         response = await http.post("/api/v1/spaces", json={"title": DEMO_TITLE}, headers=auth)
         response.raise_for_status()
         space_id: str = response.json()["id"]
+        keep["space_id"] = space_id
     bot = SpeakerBot(base_url, space_id, token, ClipSource(load_demo_clip()))
+    keep["bot"] = bot
     await bot.connect()
     return space_id, bot
 
 
 async def run_demo(settings: Settings) -> None:
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-    )
+    """Serve, open the demo Space, and end it (recording finalized) when the demo stops:
+    a Space left live by a stopped demo would be listed as live, playing silence, on the next start.
+    """
+    demo: dict[str, object] = {}
+
+    async def end_demo_space() -> None:
+        bot = demo.get("bot")
+        if isinstance(bot, SpeakerBot):
+            with contextlib.suppress(Exception):
+                await bot.close()
+        if "space_id" in demo:
+            async with httpx.AsyncClient(base_url=str(demo["base"]), timeout=10) as http:
+                await http.post(
+                    f"/api/v1/spaces/{demo['space_id']}/end",
+                    headers={"Authorization": f"Bearer {demo['token']}"},
+                )
+
+    server = server_for(settings, create_app(settings), before_shutdown=end_demo_space)
     serving = asyncio.create_task(server.serve())
     while not server.started:
         if serving.done():
@@ -78,11 +100,8 @@ async def run_demo(settings: Settings) -> None:
         await asyncio.sleep(0.05)
     local = f"http://127.0.0.1:{settings.port}" if settings.host in ("0.0.0.0", "::") else None
     base = local or f"http://{settings.host}:{settings.port}"
-    space_id, bot = await open_demo_space(base, settings.data_dir)
+    demo["base"] = base
+    space_id, _ = await open_demo_space(base, settings.data_dir, demo)
     print(f"\n  majlis demo is live. Open {base}/spaces/{space_id} and press play.\n", flush=True)
-    print(f"  Host your own: {base}/spaces/new  (API docs: {base}/docs)\n")
-    try:
-        await serving
-    finally:
-        with contextlib.suppress(Exception):
-            await bot.close()
+    print(f"  Host your own: {base}/spaces/new  (API docs: {base}/docs)\n", flush=True)
+    await serving

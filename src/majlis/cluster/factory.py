@@ -61,7 +61,7 @@ def build_cluster(settings: Settings) -> Cluster:
             redis, registry, settings.placement_lease_s, policy, settings.redis_prefix
         )
         return Cluster(registry, placement, [redis.aclose])
-    log.info("single-node mode: this node is the only media node; placements are in-process")
+    log.debug("single-node mode: this node is the only media node; placements are in-process")
     memory_registry = MemoryNodeRegistry(settings.node_lease_s)
     # Alone, a slow node is still the best node there is: refusing it would only turn a loaded
     # moment into a Space that cannot start.

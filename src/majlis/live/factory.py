@@ -39,7 +39,7 @@ def build_live_seams(
 
         log.info("live state on Redis (key prefix %r)", redis_prefix)
         return build_redis_seams(redis_url, heartbeat_interval_s, redis_prefix)
-    log.info("single-node mode: presence, counters, rate limits and events are in-process")
+    log.debug("single-node mode: presence, counters, rate limits and events are in-process")
     return LiveSeams(
         presence=MemoryPresence(window_s=heartbeat_interval_s),
         counters=MemoryRecentCounters(),
