@@ -53,10 +53,10 @@ from typing import Any
 import httpx
 
 from listeners_vs_icecast import LOAD_CPU, SERVER_CPU, live_space, origin_process
-from majlis.delivery.listener import Connection, HttpError
-from majlis.delivery.nginx import running_edge
 from medialib.phases import idle_cores, measured_window
 from medialib.report import base_machine, pin_to, run_main, write_result
+from tests.support.listener import Connection, HttpError
+from tests.support.nginx import running_edge
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "listener_feed.json"

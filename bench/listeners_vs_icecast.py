@@ -19,7 +19,7 @@ How, and why this way:
   Space, which no listener changes) is measured first with no listeners and reported apart:
   "marginal" is what the audience adds.
 * Listeners: majlis's are LL-HLS clients (blocking reload for the hinted part, then the part;
-  ``majlis.delivery.listener``); Icecast's read the stream. Both count stalls with the same
+  ``tests.support.listener``); Icecast's read the stream. Both count stalls with the same
   playback-buffer model (0.768 s start-up buffer, real-time playback).
 
 Usage::
@@ -53,17 +53,17 @@ import httpx
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from majlis.delivery.listener import (
+from medialib.icecast import icecast_listener, running_icecast
+from medialib.phases import idle_cores, measured_window
+from medialib.report import base_machine, pin_to, run_main, write_result
+from tests.support.listener import (
     Connection,
     ListenerStats,
     audience,
     hls_listener,
     preload_hint,
 )
-from majlis.delivery.nginx import free_port, running_edge
-from medialib.icecast import icecast_listener, running_icecast
-from medialib.phases import idle_cores, measured_window
-from medialib.report import base_machine, pin_to, run_main, write_result
+from tests.support.nginx import free_port, running_edge
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "listeners_vs_icecast.json"

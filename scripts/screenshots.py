@@ -2,7 +2,7 @@
 English and Arabic, of home, a live Space (as a listener and as its host), a profile,
 notifications and sign-in.
 
-    .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only home,space-listener]
+    .venv/bin/python -m scripts.screenshots [--out docs/screenshots] [--only home,space-listener]
 
 It starts its own ``majlis serve`` on a free port with a throw-away data directory, fills it
 through the public API like real people would (accounts in both scripts, follows, a live Space
@@ -34,11 +34,11 @@ from typing import Any
 
 import httpx
 
-from majlis.bots.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
 from majlis.bots.sources import ClipSource
 from majlis.bots.speaker import SpeakerBot
-from majlis.delivery.nginx import free_port
 from majlis.media.assets.clip import load_demo_clip
+from tests.support.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
+from tests.support.nginx import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_FLAGS = (*HEADLESS_FLAGS, *FAKE_MICROPHONE_FLAGS, "--font-render-hinting=none")

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from majlis.delivery.nginx import Edge, nginx_binary, running_edge
 from tests.services import unavailable
+from tests.support.nginx import Edge, nginx_binary, running_edge
 
 __all__ = ["Edge", "origin_requests", "run_nginx_edge"]
 

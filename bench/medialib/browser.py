@@ -16,8 +16,8 @@ from typing import Any
 
 from playwright.async_api import Route, async_playwright
 
-from majlis.bots.browser import CHROMIUM, HEADLESS_FLAGS
 from medialib.beeps import Onset
+from tests.support.browser import CHROMIUM, HEADLESS_FLAGS
 
 FLAGS = list(HEADLESS_FLAGS)
 PAGE_PATH = "/__bench__/hls-listener.html"  # answered by Playwright, never reaches majlis

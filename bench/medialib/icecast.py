@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from majlis.delivery.listener import ListenerStats, Playback
-from majlis.delivery.nginx import free_port
+from tests.support.listener import ListenerStats, Playback
+from tests.support.nginx import free_port
 
 PASSWORD = "bench-source"
 MOUNT = "/live"

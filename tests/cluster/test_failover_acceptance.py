@@ -27,13 +27,13 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from majlis.delivery.listener import ListenerStats, hls_listener
 from majlis.media.hls.stream import StreamState
 from majlis.media.recording import RecordingIndex
 from tests.client import Api
 from tests.cluster.cluster import Cluster, placed, stream_state
 from tests.media.test_speakers_e2e import on_stage
 from tests.nginx_edge import run_nginx_edge
+from tests.support.listener import ListenerStats, hls_listener
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 

@@ -21,12 +21,12 @@ import httpx
 import pytest
 
 from majlis.delivery.edge import LIVE_INACTIVE_S, LOCK_S
-from majlis.delivery.listener import Connection, audience
 from tests.client import Api, User
 from tests.media.bot_thread import BotThread
 from tests.nginx_edge import Edge, origin_requests, run_nginx_edge
 from tests.server import free_port, serve_process
 from tests.sse import EventReader
+from tests.support.listener import Connection, audience
 
 _HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"')
 _PARTS = re.compile(r'URI="(\d+)\.(\d+)\.m4s",INDEPENDENT')

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from majlis.delivery.nginx import nginx_binary, running_edge
 from tests.scaletest.runner import explain, scaletest
 from tests.server import free_port, serve_process
 from tests.services import unavailable
+from tests.support.nginx import nginx_binary, running_edge
 
 
 def _pin(pids: list[int], cpu: int) -> None:

@@ -28,11 +28,11 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from majlis.bots.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
 from majlis.web import install_web
 from tests.client import Api, User
 from tests.server import RunningServer
 from tests.services import unavailable
+from tests.support.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright

@@ -1,0 +1,1 @@
+"""Harness code the tests (and bench/) share: instruments, not product code."""
