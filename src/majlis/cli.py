@@ -112,7 +112,13 @@ def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="print an nginx configuration for a caching edge in front of the origin",
         description="Print an nginx.conf for a caching edge: collapsed blocking playlist "
         "reloads, parts cached for long, playlists and snapshots stale-while-updating, "
-        "everything else passed through. Save it and run nginx -t -c on it.",
+        "everything else passed through. The cache and log directories it names are created "
+        "(unless --no-mkdir), so nginx starts with it as it is: save it and run nginx -t -c on it.",
+    )
+    edge.add_argument(
+        "--no-mkdir",
+        action="store_true",
+        help="only print; do not create the cache and log directories the configuration names",
     )
     edge.add_argument(
         "--origin",
@@ -141,6 +147,7 @@ def edge_config(args: argparse.Namespace) -> int:
     from majlis.delivery.edge import (
         EdgeConfigError,
         EdgeOptions,
+        directories,
         parse_origin,
         render_config,
         render_http,
@@ -160,8 +167,23 @@ def edge_config(args: argparse.Namespace) -> int:
     except EdgeConfigError as exc:
         print(f"majlis edge-config: {exc}", file=sys.stderr)
         return 2
+    if not args.no_mkdir:
+        _make_directories(directories(options))
     print(render_http(options) if args.snippet else render_config(options), end="")
     return 0
+
+
+def _make_directories(paths: Sequence[Path]) -> None:
+    for path in paths:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            print(
+                f"majlis edge-config: could not create {path} ({exc.strerror}); "
+                f"before starting nginx: mkdir -p {' '.join(str(p) for p in paths)}",
+                file=sys.stderr,
+            )
+            return
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -166,10 +166,12 @@ def test_snippet_is_the_http_part_of_the_full_config() -> None:
 
 
 def test_cli_prints_the_config_and_refuses_bad_input() -> None:
-    done = _majlis("edge-config", "--origin", "http://10.0.0.5:8000", "--listen", "9090")
+    done = _majlis(
+        "edge-config", "--origin", "http://10.0.0.5:8000", "--listen", "9090", "--no-mkdir"
+    )
     assert done.returncode == 0, done.stderr
     assert "listen 9090;" in done.stdout and "server 10.0.0.5:8000" in done.stdout
-    snippet = _majlis("edge-config", "--origin", "http://10.0.0.5:8000", "--snippet")
+    snippet = _majlis("edge-config", "--origin", "http://10.0.0.5:8000", "--snippet", "--no-mkdir")
     assert snippet.returncode == 0 and "events {" not in snippet.stdout
     for bad in (["--origin", "10.0.0.5:8000"], ["--origin", "http://x", "--cache-size", "big"]):
         refused = _majlis("edge-config", *bad)
@@ -199,3 +201,30 @@ def test_nginx_accepts_the_full_config_and_the_snippet(tmp_path: Path) -> None:
     )
     checked = check_config(binary, wrapper, tmp_path)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_printed_config_starts_nginx_as_it_is(tmp_path: Path) -> None:
+    """What the README says: edge-config > nginx.conf, then nginx -t. No mkdir by hand first
+    (nginx creates none of the parents of its cache and temp paths)."""
+    binary = nginx_binary()
+    if binary is None:
+        unavailable("nginx is not installed (Debian package nginx)")
+        return
+    cache, logs = tmp_path / "deep" / "cache", tmp_path / "deep" / "log"
+    done = _majlis(
+        "edge-config",
+        "--origin",
+        "http://127.0.0.1:8000",
+        "--listen",
+        "18081",
+        "--cache-dir",
+        str(cache),
+        "--log-dir",
+        str(logs),
+    )
+    assert done.returncode == 0, done.stderr
+    config = tmp_path / "nginx.conf"
+    config.write_text(done.stdout.replace("pid /run/majlis-edge.pid;", f"pid {tmp_path}/e.pid;"))
+    checked = check_config(binary, config, tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert (cache / "tmp").is_dir() and logs.is_dir()

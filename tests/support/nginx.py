@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from majlis.delivery.edge import EdgeOptions, parse_origin, render_config
+from majlis.delivery.edge import EdgeOptions, directories, parse_origin, render_config
 
 DEFAULT_NGINX = "/usr/sbin/nginx"
 
@@ -76,7 +76,7 @@ class Edge:
 
 def write_config(options: EdgeOptions, workdir: Path) -> Path:
     """Render ``options`` into ``workdir/nginx.conf`` and create the directories it names."""
-    for directory in (options.cache_dir / "tmp", options.log_dir, options.pid_file.parent):
+    for directory in directories(options):
         directory.mkdir(parents=True, exist_ok=True)
     path = workdir / "nginx.conf"
     path.write_text(render_config(options))

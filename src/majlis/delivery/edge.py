@@ -174,6 +174,12 @@ class EdgeOptions:
                 raise EdgeConfigError(f"the path {str(path)!r} must not contain spaces or ;{{}}\"'")
 
 
+def directories(options: EdgeOptions) -> tuple[Path, ...]:
+    """Every directory the configuration names. nginx creates none of their parents (a missing
+    one stops it at start with ``mkdir() ... failed``), so ``majlis edge-config`` creates them."""
+    return (options.cache_dir / "tmp", options.log_dir, options.pid_file.parent)
+
+
 def _servers(options: EdgeOptions) -> str:
     """One origin is never marked down (there is nowhere else to go); with several, a node that
     refuses or times out is skipped for 2 s and the request tried on the next one (nginx's
