@@ -6,6 +6,7 @@ against both: embedded (SQLite + in-process live state) and distributed (Postgre
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,3 +80,24 @@ def _end_the_spaces_a_module_left_running() -> Iterator[None]:
 def _end_the_spaces_a_test_left_running() -> Iterator[None]:
     """The same per test, sparing the Spaces of module fixtures (made before this runs)."""
     yield from _ending_what_was_left_running()
+
+
+RUN_SLOW = "MAJLIS_SLOW"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked slow (acceptance runs, browsers reconnecting, thousands of listeners) run in
+    CI, which sets MAJLIS_SLOW=1, or when asked with ``-m slow``; a developer's plain ``pytest``
+    leaves them out, which keeps the everyday loop under ten minutes on a 2-core machine."""
+    if os.environ.get(RUN_SLOW) == "1" or config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get(RUN_SLOW) == "1" or config.option.markexpr:
+        return "slow tests: included"
+    return f"slow tests: left out (CI runs them: {RUN_SLOW}=1, or -m slow)"
