@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLimited, Unauthorized
 from majlis.domain.events import account_topic, event
@@ -18,8 +17,10 @@ class Accounts:
     def __init__(self, ctx: Context, notices: Notices, token_cache_max: int = 100_000) -> None:
         self._ctx = ctx
         self._notices = notices
-        self._token_cache: dict[str, tuple[float, Account]] = {}
-        self._token_cache_max = token_cache_max
+        #: Revocation is immediate on this node (sign-out invalidates); other nodes within the TTL.
+        self._token_cache: TtlCache[str, Account] = TtlCache(
+            ctx.settings.token_cache_ttl_s, token_cache_max
+        )
 
     async def sign_up(self, handle: str, password: str, display_name: str, ip: str) -> Account:
         await self._limit(f"signup:ip:{ip}", self._ctx.settings.signup_per_ip_per_min)
@@ -55,7 +56,7 @@ class Accounts:
 
     async def sign_out(self, token: str) -> None:
         digest = token_hash(token)
-        self._token_cache.pop(digest, None)
+        self._token_cache.invalidate(digest)
         await self._ctx.store.delete_session(digest)
 
     async def authenticate(self, token: str) -> Account | None:
@@ -63,17 +64,12 @@ class Accounts:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         digest = token_hash(token)
-        now = time.monotonic()
-        cached = self._token_cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached = self._token_cache.peek(digest)
+        if cached is not None:
+            return cached
         account = await self._ctx.store.account_for_session(digest)
-        if account is None:
-            self._token_cache.pop(digest, None)
-            return None
-        if len(self._token_cache) >= self._token_cache_max:
-            self._token_cache.clear()
-        self._token_cache[digest] = (now + self._ctx.settings.token_cache_ttl_s, account)
+        if account is not None:  # an unknown token is not remembered: it may be issued later
+            self._token_cache.put(digest, account)
         return account
 
     async def get(self, handle: str) -> Account:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import orjson
 
+from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
@@ -30,6 +30,10 @@ from majlis.types import JSON
 #: The reactions a listener can send; a fixed set keeps counters small and the UI predictable.
 EMOJI = ("💜", "😂", "😲", "😢", "👏", "💯", "🔥", "🙏", "👋", "✊", "👍", "👎")
 REACTION_RELAY_INTERVAL_S = 1.0
+#: How long a node trusts the listener count it read (it picks what a joiner is given).
+AUDIENCE_SIZE_TTL_S = 1.0
+#: Spaces whose snapshot and audience size a node keeps at once (least recently used go first).
+CACHED_SPACES = 10_000
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,10 @@ class Snapshot:
 class Audience:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        self._snapshots: dict[str, tuple[float, Snapshot]] = {}
-        self._sizes: dict[str, tuple[float, int]] = {}
+        self._snapshots: TtlCache[str, Snapshot] = TtlCache(
+            ctx.settings.space_cache_ttl_s, CACHED_SPACES
+        )
+        self._sizes: TtlCache[str, int] = TtlCache(AUDIENCE_SIZE_TTL_S, CACHED_SPACES)
         self._pending_reactions: dict[str, Counter[str]] = {}
 
     async def _cached(self, space_id: str) -> CachedSpace:
@@ -104,14 +110,9 @@ class Audience:
         - the event stream only below ``events_max_listeners``: a stream is an open connection
           at an origin node per listener, which no edge can cache; past it listeners follow the
           snapshot, which the edges do."""
-        now = time.monotonic()
-        hit = self._sizes.get(space_id)
-        if hit is None or hit[0] <= now:
-            if len(self._sizes) >= 10_000:
-                self._sizes.clear()
-            hit = (now + 1.0, await self._ctx.live.presence.count(space_id))
-            self._sizes[space_id] = hit
-        return hit[1]
+        return await self._sizes.get_or_load(
+            space_id, lambda: self._ctx.live.presence.count(space_id)
+        )
 
     async def heartbeat(self, space_id: str, listener_id: str, ip: str = "") -> None:
         await self._limit_ip("heartbeat", ip, self._ctx.settings.heartbeats_per_ip_per_min, 60.0)
@@ -124,10 +125,11 @@ class Audience:
         HEARTBEATS.inc()
 
     async def snapshot(self, space_id: str) -> Snapshot:
-        now = time.monotonic()
-        hit = self._snapshots.get(space_id)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        """The snapshot as it was at most ``space_cache_ttl_s`` ago, rendered once for every
+        request that arrives while it is being rendered."""
+        return await self._snapshots.get_or_load(space_id, lambda: self._render(space_id))
+
+    async def _render(self, space_id: str) -> Snapshot:
         cached = await self._cached(space_id)
         space = cached.space
         live = space.audible(self._ctx.now())  # live, or doors open for the pre-show
@@ -142,13 +144,9 @@ class Audience:
                 "reactions": await self._ctx.live.counters.recent(space.id) if live else {},
             }
         )
-        snap = Snapshot(
+        return Snapshot(
             body=body, etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         )
-        if len(self._snapshots) >= 10_000:
-            self._snapshots.clear()
-        self._snapshots[space_id] = (now + self._ctx.settings.space_cache_ttl_s, snap)
-        return snap
 
     async def react(self, me: Account, space_id: str, emoji: str, ip: str = "") -> None:
         await self._limit_ip("reaction", ip, self._ctx.settings.reactions_per_ip_per_10s, 10.0)

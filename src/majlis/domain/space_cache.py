@@ -8,11 +8,10 @@ on this node invalidate at once; other nodes converge within ``ttl``.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from dataclasses import dataclass
 
+from majlis.caching import TtlCache
 from majlis.store.protocol import Store
 from majlis.store.records import Space
 
@@ -28,36 +27,12 @@ class CachedSpace:
 class SpaceCache:
     def __init__(self, store: Store, ttl_s: float, max_entries: int = 10_000) -> None:
         self._store = store
-        self._ttl_s = ttl_s
-        self._max_entries = max_entries
-        self._entries: dict[str, tuple[float, CachedSpace | None]] = {}
-        self._inflight: dict[str, asyncio.Future[CachedSpace | None]] = {}
+        self._entries: TtlCache[str, CachedSpace | None] = TtlCache(ttl_s, max_entries)
 
     async def get(self, space_id: str) -> CachedSpace | None:
         if not SPACE_ID.fullmatch(space_id):
             return None
-        entry = self._entries.get(space_id)
-        if entry is not None and entry[0] > time.monotonic():
-            return entry[1]
-        pending = self._inflight.get(space_id)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[CachedSpace | None] = asyncio.get_running_loop().create_future()
-        self._inflight[space_id] = future
-        try:
-            value = await self._load(space_id)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters re-raise it themselves
-            raise
-        else:
-            future.set_result(value)
-            if len(self._entries) >= self._max_entries:
-                self._entries.clear()
-            self._entries[space_id] = (time.monotonic() + self._ttl_s, value)
-            return value
-        finally:
-            del self._inflight[space_id]
+        return await self._entries.get_or_load(space_id, lambda: self._load(space_id))
 
     async def _load(self, space_id: str) -> CachedSpace | None:
         space = await self._store.space(space_id)
@@ -66,4 +41,4 @@ class SpaceCache:
         return CachedSpace(space=space, banned=await self._store.banned_ids(space_id))
 
     def invalidate(self, space_id: str) -> None:
-        self._entries.pop(space_id, None)
+        self._entries.invalidate(space_id)
