@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+
+from tests.support.wait import eventually
 
 PASSWORD = "correct horse battery"
 
@@ -98,10 +100,58 @@ class Api:
         return {m["handle"]: (m["role"], m["muted"]) for m in self.space(space_id)["stage"]}
 
 
-def wait_for_live_stream(http: httpx.Client, space_id: str, timeout_s: float = 15) -> None:
+def wait_for_live_stream(http: httpx.Client, space_id: str, timeout_s: float = 30) -> None:
     """Until the Space's live playlist answers 200: a room opens a moment after going live (the
     lifecycle event, then placement), and a loaded machine stretches that moment."""
-    deadline = time.monotonic() + timeout_s
-    while (status := http.get(f"/hls/{space_id}/live.m3u8").status_code) != 200:
-        assert time.monotonic() < deadline, f"the live playlist still answers {status}"
-        time.sleep(0.1)
+
+    def answers() -> bool:
+        status = http.get(f"/hls/{space_id}/live.m3u8").status_code
+        assert status == 200, f"the live playlist still answers {status}"
+        return True
+
+    eventually(answers, timeout_s=timeout_s, message=f"Space {space_id} never went live")
+
+
+#: A complete segment in a live playlist (parts are listed as ``<msn>.<part>.m4s``).
+_SEGMENT = re.compile(r"^(\d+)\.m4s$", re.M)
+_MEDIA_SEQUENCE = re.compile(r"^#EXT-X-MEDIA-SEQUENCE:(\d+)$", re.M)
+
+
+def live_segments(playlist: str) -> list[int]:
+    """The media sequence numbers of the complete segments a live playlist lists."""
+    return [int(msn) for msn in _SEGMENT.findall(playlist)]
+
+
+def segment_in_progress(http: httpx.Client, space_id: str) -> int:
+    """The media sequence number of the segment the Space's program is cutting right now."""
+    response = http.get(f"/hls/{space_id}/live.m3u8")
+    assert response.status_code == 200, response.text
+    listed = live_segments(response.text)
+    if listed:
+        return max(listed) + 1
+    found = _MEDIA_SEQUENCE.search(response.text)
+    assert found, response.text
+    return int(found[1])
+
+
+def wait_for_new_segment(
+    http: httpx.Client, space_id: str, ahead: int = 1, timeout_s: float = 30
+) -> int:
+    """Until the live playlist lists, complete, the ``ahead``-th segment after the one being cut
+    now, and return its media sequence number: a whole segment (2 s) of what the program carries
+    from now on. ``ahead=2`` leaves a segment's margin: for the encoder's last ~60 ms of frames
+    mixed before now, and for what else catches up in its own time (a speaker's ears, the
+    speaking snapshot).
+
+    What a test used to sleep for ("past a full 2 s segment"), asked of the playlist."""
+    msn = segment_in_progress(http, space_id) + ahead
+
+    def listed() -> bool:
+        response = http.get(f"/hls/{space_id}/live.m3u8")
+        assert response.status_code == 200, response.text
+        newest = max(live_segments(response.text), default=None)
+        assert newest is not None and newest >= msn, f"the newest segment is {newest}"
+        return True
+
+    eventually(listed, timeout_s=timeout_s, message=f"segment {msn} of {space_id} never came")
+    return msn

@@ -20,6 +20,7 @@ import pytest
 from majlis.api.admission import Lane, RetryAfter, TokenBucket, lane_of, resolve_client
 from tests.client import Api, problem_of, wait_for_live_stream
 from tests.server import RunningServer, run_server
+from tests.support.wait import eventually
 
 
 @contextmanager
@@ -37,11 +38,14 @@ def held_slot(server: RunningServer, path: str, headers: str = "") -> Iterator[N
 
 
 def wait_for_inflight(server: RunningServer, count: int) -> None:
-    deadline = time.monotonic() + 10
+    """Until the server's Admission middleware counts ``count`` requests in its work slots."""
     admission = _admission(server)
-    while admission.inflight != count:
-        assert time.monotonic() < deadline, f"in flight {admission.inflight}, wanted {count}"
-        time.sleep(0.01)
+
+    def counted() -> bool:
+        assert admission.inflight == count, f"in flight {admission.inflight}, wanted {count}"
+        return True
+
+    eventually(counted, interval_s=0.01)
 
 
 def _admission(server: RunningServer) -> Any:
@@ -129,11 +133,12 @@ def test_entry_budget_per_second(tmp_path: Path) -> None:
         api = Api(srv.base_url)
         space = api.sign_up("budget").create_space()
         api.close()
+        # A token bucket refills with time itself: these sleeps are the refill under test.
         time.sleep(1.1)  # signing up spent tokens of the same budget; let it refill
         statuses = [http.post(f"/api/v1/spaces/{space['id']}/join").status_code for _ in range(12)]
         assert statuses.count(200) >= 2
         assert 503 in statuses
-        time.sleep(1.1)
+        time.sleep(1.1)  # refilled again: admitted
         assert http.post(f"/api/v1/spaces/{space['id']}/join").status_code == 200
 
 

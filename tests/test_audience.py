@@ -10,6 +10,7 @@ import pytest
 from tests.client import Api, User, problem_of
 from tests.server import RunningServer, run_server
 from tests.sse import EventReader
+from tests.support.wait import eventually
 
 
 def _join(api: Api, space_id: str, user: User | None = None) -> dict[str, object]:
@@ -52,7 +53,9 @@ def test_a_large_audience_is_given_the_path_that_costs_less(
             space = host.create_space()
             first = [_join(api, space["id"]) for _ in range(2)]
             assert [j[field] for j in first] == [True, True]
-            time.sleep(1.1)  # the audience size is read at most once a second per Space
+            # The audience size is read at most once a second per Space: let that second pass
+            # (a sleep, as a join is no neutral probe: each one is another listener).
+            time.sleep(1.1)
             late = _join(api, space["id"])
             assert late[field] is False
             assert late[other] is True  # the two limits are separate
@@ -158,9 +161,13 @@ def test_reactions_are_counted_and_streamed_in_aggregate(api: Api, server: Runni
                 counts[k] = counts.get(k, 0) + v
     finally:
         reader.close()
-    time.sleep(1.1)  # the snapshot is cached for a second
-    snapshot = api.http.get(f"/api/v1/spaces/{space['id']}/snapshot").json()
-    assert snapshot["reactions"] == {"🔥": 2, "👏": 1}
+
+    def snapshot_reactions() -> bool:  # the snapshot is cached for a second
+        snapshot = api.http.get(f"/api/v1/spaces/{space['id']}/snapshot").json()
+        assert snapshot["reactions"] == {"🔥": 2, "👏": 1}
+        return True
+
+    eventually(snapshot_reactions)
 
 
 def test_reactions_need_a_known_emoji_and_a_signed_in_listener(api: Api) -> None:
@@ -208,8 +215,8 @@ def test_a_silent_listener_stops_counting_after_about_two_intervals(tmp_path: Pa
         assert dropped["heartbeat_interval_s"] == 5
         assert api.space(space["id"])["listener_count"] == 2
         deadline = time.monotonic() + 12
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline:  # the time under test: 12 s, over two intervals
             assert api.http.post(str(kept["heartbeat_url"])).status_code == 204
-            time.sleep(2.5)
+            time.sleep(2.5)  # a listener's heartbeat pace (the interval is 5 s)
         assert api.space(space["id"])["listener_count"] == 1
         api.close()

@@ -13,7 +13,7 @@ import base64
 import contextlib
 import http.client
 import secrets
-import time
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +28,7 @@ import pytest
 from tests.client import PASSWORD, Api, User, problem_of
 from tests.server import RunningServer, run_server
 from tests.services import postgres_database, redis_url
+from tests.support.wait import eventually
 
 CAP = 64 * 1024
 OVERSIZE = 70 * 1024
@@ -63,16 +64,30 @@ def end_live_spaces(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def settled(response: httpx.Response) -> httpx.Response:
-    """Give the server a moment after a 5xx before the test fails on it.
+    """After a 500, wait until the server has logged it, before the test fails on it.
 
     uvicorn logs the traceback of a 500 after sending it; Python 3.11's traceback formatter
     and pytest's failure report both call ``ast.parse``, whose recursion bookkeeping is not
     thread-safe in 3.11, and the two running at once crash pytest (INTERNALERROR, "AST
     constructor recursion depth mismatch"). Only tests that expect a 500 (xfail) need this.
+    uvicorn closes the connection right after that log line, which the client can see.
     """
-    if response.status_code >= 500:
-        time.sleep(0.5)
+    if response.status_code == 500:
+        sock = response.extensions["network_stream"].get_extra_info("socket")
+        eventually(
+            lambda: _closed_by_the_server(sock),
+            message=f"the server kept open the connection of its 500: {response.text[:300]}",
+        )
     return response
+
+
+def _closed_by_the_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing to read
+    except OSError:
+        return True  # reset, or closed on this side already
 
 
 def handle(prefix: str = "c") -> str:

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,9 @@ import pytest
 
 import majlis
 from majlis.config import Settings
+from tests.client import wait_for_new_segment
 from tests.server import free_port, serve_process
+from tests.support.wait import eventually
 
 
 def _majlis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -126,14 +127,20 @@ def test_demo_prints_a_space_you_can_open_and_hear(tmp_path: Path) -> None:
     log = tmp_path / "demo.log"
     process = serve_process(tmp_path, port, command="demo")
     try:
-        deadline = time.monotonic() + 30
-        while not (found := re.search(r"Open (http://\S+/spaces/(\S+)) ", log.read_text())):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+
+        def printed_url() -> re.Match[str] | None:
+            if process.poll() is not None:
+                pytest.fail(f"the demo exited:\n{log.read_text()}")
+            return re.search(r"Open (http://\S+/spaces/(\S+)) ", log.read_text())
+
+        found = eventually(printed_url, message=lambda: f"no URL printed:\n{log.read_text()}")
+        assert found is not None
         page_url, space_id = found.group(1), found.group(2)
         assert httpx.get(page_url).status_code == 200
-        time.sleep(5)  # two full segments of the synthetic speaker
         base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, timeout=10) as http:
+            # Two full segments: the one being cut now, and the next, wholly the speaker's.
+            wait_for_new_segment(http, space_id)
         playlist = httpx.get(f"{base}/hls/{space_id}/live.m3u8").text
         names = re.findall(r"^(\d+\.m4s)$", playlist, re.M)
         media = httpx.get(f"{base}/hls/{space_id}/init.mp4").content + b"".join(

@@ -6,11 +6,10 @@ assertions compare values before and after the traffic, never absolute counts.
 
 from __future__ import annotations
 
-import time
-
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.client import Api, wait_for_live_stream
+from tests.support.wait import eventually
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -55,14 +54,15 @@ def test_metrics_follow_real_traffic(api: Api) -> None:
     joined = api.http.post(f"/api/v1/spaces/{space_id}/join").json()
     assert api.http.post(joined["heartbeat_url"]).status_code == 204
     assert api.http.get("/no/such/page").status_code == 404
-    deadline = time.monotonic() + 15
-    while True:  # the Space's encoder publishes a part every 0.256 s once it runs
-        after = scrape(api)
-        parts = value(after, "majlis_hls_parts_published_total")
-        if parts > value(before, "majlis_hls_parts_published_total") + 2:
-            break
-        assert time.monotonic() < deadline, "no parts were published"
-        time.sleep(0.3)
+    published_before = value(before, "majlis_hls_parts_published_total")
+
+    def published_parts() -> Samples | None:
+        # The Space's encoder publishes a part every 0.256 s once it runs.
+        samples = scrape(api)
+        parts = value(samples, "majlis_hls_parts_published_total")
+        return samples if parts > published_before + 2 else None
+
+    after = eventually(published_parts, message="no parts were published")
 
     for name in CONTRACT:
         assert any(key[0] == name for key in after), f"{name} is missing"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from tests.services import port_open, unavailable
+from tests.support.wait import WaitTimeout, eventually
 
 
 def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
@@ -24,12 +24,17 @@ def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while not port_open("127.0.0.1", port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"redis-server did not start on port {port}")
-        time.sleep(0.02)
+
+    def accepting() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited (status {process.returncode})")
+        return port_open("127.0.0.1", port)
+
+    try:
+        eventually(accepting, interval_s=0.02)
+    except (WaitTimeout, RuntimeError) as failed:
+        process.kill()
+        raise RuntimeError(f"redis-server did not start on port {port}: {failed}") from None
     return process
 
 

@@ -11,7 +11,6 @@ an API node through the shared part store, and the replay is read back from an A
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from tests.client import Api, wait_for_live_stream
+from tests.client import Api, wait_for_live_stream, wait_for_new_segment
 from tests.cluster.cluster import running_cluster
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.test_speakers_e2e import PRESENT, latest_program, on_stage, only
@@ -29,6 +28,7 @@ from tests.media.tones import decode_mp4, tone_strength
 from tests.presence import counted
 from tests.server import run_server
 from tests.services import postgres_database, redis_url
+from tests.support.wait import eventually, eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -74,14 +74,14 @@ def test_listeners_join_beat_and_are_counted_on_every_node(deployment: Deploymen
         for join in joins:  # each beats on the other node
             beat = other.http.post(str(join.json()["heartbeat_url"]))
             assert beat.status_code == 204, beat.text
-        deadline = time.monotonic() + 5  # snapshots are cached for a second per node
+
         # Both nodes read the one estimate in Redis, so they agree; it is a HyperLogLog's.
-        while not (
-            (counts := [_listener_count(a.http, space_id) for a in (front, other)])[0] == counts[1]
-            and counted(counts[0], LISTENERS)
-        ):
-            assert time.monotonic() < deadline, counts
-            time.sleep(0.2)
+        def agreed() -> bool:  # once their snapshots, cached for a second per node, are fresh
+            counts = [_listener_count(a.http, space_id) for a in (front, other)]
+            assert counts[0] == counts[1] and counted(counts[0], LISTENERS), counts
+            return True
+
+        eventually(agreed, interval_s=0.2)
 
 
 def _speaking(http: httpx.Client, space_id: str) -> list[str]:
@@ -101,7 +101,7 @@ async def _hears_only(bot: SpeakerBot, present: float, absent: float) -> None:
         except AssertionError:
             if attempt == 2:
                 raise
-            await asyncio.sleep(1.5)
+            await asyncio.sleep(1.5)  # the next window: 1.5 s of audio not yet heard
 
 
 async def _show(deployment: Deployment) -> None:
@@ -120,7 +120,12 @@ async def _show(deployment: Deployment) -> None:
             for bot in (a, b):
                 assert bot.location is not None
                 assert bot.location.startswith(deployment.media), bot.location
-            await asyncio.sleep(5)  # past a full 2 s segment of both talking
+            await eventually_async(  # the connections are up: media flows both ways
+                lambda: a.frames_received and b.frames_received, message="no mix reached the bots"
+            )
+            # Past a whole segment of both talking that began a segment after their media did,
+            # so the speakers' own ears have caught up too.
+            await asyncio.to_thread(wait_for_new_segment, front.http, space_id, 2)
             # An HLS listener on the front API node hears both, mixed once.
             program = await asyncio.to_thread(latest_program, deployment.front, space_id)
             pcm, rate = await asyncio.to_thread(decode_mp4, program)
@@ -129,20 +134,21 @@ async def _show(deployment: Deployment) -> None:
             await _hears_only(a, present=660, absent=440)  # mix-minus
             await _hears_only(b, present=440, absent=660)
             # Who is speaking is known on the API node too (the live seam, not the room's dict).
-            deadline = time.monotonic() + 5
             speakers = sorted([host.handle, guest.handle])
-            while sorted(await asyncio.to_thread(_speaking, front.http, space_id)) != speakers:
-                assert time.monotonic() < deadline, "the snapshot does not list both speakers"
-                await asyncio.sleep(0.2)
+
+            async def both_listed() -> bool:
+                return sorted(await asyncio.to_thread(_speaking, front.http, space_id)) == speakers
+
+            await eventually_async(both_listed, message="the snapshot does not list both speakers")
 
             # Taken off the stage (on the front node), the guest's WHIP session is hung up
             # by the media node.
             removed = host.delete(f"/api/v1/spaces/{space_id}/stage/{guest.handle}")
             assert removed.status_code == 204, removed.text
-            deadline = time.monotonic() + 10
-            while b._pc is None or b._pc.connectionState not in ("closed", "failed"):
-                assert time.monotonic() < deadline, "the guest's connection stayed up"
-                await asyncio.sleep(0.1)
+            await eventually_async(
+                lambda: b._pc is not None and b._pc.connectionState in ("closed", "failed"),
+                message="the guest's connection stayed up",
+            )
         finally:
             await a.close(hang_up=False)
             await b.close(hang_up=False)
@@ -153,11 +159,12 @@ async def _show(deployment: Deployment) -> None:
         assert replay_url == f"/api/v1/spaces/{space_id}/replay.m3u8"
     # The replay plays from the other API node.
     # On a cluster the media node finishes the file a moment after the end.
-    deadline = time.monotonic() + 15
     url = f"{deployment.other}{replay_url}"
-    while (await asyncio.to_thread(httpx.get, url)).status_code != 200:
-        assert time.monotonic() < deadline, "the replay never became available"
-        await asyncio.sleep(0.2)
+
+    async def available() -> bool:
+        return (await asyncio.to_thread(httpx.get, url)).status_code == 200
+
+    await eventually_async(available, message="the replay never became available")
     text, media = await asyncio.to_thread(_fetch_vod, deployment.other, replay_url)
     assert text.rstrip().endswith("#EXT-X-ENDLIST")
     pcm, rate = await asyncio.to_thread(decode_mp4, media)

@@ -34,6 +34,7 @@ from tests.cluster.cluster import Cluster, placed, stream_state
 from tests.media.test_speakers_e2e import on_stage
 from tests.nginx_edge import run_nginx_edge
 from tests.support.listener import ListenerStats, hls_listener
+from tests.support.wait import eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -57,10 +58,9 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
         space = host.create_space("failover", record=True)
         space_id = space["id"]
         on_stage(host, guest, space_id)
-        deadline = time.monotonic() + 20
-        while (owner := await placed(cluster.prefix, space_id)) is None:
-            assert time.monotonic() < deadline, "the Space was never placed"
-            await asyncio.sleep(0.1)
+        owner = await eventually_async(
+            lambda: placed(cluster.prefix, space_id), message="the Space was never placed"
+        )
         # Speakers offer to the *other* API node: a 307 leads them to the media node.
         bots = [
             SpeakerBot(cluster.url("api-2"), space_id, user.token, ToneSource(hz), reconnect=True)
@@ -73,40 +73,53 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
         apis = [cluster.url("api-1"), cluster.url("api-2")]
         with run_nginx_edge(apis, tmp_path) as edge:
             playlist_url = f"{edge.url}/hls/{space_id}/live.m3u8"
-            while (await asyncio.to_thread(httpx.get, playlist_url)).status_code != 200:
-                assert time.monotonic() < deadline, "the edge never served the playlist"
-                await asyncio.sleep(0.1)
+
+            async def served() -> bool:
+                return (await asyncio.to_thread(httpx.get, playlist_url)).status_code == 200
+
+            await eventually_async(served, message="the edge never served the playlist")
             stats = [ListenerStats() for _ in range(LISTENERS)]
 
             async def listen(i: int) -> None:
-                await asyncio.sleep(2.0 * i / LISTENERS)
+                await asyncio.sleep(2.0 * i / LISTENERS)  # the audience's ramp
                 await hls_listener(playlist_url, LISTEN_S, stats[i])
 
             listeners = asyncio.gather(*(listen(i) for i in range(LISTENERS)))
             started = time.monotonic()
-            await asyncio.sleep(KILL_AFTER_S)
+            await asyncio.sleep(KILL_AFTER_S)  # the show runs this long before the kill
 
             before_kill = [s.parts for s in stats]
             cluster.nodes[owner][0].send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
             old = await stream_state(cluster.prefix, space_id)
             assert old is not None and old.last_part is not None
-            while (moved_to := await placed(cluster.prefix, space_id)) in (owner, None):
-                assert time.monotonic() - killed_at < 15, "the Space was not re-placed"
-                await asyncio.sleep(0.05)
+
+            async def moved() -> str | None:
+                now_on = await placed(cluster.prefix, space_id)
+                return None if now_on in (owner, None) else now_on
+
+            moved_to = await eventually_async(
+                moved,
+                timeout_s=max(0.0, killed_at + 15 - time.monotonic()),
+                message="the Space was not re-placed",
+            )
             replaced_s = time.monotonic() - killed_at
             print(f"re-placed on {moved_to} {replaced_s:.2f} s after the kill")
             assert replaced_s <= 5.0
             origin_playlist = f"{cluster.url('api-2')}/hls/{space_id}/live.m3u8"
-            while (
-                "#EXT-X-DISCONTINUITY\n"
-                not in (await asyncio.to_thread(httpx.get, origin_playlist)).text
-            ):
-                assert time.monotonic() - killed_at < 15, "the stream did not continue"
-                await asyncio.sleep(0.05)
+
+            async def continued() -> bool:
+                playlist = await asyncio.to_thread(httpx.get, origin_playlist)
+                return "#EXT-X-DISCONTINUITY\n" in playlist.text
+
+            await eventually_async(  # within 15 s of the kill, as the re-placement
+                continued,
+                timeout_s=max(0.0, killed_at + 15 - time.monotonic()),
+                message="the stream did not continue",
+            )
             print(f"the new node's first part listed {time.monotonic() - killed_at:.2f} s after")
 
-            # Then an API node dies too: the edge goes on with the other one.
+            # Then an API node dies too, at its set time: the edge goes on with the other one.
             await asyncio.sleep(
                 max(0.0, KILL_AFTER_S + API_KILL_AFTER_S - (time.monotonic() - started))
             )
@@ -131,13 +144,18 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
         )
         assert "#EXT-X-DISCONTINUITY" in final_playlist, final_playlist
         # Both speakers came back by themselves, on the new node.
-        await asyncio.sleep(1.0)
         for bot in bots:
-            assert bot.reconnects >= 1 and bot.location is not None
+            await eventually_async(
+                lambda bot=bot: bot.reconnects >= 1 and bot.location is not None,
+                message="a speaker did not reconnect",
+            )
+            assert bot.location is not None
             assert bot.location.startswith(cluster.url(moved_to))
             heard = bot.frames_received
-            await asyncio.sleep(1.0)
-            assert bot.frames_received > heard  # the new room's mix reaches them
+            await eventually_async(  # the new room's mix reaches them
+                lambda bot=bot, heard=heard: bot.frames_received > heard,
+                message="no mix reached a reconnected speaker",
+            )
         for bot in bots:
             await bot.close()
 
@@ -146,10 +164,12 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
         ended = await asyncio.to_thread(httpx.post, end_url, headers=host.headers)
         assert ended.status_code == 200, ended.text
         new_first_msn = old.hinted[0] + 1
-        deadline = time.monotonic() + 20
-        while not ((new := await stream_state(cluster.prefix, space_id)) and new.ended):
-            assert time.monotonic() < deadline, "the new node never ended the stream"
-            await asyncio.sleep(0.1)
+
+        async def ended_stream() -> StreamState | None:
+            state = await stream_state(cluster.prefix, space_id)
+            return state if state is not None and state.ended else None
+
+        new = await eventually_async(ended_stream, message="the new node never ended the stream")
         published = _parts_published(old, 0) + _parts_published(new, new_first_msn)
         recording = tmp_path / "media" / "recordings" / f"{space_id}.m4a"
         recorded = len(RecordingIndex.read(recording).parts)

@@ -5,8 +5,7 @@ without killing processes: the slow acceptance test does that)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from tests.client import Api
 from tests.cluster.cluster import shared_node_settings
 from tests.server import RunningServer, run_server
 from tests.services import postgres_database
+from tests.support.wait import eventually
 
 pytestmark = pytest.mark.redis
 
@@ -26,13 +26,6 @@ pytestmark = pytest.mark.redis
 def database_url() -> Iterator[str]:
     with postgres_database() as url:  # no other test's live Spaces to place
         yield url
-
-
-def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
 
 
 def test_each_space_runs_on_one_node_and_moves_when_it_stops(
@@ -59,27 +52,34 @@ def test_each_space_runs_on_one_node_and_moves_when_it_stops(
         def rooms(node: RunningServer) -> set[str]:
             return set(node.services.media.rooms)
 
-        _wait(lambda: set(spaces) <= rooms(a) | rooms(b), "not every Space got a room")
+        eventually(lambda: set(spaces) <= rooms(a) | rooms(b), message="not every Space got a room")
         assert rooms(a).isdisjoint(rooms(b)), (rooms(a), rooms(b))
         assert rooms(a) and rooms(b)  # least-loaded: 4 Spaces over 2 idle nodes spread out
 
         # A slow node (its loop lags far beyond slow_node_loop_lag_ms) is placed nothing new.
         b.services.heartbeat._lag.take = lambda: 60_000.0
-        time.sleep(0.6)  # two heartbeats: the registry has b's lag
+
+        def lag_registered() -> bool:  # what a's placement reads of b, from b's heartbeat
+            info = a.call(a.services.cluster.registry.node("media-b"))
+            return info is not None and info.load.loop_lag_ms >= 60_000
+
+        eventually(lag_registered, message="the registry never had b's lag")
         later = [api.sign_up("late").create_space("late")["id"] for _ in range(2)]
-        _wait(lambda: set(later) <= rooms(a), "the new Spaces did not go to the fast node")
+        eventually(
+            lambda: set(later) <= rooms(a), message="the new Spaces did not go to the fast node"
+        )
         assert rooms(b).isdisjoint(later)
         del b.services.heartbeat._lag.take  # b is fast again (and must take a's Spaces below)
 
         moved = sorted(rooms(a))[0]
         hls = f"{b.base_url}/hls/{moved}/live.m3u8"  # b serves a's Space from the part store
-        _wait(lambda: httpx.get(hls).status_code == 200, "b never served a's Space")
+        eventually(lambda: httpx.get(hls).status_code == 200, message="b never served a's Space")
         a.server.should_exit = True  # a clean stop: lease given up, streams detached (no ENDLIST)
-        _wait(lambda: moved in rooms(b), "b did not take the Space over", 20.0)
+        eventually(lambda: moved in rooms(b), message="b did not take the Space over")
 
         def continued() -> bool:
             text = httpx.get(hls).text
             return "#EXT-X-DISCONTINUITY\n" in text and "#EXT-X-ENDLIST" not in text
 
-        _wait(continued, "the stream did not continue after a discontinuity")
+        eventually(continued, message="the stream did not continue after a discontinuity")
         assert set(spaces) <= rooms(b)

@@ -27,6 +27,7 @@ from tests.cluster.cluster import shared_node_settings
 from tests.media.test_sdp import GOOD
 from tests.server import RunningServer, free_port, run_server, serve_process
 from tests.services import redis_url
+from tests.support.wait import eventually
 from tests.test_cli import _majlis
 
 
@@ -55,12 +56,12 @@ def test_an_api_node_runs_no_rooms_and_a_media_node_does(tmp_path: Path, pg_url:
         assert api_node.services.heartbeat is None
         host = api.sign_up("host")
         space = host.create_space()  # live at once, through the api node
-        deadline = time.monotonic() + 15
-        while space["id"] not in media.services.media.rooms:
-            assert time.monotonic() < deadline, "the media node did not open the room"
-            time.sleep(0.05)
+        eventually(
+            lambda: space["id"] in media.services.media.rooms,
+            message="the media node did not open the room",
+        )
         assert api_node.services.media.rooms == {}
-        _served_by(api_node.base_url, space["id"], deadline)
+        _served_by(api_node.base_url, space["id"])
         # WHIP sent to the api node: 307 to the media node, which answers the offer.
         whip = host.post(f"/api/v1/spaces/{space['id']}/whip", content=GOOD.encode(), headers=SDP)
         assert whip.status_code == 307, whip.text
@@ -79,22 +80,29 @@ def test_an_api_node_runs_no_rooms_and_a_media_node_does(tmp_path: Path, pg_url:
         assert [n.node_id for n in nodes] == ["media-1"] and placed == "media-1"
         assert nodes[0].url == media.settings.resolved_node_url()
         rooms = len(media.services.media.rooms)  # other tests' live Spaces share the database
-        while nodes[0].load.spaces != rooms:  # its heartbeat reports the rooms
-            assert time.monotonic() < deadline, nodes[0].load
-            time.sleep(0.2)
+
+        def reported() -> bool:  # its heartbeat reports the rooms
             nodes, _ = asyncio.run(_cluster_view(redis, shared["redis_prefix"], space["id"]))
+            assert nodes[0].load.spaces == rooms, nodes[0].load
+            return True
+
+        eventually(reported, interval_s=0.2)
 
 
 SDP = {"Content-Type": "application/sdp"}
 
 
-def _served_by(base_url: str, space_id: str, deadline: float) -> None:
+def _served_by(base_url: str, space_id: str) -> None:
     """A node that runs no room serves the Space's LL-HLS from the shared part store: the
     playlist (blocking reload included), the init segment and a listed part."""
     hls = f"{base_url}/hls/{space_id}"
-    while (playlist := httpx.get(f"{hls}/live.m3u8")).status_code != 200:
-        assert time.monotonic() < deadline, playlist.text
-        time.sleep(0.1)
+
+    def answered() -> httpx.Response:
+        playlist = httpx.get(f"{hls}/live.m3u8")
+        assert playlist.status_code == 200, playlist.text
+        return playlist
+
+    playlist = eventually(answered)
     assert playlist.text.startswith("#EXTM3U")
     hint = re.search(r'PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"', playlist.text)
     assert hint is not None, playlist.text

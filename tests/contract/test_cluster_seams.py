@@ -21,11 +21,11 @@ from majlis.cluster.placement import PlacementPolicy
 from majlis.cluster.protocol import NodeLoad, NodeRegistry, NoMediaNode, Placement
 from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
 from tests.contract.test_live_seams import REDIS_URL, _need_redis, redis_unreachable
+from tests.support.wait import eventually_async
 
 __all__ = ["redis_unreachable"]  # a fixture this module uses
 
 LONG_S = 30.0  # a lease that cannot lapse during a test
-POLL_DEADLINE_S = 10.0  # upper bound for a short lease to be seen as lapsed
 
 
 @dataclass
@@ -89,16 +89,6 @@ def run(request: pytest.FixtureRequest, redis_unreachable: str | None) -> Run:
     return lambda scenario: asyncio.run(_in_backend(backend, scenario))
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> float:
-    """Poll ``check`` until true; returns when (``time.monotonic()``) it first was."""
-    start = time.monotonic()
-    while not await check():
-        if time.monotonic() - start > POLL_DEADLINE_S:
-            pytest.fail(f"not within {POLL_DEADLINE_S} s: {what}")
-        await asyncio.sleep(0.05)
-    return time.monotonic()
-
-
 async def node_ids(registry: NodeRegistry) -> list[str]:
     return [n.node_id for n in await registry.live_nodes()]
 
@@ -132,7 +122,7 @@ def test_a_heartbeat_updates_the_load_and_resets_the_age(run: Run) -> None:
     async def scenario(kit: Kit) -> None:
         registry, _ = kit.client()
         await registry.register("m1", "http://m1", NodeLoad(spaces=1))
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # the age under test
         aged = await registry.node("m1")
         assert aged is not None and aged.heartbeat_age_s >= 0.25
         await registry.register("m1", "http://m1", NodeLoad(spaces=3, loop_lag_ms=7.0))
@@ -154,7 +144,8 @@ def test_a_lease_lapses_without_heartbeats_and_heartbeats_keep_it(run: Run) -> N
             await registry.register("lives", "http://lives", NodeLoad())  # its heartbeat
             return "dies" not in await node_ids(registry)
 
-        lapsed_at = await eventually(gone, "an unrenewed lease lapses")
+        await eventually_async(gone, message="an unrenewed lease never lapsed")
+        lapsed_at = time.monotonic()
         assert lapsed_at - leased_at >= 0.59  # not before its time (ms clock rounding aside)
         assert await node_ids(registry) == ["lives"]
         assert await registry.node("dies") is None
@@ -267,7 +258,7 @@ def test_a_slow_node_is_not_chosen(run: Run) -> None:
             node = await registry.node("ok")
             return node is not None and node.heartbeat_age_s > 1.0
 
-        await eventually(skipped, "a node without heartbeats becomes slow")
+        await eventually_async(skipped, message="a node without heartbeats never became slow")
         assert "ok" in await node_ids(registry)  # still live: slow is not dead
         assert await placement.place("s2") == "late"
         await registry.register("lagging", "http://lagging", NodeLoad(loop_lag_ms=5.0))
@@ -321,7 +312,7 @@ def test_a_dead_nodes_spaces_are_orphans_until_replaced(run: Run) -> None:
             await registry.register("lives", "http://lives", NodeLoad(speakers=13))
             return await placement.orphaned() == {"s1": "dies", "s2": "dies"}
 
-        await eventually(orphaned, "a dead node's Spaces are found")
+        await eventually_async(orphaned, message="a dead node's Spaces were never found")
         for space in ("s1", "s2"):
             assert await placement.replace(space, "dies") == "lives"
         assert await placement.orphaned() == {}
@@ -346,7 +337,8 @@ def test_placement_leases_lapse_unless_their_node_renews_them(run: Run) -> None:
             await placement.renew(renewer)  # only this node keeps heartbeating
             return await placement.placement_of("on-b") is None
 
-        lapsed_at = await eventually(lapsed, "an unrenewed placement lapses")
+        await eventually_async(lapsed, message="an unrenewed placement never lapsed")
+        lapsed_at = time.monotonic()
         assert lapsed_at - placed_at >= 0.99
         assert await placement.placement_of("on-a") == renewer
         assert await placement.spaces_on(renewer) == ["on-a"]

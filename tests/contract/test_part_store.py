@@ -19,6 +19,7 @@ from majlis.live.redis_backend import RedisEventBus
 from majlis.media.hls.shared import HlsSource, MemoryPartStore, PartStore, RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from tests.services import redis_url
+from tests.support.wait import eventually_async
 
 PART_S = 0.256
 PPS = 4
@@ -82,12 +83,18 @@ def _publish(stream: LiveStream, count: int) -> None:
 
 async def _source(nodes: Nodes, space_id: str, stream: LiveStream) -> HlsSource:
     """The reader's view, once it has caught up with everything published so far."""
-    for _ in range(200):
+
+    async def caught_up() -> HlsSource | None:
         source = await nodes.reader.source(space_id)
         if source is not None and await source.playlist(None, None, 1) == stream.render():
             return source
-        await asyncio.sleep(0.01)
-    raise AssertionError("the reader never saw the published stream")
+        return None
+
+    source = await eventually_async(
+        caught_up, interval_s=0.01, message="the reader never saw the published stream"
+    )
+    assert source is not None
+    return source
 
 
 async def an_unknown_space_has_no_source(nodes: Nodes) -> None:
@@ -113,7 +120,7 @@ async def a_blocking_reload_waits_for_the_part_it_names(nodes: Nodes) -> None:
     source = await _source(nodes, "s2", stream)
     waiting = asyncio.ensure_future(source.playlist(0, 3, 5))
     hinted = asyncio.ensure_future(source.part(0, 3, 5))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # a while in which neither may be answered
     assert not waiting.done() and not hinted.done()
     _publish(stream, 1)
     text = await asyncio.wait_for(waiting, 5)

@@ -19,7 +19,7 @@ from tests.server import free_port, serve_process
 async def _speak(base: str, space_id: str, token: str, seconds: float) -> None:
     bot = SpeakerBot(base, space_id, token, ToneSource(440))
     await bot.connect()
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds)  # real-time audio: the recording's length is checked against it
     await bot.close(hang_up=False)
 
 

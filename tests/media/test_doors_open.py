@@ -13,16 +13,18 @@ import time
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.media.hls import fmp4
-from majlis.media.program import PARTS_PER_SEGMENT
+from majlis.media.program import PART_TARGET_S, PARTS_PER_SEGMENT
 from tests.client import Api
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.test_speakers_e2e import only
 from tests.media.tones import decode_mp4
 from tests.server import RunningServer
+from tests.support.wait import eventually_async
 from tests.test_doors_open_api import at, put_teaser, tone_wav
 
 TEASER_HZ, SPEAKER_HZ = 660, 440
@@ -57,6 +59,10 @@ class Listener:
     def audio(self, since: float, until: float) -> bytes:
         return b"".join(data for _, _, data, t in self.parts if since <= t < until)
 
+    def seconds_since(self, since: float) -> float:
+        """Seconds of program in the parts that came since ``since``."""
+        return PART_TARGET_S * sum(1 for *_, t in self.parts if t >= since)
+
 
 async def _doors_then_show(server: RunningServer, api: Api) -> None:
     host = api.sign_up("doors")
@@ -68,12 +74,13 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
     join = api.http.post(f"/api/v1/spaces/{space_id}/join").json()
 
     async with httpx.AsyncClient(base_url=server.base_url, timeout=15) as http:
-        playlist = await http.get(join["hls_url"])
-        for _ in range(100):  # the doors timer fires at once; the room needs a moment
-            if playlist.status_code == 200 and "#EXT-X-PRELOAD-HINT" in playlist.text:
-                break
-            await asyncio.sleep(0.1)
+        # The doors timer fires at once; the room needs a moment.
+        async def hinting() -> httpx.Response:
             playlist = await http.get(join["hls_url"])
+            assert playlist.status_code == 200 and "#EXT-X-PRELOAD-HINT" in playlist.text
+            return playlist
+
+        playlist = await eventually_async(hinting)
         hint = re.search(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"', playlist.text)
         assert hint is not None, playlist.text
         init = (await http.get(f"/hls/{space_id}/init.mp4")).content
@@ -82,8 +89,16 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
         following = asyncio.create_task(
             listener.follow(int(hint.group(1)), int(hint.group(2)), stop)
         )
+
+        def heard(since: float, seconds: float) -> bool:
+            if following.done():
+                pytest.fail(f"the listener stopped: {following.exception()!r}")
+            return listener.seconds_since(since) >= seconds
+
         seated = time.monotonic()
-        await asyncio.sleep(4.0)  # the pre-show
+        await eventually_async(  # the pre-show: four seconds of it reach the listener
+            lambda: heard(seated, 4.0), message="the pre-show stalled"
+        )
         assert (await http.post(join["heartbeat_url"])).status_code == 204
         assert (await http.get(f"/api/v1/spaces/{space_id}")).json()["listener_count"] == 1
 
@@ -93,7 +108,9 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
         bot = SpeakerBot(server.base_url, space_id, host.token, ToneSource(SPEAKER_HZ))
         await bot.connect()
         speaking = time.monotonic()
-        await asyncio.sleep(5.0)  # the show
+        await eventually_async(  # the show: 3.5 s of it past the speaker's first 1.5 s
+            lambda: heard(speaking + 1.5, 3.5), message="the show stalled"
+        )
         # The same listener id, never rejoined: still counted.
         assert (await http.post(join["heartbeat_url"])).status_code == 204
         assert (await http.get(f"/api/v1/spaces/{space_id}")).json()["listener_count"] == 1

@@ -309,6 +309,8 @@ def test_end_wakes_waiters() -> None:
     async def main() -> None:
         waiting = asyncio.ensure_future(stream.playlist(0, 5, 5.0))
         hinted = asyncio.ensure_future(stream.part(0, 1, 5.0))
+        # Time for both to park (nothing to ask: had they not yet, end() would answer them all
+        # the same, so this cannot flake, only test less).
         await asyncio.sleep(0.01)
         stream.end()
         assert (await waiting).endswith("#EXT-X-ENDLIST\n")
@@ -336,7 +338,7 @@ def _publish_from_thread(
     """Publish as the encoder thread does: from another thread, via call_soon_threadsafe."""
 
     def run() -> None:
-        time.sleep(delay_s)
+        time.sleep(delay_s)  # while the reader blocks: its wake-up is what is timed
         loop.call_soon_threadsafe(publish)
 
     thread = threading.Thread(target=run)

@@ -193,7 +193,7 @@ async def _record_on_the_encoder_thread(path: Path) -> int:
         encoder.submit(pcm[start : start + 960])
     await encoder.stopped()
     recorder.close()
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # one loop round: the deliveries already queued run now
     assert recorder.parts_written == len(delivered)
     return len(delivered)
 

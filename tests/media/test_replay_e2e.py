@@ -46,7 +46,7 @@ async def _record_and_replay(server: RunningServer, api: Api) -> None:
     bot = SpeakerBot(server.base_url, space["id"], host.token, ToneSource(523))
     await bot.connect()
     started = time.monotonic()
-    await asyncio.sleep(4)
+    await asyncio.sleep(4)  # a show of real-time audio: the replay's length is checked against it
     ended = host.post(f"/api/v1/spaces/{space['id']}/end").json()
     live_s = time.monotonic() - started
     await bot.close(hang_up=False)
@@ -88,6 +88,8 @@ async def _soak(server: RunningServer, api: Api) -> None:
     bot = SpeakerBot(server.base_url, space["id"], host.token, ToneSource(440))
     await bot.connect()
     room = server.services.media.rooms[space["id"]]
+    # Real time is what is measured: the program's clock against the wall's, over SOAK_S from
+    # a point past start-up.
     await asyncio.sleep(3)  # past start-up
     first = (time.monotonic(), room.program.published_s)
     await asyncio.sleep(SOAK_S)

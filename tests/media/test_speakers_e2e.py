@@ -12,9 +12,10 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from tests.client import Api, User, problem_of
+from tests.client import Api, User, problem_of, wait_for_new_segment
 from tests.media.tones import decode_mp4, tone_strength
 from tests.server import RunningServer, run_server
+from tests.support.wait import eventually_async
 
 PRESENT = 30.0  # a present tone stands this far above the median of the spectrum
 #: An absent tone is at least this much weaker than a present one (40 dB): codec artifacts
@@ -60,7 +61,12 @@ async def _two_speakers(server: RunningServer, api: Api) -> None:
     await a.connect()
     await b.connect()
     try:
-        await asyncio.sleep(5)  # past a full 2 s segment of both talking
+        await eventually_async(  # the connections are up: media flows both ways
+            lambda: a.frames_received and b.frames_received, message="no mix reached the bots"
+        )
+        # Past a whole segment of both talking that began a segment after their media did, so
+        # the speakers' own ears and the speaking snapshot have caught up too.
+        await asyncio.to_thread(wait_for_new_segment, api.http, space["id"], 2)
         pcm, rate = await asyncio.to_thread(
             decode_mp4, await asyncio.to_thread(latest_program, server.base_url, space["id"])
         )
@@ -74,7 +80,13 @@ async def _two_speakers(server: RunningServer, api: Api) -> None:
         assert (
             host.post(f"/api/v1/spaces/{space['id']}/stage/{guest.handle}/mute").status_code == 204
         )
-        await asyncio.sleep(4.5)
+        room = server.services.media.rooms[space["id"]]
+        await eventually_async(
+            lambda: guest.handle in room.mixer.muted, message="the mixer never muted the guest"
+        )
+        # A whole segment mixed after the mute (not the next one: the pipeline's last frames
+        # may still be from before it).
+        await asyncio.to_thread(wait_for_new_segment, api.http, space["id"], 2)
         pcm, rate = await asyncio.to_thread(
             decode_mp4, await asyncio.to_thread(latest_program, server.base_url, space["id"])
         )
@@ -82,11 +94,10 @@ async def _two_speakers(server: RunningServer, api: Api) -> None:
 
         # Taken off the stage, the guest's connection closes.
         assert host.delete(f"/api/v1/spaces/{space['id']}/stage/{guest.handle}").status_code == 204
-        for _ in range(50):
-            if b._pc is not None and b._pc.connectionState in ("closed", "failed"):
-                break
-            await asyncio.sleep(0.1)
-        room = server.services.media.rooms[space["id"]]
+        await eventually_async(
+            lambda: b._pc is not None and b._pc.connectionState in ("closed", "failed"),
+            message="the guest's connection stayed up",
+        )
         assert guest.handle not in room.sessions
     finally:
         await a.close()

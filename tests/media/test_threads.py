@@ -15,7 +15,7 @@ def test_the_end_is_awaited_promptly_and_after_the_threads_last_deliveries() -> 
         end, delivered = ThreadEnd(), []
 
         def work() -> None:
-            time.sleep(0.2)
+            time.sleep(0.2)  # the thread's work, long enough that the end is really awaited
             loop.call_soon_threadsafe(delivered.append, "last part")
             end.mark()
 

@@ -13,7 +13,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from majlis.delivery.edge import EdgeOptions, directories, parse_origin, render_config
+from tests.support.wait import WaitTimeout, eventually
 
 DEFAULT_NGINX = "/usr/sbin/nginx"
 
@@ -175,15 +175,19 @@ def running_edge(
 
 
 def _wait_listening(edge: Edge, workdir: Path) -> None:
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    def failure() -> str:
+        log = edge.error_log.read_text() if edge.error_log.exists() else ""
+        stderr = (workdir / "nginx.stderr").read_text()
+        return f"nginx did not start listening on {edge.port}:\n{stderr}\n{log}"
+
+    def listening() -> bool:
         if edge.process.poll() is not None:
-            break
+            raise RuntimeError(failure())  # it exited: nothing to wait for
         with socket.socket() as sock:
             sock.settimeout(0.2)
-            if sock.connect_ex(("127.0.0.1", edge.port)) == 0:
-                return
-        time.sleep(0.05)
-    log = edge.error_log.read_text() if edge.error_log.exists() else ""
-    stderr = (workdir / "nginx.stderr").read_text()
-    raise RuntimeError(f"nginx did not start listening on {edge.port}:\n{stderr}\n{log}")
+            return sock.connect_ex(("127.0.0.1", edge.port)) == 0
+
+    try:
+        eventually(listening, message=failure)
+    except WaitTimeout as timeout:
+        raise RuntimeError(str(timeout)) from None

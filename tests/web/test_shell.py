@@ -17,6 +17,7 @@ import pytest
 
 from tests.client import PASSWORD, Api, User
 from tests.server import RunningServer
+from tests.support.wait import eventually
 from tests.web.conftest import ONE_SHAPE
 
 pytestmark = ONE_SHAPE
@@ -418,10 +419,10 @@ def test_notifications_arrive_live_and_badge_the_header(
     # What was read here is read on every device: a second browser shows no badge, then
     # counts only what came after.
     newest = me.get("/api/v1/notifications").json()["items"][0]["created_at"]
-    deadline = time.monotonic() + 10  # the page's POST /notifications/seen is in flight
-    while me.get("/api/v1/notifications").json()["seen_at"] != newest:
-        assert time.monotonic() < deadline, "the notifications page never marked them seen"
-        time.sleep(0.1)
+    eventually(  # the page's POST /notifications/seen is in flight
+        lambda: me.get("/api/v1/notifications").json()["seen_at"] == newest,
+        message="the notifications page never marked them seen",
+    )
     laptop, laptop_errors = open_page()
     sign_in_tab(laptop, api, me)
     laptop.goto("/")
@@ -570,11 +571,11 @@ def test_the_space_page_header_polls_instead_of_holding_a_second_stream(
     sign_in_tab(page, api, me)
     page.goto("/")
     page.wait_for_function("() => window.majlis && window.majlis.loaded")
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(300)  # a while in which no second stream may open
     assert len(streams) == 1, streams
     page.goto(f"/spaces/{space['id']}")
     page.locator("#site-header #nav-notifications").wait_for()
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(1500)  # likewise: time for a stream that must not open
     assert len(streams) == 1, streams
     assert errors == []
 

@@ -13,7 +13,6 @@ browser's noise suppression, which would otherwise treat a steady tone as noise 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.client import PASSWORD, Api
 from tests.server import RunningServer
+from tests.support.wait import eventually
 from tests.web.conftest import wait_js
 
 TONE_A = 440  # the host
@@ -39,19 +39,20 @@ def tone(page: Page, hz: float) -> dict[str, Any] | None:
 def hears(page: Page, hz: float, timeout_s: float = 30) -> dict[str, Any]:
     """Wait until the page's analyser finds ``hz`` as the loudest frequency, far above the floor."""
     page.evaluate("() => window.MajlisDebug.enable()")
-    deadline = time.monotonic() + timeout_s
-    reading = None
-    while time.monotonic() < deadline:
+
+    def heard() -> dict[str, Any]:
         reading = tone(page, hz)
-        if (
+        assert (
             reading is not None
             and abs(reading["peakHz"] - hz) < 15
             and reading["db"] - reading["floor"] > 20
-        ):
-            return reading
-        page.wait_for_timeout(250)
-    state = page.evaluate("() => JSON.stringify(window.majlis)")
-    pytest.fail(f"no {hz} Hz heard in {timeout_s} s; last reading {reading}; state {state}")
+        ), f"last reading {reading}"
+        return reading
+
+    def state() -> str:
+        return f"no {hz} Hz heard; state {page.evaluate('() => JSON.stringify(window.majlis)')}"
+
+    return eventually(heard, timeout_s=timeout_s, interval_s=0.25, message=state)
 
 
 def sign_in(page: Page, base_url: str, handle: str, then: str) -> None:

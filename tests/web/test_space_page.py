@@ -227,6 +227,7 @@ def test_join_503_shows_waiting_then_retries_after_retry_after_with_jitter(
     gap = joins[1] - joins[0]
     assert 0.4 <= gap <= 2.0, f"waited {gap:.2f} s for Retry-After: 1 with 0.5-1.5 jitter"
     wait_js(page, "() => window.majlis.hearing === 'hls'", 20)
+    # Three seconds from the first join, in which no further join may come.
     page.wait_for_timeout(max(0.0, joins[0] + 3.0 - time.monotonic()) * 1000)
     assert len(joins) == 2, "no further joins once in"
     assert page_errors == []
@@ -240,7 +241,7 @@ def test_under_steady_shedding_the_page_waits_and_never_hammers(
     page.goto(f"{server.base_url}/spaces/{space['id']}")
     wait_js(page, "() => window.majlis.joinAttempts >= 1")
     start = time.monotonic()
-    page.wait_for_timeout(3_000)
+    page.wait_for_timeout(3_000)  # the interval under test: how often the page asks in it
     assert 1 <= len(joins) <= 4, joins  # Retry-After: 2 with 0.5-1.5 jitter: waits >= 1 s
     gaps = [b - a for a, b in itertools.pairwise(joins)]
     assert all(g >= 0.9 for g in gaps), gaps
@@ -255,7 +256,7 @@ def _patient(call: Any) -> httpx.Response:
         response: httpx.Response = call()
         if response.status_code != 503:
             return response
-        time.sleep(float(response.headers["Retry-After"]))
+        time.sleep(float(response.headers["Retry-After"]))  # as asked: the pace is the protocol
     raise AssertionError("the server kept shedding")
 
 
@@ -495,7 +496,7 @@ def test_doors_open_listener_hears_the_preshow_and_stays_seated_into_the_show(
         listener = debug(page, "listenerId")
         assert host.post(f"/api/v1/spaces/{space['id']}/start").is_success
         wait_js(page, "() => window.majlis.state === 'live'", 15)
-        page.wait_for_timeout(1500)
+        page.wait_for_timeout(1500)  # time for a rejoin that must not happen
         assert debug(page, "joinAttempts") == 1 and debug(page, "listenerId") == listener
         assert debug(page, "playing") is True, "the pre-show flowed into the show, no rejoin"
         assert page.locator("#state").inner_text() == "Live"
