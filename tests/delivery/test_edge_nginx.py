@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -317,4 +318,9 @@ def test_plain_hls_listeners_fetch_whole_segments_through_the_edge(stage: Stage)
         for e in origin_requests(stage.edge.entries(), stage.hls)
         if e["t"] >= started and re.search(r"/\d+\.m4s$", e["uri"])
     ]
-    assert len(segments) <= 5, segments  # 20 listeners, one origin fetch per segment
+    # 20 listeners, one origin fetch per segment. How many segments they fetch depends on how
+    # long the Space has been live (a plain HLS player starts a few segments back), so the
+    # property is per segment: none fetched twice (run after the module's other tests, 7
+    # distinct segments were fetched once each; run alone, 4).
+    fetched = Counter(e["uri"] for e in segments)
+    assert fetched and max(fetched.values()) == 1, fetched
