@@ -21,6 +21,7 @@ from majlis.domain.spaces import Spaces
 from majlis.domain.stage import Stage
 from majlis.live.factory import build_live_seams
 from majlis.media.plane import MediaPlane
+from majlis.media.teaser import TeaserDecoder
 from majlis.security.listener_ids import ListenerIds
 from majlis.security.passwords import PasswordKdf
 from majlis.store.sql import SqlStore
@@ -62,7 +63,7 @@ class Services:
         ownership = Ownership(cluster.registry, cluster.placement, node_id)
         notices = Notices(ctx)
         accounts = Accounts(ctx, notices)
-        spaces = Spaces(ctx)
+        spaces = Spaces(ctx, TeaserDecoder())
         services = cls(
             ctx=ctx,
             accounts=accounts,

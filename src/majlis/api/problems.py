@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from majlis.api.responses import problem
+from majlis.cluster.protocol import NoMediaNode
 from majlis.domain.errors import DomainError
 from majlis.store.cursors import BadCursor
 
@@ -100,6 +101,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, DomainError)
         return problem(exc.status, exc.title, exc.detail, exc.slug, exc.retry_after_s)
 
+    async def on_no_media_node(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, NoMediaNode)
+        return problem(503, exc.title, exc.detail, exc.slug, exc.retry_after_s)
+
     async def on_validation(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return _validation(exc)
@@ -142,6 +147,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem(500, "Internal error", "something went wrong on our side", "internal")
 
     app.add_exception_handler(DomainError, on_domain)
+    app.add_exception_handler(NoMediaNode, on_no_media_node)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(HTTPException, on_http)
     app.add_exception_handler(BadCursor, on_cursor)

@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from majlis.domain.errors import Overloaded
-
 
 @dataclass(frozen=True)
 class NodeLoad:
@@ -47,10 +45,18 @@ class NodeInfo:
     heartbeat_age_s: float
 
 
-class NoMediaNode(Overloaded):
-    """No live, responsive media node can take a Space right now: retry shortly (503)."""
+class NoMediaNode(Exception):
+    """No live, responsive media node can take a Space right now: retry shortly.
+
+    The cluster knows nothing of HTTP: the API answers it as a 503 problem with Retry-After
+    (api/problems.py)."""
 
     title, slug = "No media node available", "no-media-node"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 2) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after_s = retry_after_s
 
 
 class NodeRegistry(Protocol):

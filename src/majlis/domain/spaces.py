@@ -8,6 +8,7 @@ import contextlib
 import secrets
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from majlis.domain.context import Context
 from majlis.domain.errors import (
@@ -22,7 +23,6 @@ from majlis.domain.errors import (
 from majlis.domain.events import SPACES_TOPIC, account_topic, event, space_topic
 from majlis.domain.render import account_brief, iso, space_json
 from majlis.domain.space_cache import SPACE_ID
-from majlis.media.teaser import TEASER_TYPES, BadTeaser, decode_teaser
 from majlis.store.protocol import StoreConflict
 from majlis.store.records import Account, Page, Space, Teaser
 from majlis.types import JSON, SpaceState
@@ -47,9 +47,22 @@ def store_conflict(exc: StoreConflict) -> Exception:
     return Conflict(exc.detail)
 
 
+class TeaserProbe(Protocol):
+    """What the domain needs of audio it cannot read itself: which types it may be sent as, and
+    how long an upload plays (media/teaser.py decodes it). The domain stays free of codecs."""
+
+    types: frozenset[str]
+
+    def duration_ms(self, audio: bytes, max_s: float, budget_s: float) -> int:
+        """Milliseconds the audio plays; ValueError (saying why) if it is not playable audio.
+        Blocking: called in a thread."""
+        ...
+
+
 class Spaces:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, teasers: TeaserProbe) -> None:
         self._ctx = ctx
+        self._teasers = teasers
         self._decodes = asyncio.Semaphore(TEASER_DECODES)
 
     async def get(self, space_id: str) -> Space:
@@ -120,8 +133,8 @@ class Spaces:
         """Replace the pre-show teaser: checked (type, size, role, state), then decoded once
         here so garbage is refused now with a reason, not discovered when the doors open."""
         settings = self._ctx.settings
-        if content_type not in TEASER_TYPES:
-            accepted = ", ".join(sorted(TEASER_TYPES))
+        if content_type not in self._teasers.types:
+            accepted = ", ".join(sorted(self._teasers.types))
             raise UnsupportedMediaType(f"send the teaser as one of: {accepted}")
         if len(audio) > settings.teaser_max_bytes:
             raise TooLarge(f"the teaser must be at most {settings.teaser_max_bytes} bytes")
@@ -132,12 +145,15 @@ class Spaces:
             raise Overloaded("other teasers are being decoded; try again shortly", retry_after_s=2)
         async with self._decodes:
             try:
-                decoded = await asyncio.to_thread(
-                    decode_teaser, audio, settings.teaser_max_s, settings.teaser_decode_budget_s
+                duration_ms = await asyncio.to_thread(
+                    self._teasers.duration_ms,
+                    audio,
+                    settings.teaser_max_s,
+                    settings.teaser_decode_budget_s,
                 )
-            except BadTeaser as exc:
+            except ValueError as exc:
                 raise Invalid(f"the teaser is not playable audio: {exc}") from exc
-        teaser = Teaser(content_type, audio, decoded.duration_ms, self._ctx.now())
+        teaser = Teaser(content_type, audio, duration_ms, self._ctx.now())
         with self._writing(space_id):
             space = await self._ctx.store.put_teaser(space_id, teaser)
         await self._announce_preshow(space, "teaser")

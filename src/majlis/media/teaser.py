@@ -55,6 +55,15 @@ class DecodedTeaser:
     duration_ms: int
 
 
+class TeaserDecoder:
+    """The domain's ``TeaserProbe`` (domain/spaces.py): checks an upload by decoding it."""
+
+    types = TEASER_TYPES
+
+    def duration_ms(self, audio: bytes, max_s: float, budget_s: float) -> int:
+        return decode_teaser(audio, max_s, budget_s).duration_ms
+
+
 def decode_teaser(data: bytes, max_s: float, budget_s: float) -> DecodedTeaser:
     """Decode an upload to 48 kHz mono int16, or raise ``BadTeaser``. Blocking: run in a thread."""
     deadline = time.monotonic() + budget_s
