@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
 
-from majlis.live.bus import EventBus, MemoryEventBus
-from majlis.live.counters import MemoryRecentCounters, RecentCounters
-from majlis.live.presence import MemoryPresence, Presence
-from majlis.live.ratelimit import MemoryRateLimiter, RateLimiter
-from majlis.live.speaking import MemorySpeaking, Speaking
+from majlis.live.bus import MemoryEventBus
+from majlis.live.counters import MemoryRecentCounters
+from majlis.live.presence import MemoryPresence
+from majlis.live.ratelimit import MemoryRateLimiter
+from majlis.live.seams import LiveSeams
+from majlis.live.speaking import MemorySpeaking
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class LiveSeams:
-    presence: Presence
-    counters: RecentCounters
-    limiter: RateLimiter
-    bus: EventBus
-    #: Who is speaking per Space: written by the media node, read by every node's snapshot.
-    speaking: Speaking
-    #: Resources to release on shutdown (e.g. a Redis connection pool).
-    closers: list[Any] = field(default_factory=list)
-
-    async def aclose(self) -> None:
-        for closer in self.closers:
-            await closer()
 
 
 def build_live_seams(

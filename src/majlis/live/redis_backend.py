@@ -22,8 +22,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from majlis.live.bus import MemoryEventBus, MemorySubscription
 from majlis.live.clock import Clock, wall_clock
-from majlis.live.factory import LiveSeams
 from majlis.live.ratelimit import Decision
+from majlis.live.seams import LiveSeams
 from majlis.live.speaking import RedisSpeaking
 from majlis.types import JSON
 
