@@ -18,9 +18,12 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from majlis.live.redis_backend import RedisEventBus
+from majlis.media.plane import MediaPlane
+from majlis.media.room import Room
 from tests.client import PASSWORD, Api, User, problem_of
 from tests.cluster.redis_process import private_redis, start_redis, stop_redis
 from tests.server import RunningServer, free_port, run_server
+from tests.support.wait import eventually
 
 
 def _outage_answers(server: RunningServer, user: User, space_id: str) -> dict[str, httpx.Response]:
@@ -121,6 +124,52 @@ def test_a_frozen_redis_is_503_after_the_socket_timeout(tmp_path: Path) -> None:
         finally:
             redis.send_signal(signal.SIGCONT)
         assert _wait_until_serving(api, space["id"]) < 10
+
+
+def test_a_room_still_opening_when_the_node_stops_is_closed_by_the_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Space that goes live while Redis is frozen gets its room at the plane's next catch-up,
+    which can fall on the node's stop. A room still opening then is waited for and closed by the
+    stop, its watcher too, cancelled as it subscribes (a cancel redis-py may swallow: see
+    MediaPlane._watch). It used to open after the stop, mixing on and reaching Redis through
+    clients already closed: connections nobody closed, so the server's event loop failed to
+    close (EBUSY). Here the room's start is held until the stop begins, so it always falls there.
+    """
+    opened: list[Room] = []
+    stop_began: list[asyncio.Event] = []  # made on the server's loop, by whichever comes first
+    original_stop, original_start = MediaPlane.stop, Room.start
+
+    def began() -> asyncio.Event:
+        if not stop_began:
+            stop_began.append(asyncio.Event())
+        return stop_began[0]
+
+    async def stop(plane: MediaPlane) -> None:
+        began().set()
+        await original_stop(plane)
+
+    async def start(room: Room) -> None:
+        opened.append(room)
+        await began().wait()
+        await original_start(room)
+
+    monkeypatch.setattr(MediaPlane, "stop", stop)
+    monkeypatch.setattr(Room, "start", start)
+    port = free_port()
+    with (
+        private_redis(port, tmp_path),
+        run_server(tmp_path, redis_url=f"redis://127.0.0.1:{port}/0") as server,
+        closing(Api(server.base_url)) as api,
+    ):
+        space = api.sign_up("host").create_space()
+        eventually(
+            lambda: space["id"] in server.services.media.opening,
+            message="the Space's room never started opening",
+        )
+        assert not server.services.media.rooms
+    assert [room.space_id for room in opened] == [space["id"]]
+    assert opened[0].stream.ended, "the room opened after the stop and was never closed"
 
 
 def test_a_subscribe_caught_by_the_outage_fails_fast(tmp_path: Path) -> None:

@@ -230,8 +230,12 @@ class RedisEventBus:
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(self._pubsub))
         # The wait coroutines are made only now: made before a subscribe that fails (Redis
-        # down), they would never be awaited.
-        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), timeout=10)
+        # down), they would never be awaited. ``asyncio.timeout``, not ``wait_for``: on Python
+        # 3.11 a cancel landing just after the confirmations (before this task resumed) was
+        # swallowed by ``wait_for``, and the cancelled subscriber (a closing room's watcher) went
+        # on to wait for events forever, hanging whoever awaited it: the plane's lifecycle task.
+        async with asyncio.timeout(10):
+            await asyncio.gather(*(e.wait() for e in events))
         if self._pubsub is None:  # woken by _read: the connection dropped while we waited
             raise RedisConnectionError("the event bus lost its Redis connection")
 

@@ -93,6 +93,8 @@ class MediaPlane:
         self._background: set[asyncio.Task[None]] = set()
         #: Per Space, how many teaser changes arrived: a slow decode never undoes a newer one.
         self._teaser_changes: dict[str, int] = {}
+        #: Set by ``stop``: from then on no doors timer, background work or room starts.
+        self._stopping = False
 
     async def start(self) -> None:
         # Subscribed before reading the store, so no change falls between the two.
@@ -206,6 +208,7 @@ class MediaPlane:
                 delay = min(delay * 2, RESUBSCRIBE_MAX_S)
 
     async def stop(self) -> None:
+        self._stopping = True
         for timer in self._doors.values():
             timer.cancel()
         self._doors.clear()
@@ -221,6 +224,11 @@ class MediaPlane:
             self._lifecycle.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lifecycle
+        # A room still opening (a catch-up, an adoption, an offer) goes on opening, shielded from
+        # the callers just cancelled: wait for it, so it is closed below. Left alone it opened
+        # after the stop, its clock mixing and its watcher and part copier reaching Redis through
+        # clients already closed: connections nobody closes, and the loop cannot close after them.
+        await asyncio.gather(*self._opening.values(), return_exceptions=True)
         for space_id in list(self.rooms):
             await self.close_room(space_id, ended=False)
         await self.parts.aclose()
@@ -272,7 +280,7 @@ class MediaPlane:
         """(Re)arm the timer that opens this Space's doors; open them now if the time has come."""
         self._cancel_doors(space.id)
         at = space.doors_open_at
-        if space.state != "scheduled" or at is None or space.id in self.rooms:
+        if self._stopping or space.state != "scheduled" or at is None or space.id in self.rooms:
             return
         delay = max(0.0, (at - self._ctx.now()).total_seconds())
         self._doors[space.id] = asyncio.get_running_loop().call_later(
@@ -289,6 +297,9 @@ class MediaPlane:
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         """Decoding a teaser takes up to a second: never in the way of the lifecycle events."""
+        if self._stopping:
+            work.close()
+            return
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -362,6 +373,8 @@ class MediaPlane:
             return room
         pending = self._opening.get(space_id)
         if pending is None:
+            if self._stopping:
+                raise Overloaded("this media node is stopping", retry_after_s=1)
             pending = asyncio.ensure_future(self._open(space_id, record, teaser))
             self._opening[space_id] = pending
             pending.add_done_callback(lambda _: self._opening.pop(space_id, None))
@@ -433,12 +446,23 @@ class MediaPlane:
     async def _watch(self, room: Room) -> None:
         """The room's stage events, until the room closes (this task is cancelled then). After
         each (re)subscription the speakers are checked against the store: events published
-        while the bus was away are lost."""
-        while True:
+        while the bus was away are lost.
+
+        Whether the room is still open is also asked before each wait for an event, because the
+        cancel can be lost: redis-py sends every command through ``asyncio.wait_for``, which on
+        Python 3.11 swallows a cancel landing just as its inner await completes. A watcher that
+        lost it while subscribing waited for events forever, and so did ``close_room``, and with
+        it the lifecycle task that closes rooms: that node then applied no more teaser changes
+        and left rooms to the catch-up."""
+        while self.rooms.get(room.space_id) is room:
             subscription = await self._subscribe([space_topic(room.space_id)])
             try:
                 await self._sync_stage(room)
-                async for item in subscription:
+                events = aiter(subscription)
+                while self.rooms.get(room.space_id) is room:
+                    item = await anext(events, None)
+                    if item is None:
+                        break  # the stream ended (the bus dropped us): subscribe again
                     kind = item.get("type")
                     handle = item.get("handle")
                     if not isinstance(handle, str):
@@ -452,7 +476,8 @@ class MediaPlane:
             finally:
                 with contextlib.suppress(Exception):
                     await subscription.close()
-            await asyncio.sleep(RESUBSCRIBE_MIN_S)
+            if self.rooms.get(room.space_id) is room:
+                await asyncio.sleep(RESUBSCRIBE_MIN_S)
 
     async def _sync_stage(self, room: Room) -> None:
         space = await self._ctx.store.space(room.space_id)
