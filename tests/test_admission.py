@@ -202,6 +202,8 @@ def test_lanes() -> None:
     assert lane_of(_scope("/api/v1/spaces/abc/heartbeat", "POST")) is Lane.WORK
     assert lane_of(_scope("/hls/abc/live.m3u8")) is Lane.WORK
     assert lane_of(_scope("/hls/abc/live.m3u8", query=b"_HLS_msn=4&_HLS_part=1")) is Lane.PARKED
+    assert lane_of(_scope("/dash/abc/aac/12.m4s")) is Lane.PARKED  # streamed as it grows
+    assert lane_of(_scope("/dash/abc/live.mpd")) is Lane.WORK
     assert lane_of(_scope("/api/v1/spaces/abc/events")) is Lane.STREAM
     assert lane_of(_scope("/hls/abc/7.2.m4s")) is Lane.WORK
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 from redis.asyncio import Redis
 
 from majlis.live.redis_backend import RedisEventBus
+from majlis.media.dash.segments import MAX_AHEAD, TooFarAhead, open_segment
 from majlis.media.hls.shared import HlsSource, MemoryPartStore, PartStore, RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from tests.services import redis_url
@@ -153,12 +154,67 @@ async def the_end_reaches_every_reader(nodes: Nodes) -> None:
     assert await source.playlist(5, None, 1) == text  # directives are ignored after the end
 
 
+async def _chunks_so_far(chunks: AsyncIterator[bytes], count: int) -> list[bytes]:
+    return [await asyncio.wait_for(anext(chunks), 5) for _ in range(count)]
+
+
+async def a_growing_segment_streams_each_chunk_as_it_is_published(nodes: Nodes) -> None:
+    stream = _stream()
+    nodes.media.attach("s5", stream)
+    _publish(stream, 2)
+    source = await _source(nodes, "s5", stream)
+    anchor = source.current().anchor
+    assert anchor is not None and anchor.first_msn == 0  # what the MPD is made of
+    chunks = await open_segment(source, 0, 5)
+    assert chunks is not None
+    assert await _chunks_so_far(chunks, 2) == [_part(0, 0), _part(0, 1)]
+    pending = asyncio.ensure_future(anext(chunks))
+    await asyncio.sleep(0.1)  # a while in which the unpublished chunk may not be sent
+    assert not pending.done()
+    _publish(stream, 1)
+    assert await asyncio.wait_for(pending, 5) == _part(0, 2)
+    _publish(stream, PPS)  # the rest of segment 0 and most of segment 1
+    rest = [chunk async for chunk in chunks]
+    assert b"".join([_part(0, 0), _part(0, 1), _part(0, 2), *rest]) == await source.segment(0)
+
+
+async def a_segment_not_begun_waits_and_one_too_far_ahead_is_refused(nodes: Nodes) -> None:
+    stream = _stream()
+    nodes.media.attach("s6", stream)
+    _publish(stream, PPS - 1)
+    source = await _source(nodes, "s6", stream)
+    with pytest.raises(TooFarAhead):
+        await open_segment(source, 1 + MAX_AHEAD, 5)  # the live segment is 0
+    with pytest.raises(NotYet):
+        await open_segment(source, 1, 0.2)  # next, but it did not begin in time
+    opening = asyncio.ensure_future(open_segment(source, 1, 5))
+    _publish(stream, 2)  # completes segment 0, begins segment 1
+    chunks = await asyncio.wait_for(opening, 5)
+    assert chunks is not None and await anext(chunks) == _part(1, 0)
+
+
+async def a_segment_ends_with_its_stream(nodes: Nodes) -> None:
+    stream = _stream()
+    nodes.media.attach("s7", stream)
+    _publish(stream, 2)
+    source = await _source(nodes, "s7", stream)
+    chunks = await open_segment(source, 0, 5)
+    assert chunks is not None
+    await _chunks_so_far(chunks, 2)
+    stream.end()  # the last segment is shorter: its body ends with the stream
+    assert [chunk async for chunk in chunks] == []
+    assert await open_segment(source, 1, 5) is None  # never to come: 404
+
+
 SCENARIOS = [
     an_unknown_space_has_no_source,
     parts_segments_and_init_are_served_byte_for_byte,
     a_blocking_reload_waits_for_the_part_it_names,
     bad_directives_and_timeouts_are_refused_alike,
     the_end_reaches_every_reader,
+    a_growing_segment_streams_each_chunk_as_it_is_published,
+    a_segment_not_begun_waits_and_one_too_far_ahead_is_refused,
+    a_segment_ends_with_its_stream,
 ]
 
 

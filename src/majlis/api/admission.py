@@ -74,7 +74,8 @@ def lane_of(scope: Scope) -> Lane | None:
             path.startswith("/hls/")
             and path.endswith(".m3u8")
             and b"_HLS_msn=" in scope.get("query_string", b"")
-        ):
+        ) or (path.startswith("/dash/") and path.endswith(".m4s")):
+            # Both wait on the stream (a blocking reload; a segment streamed as it grows).
             return Lane.PARKED
         if path.endswith("/events") or path.endswith("/stream"):
             return Lane.STREAM

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 import majlis
-from majlis.api import accounts, audience, media, reach, spaces, stage
+from majlis.api import accounts, audience, dash, media, reach, spaces, stage
 from majlis.api.admission import Admission, Limits
 from majlis.api.guards import RequestGuards
 from majlis.api.metrics import RequestMetrics, install_metrics
@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Starlette tries routes in order, each a regex: the audience's join and heartbeat (once
     # per listener) and the HLS routes (once per part per edge) come first. Measured with
     # bench/join_throughput.py: routing was ~20 % of a /livez request's CPU behind 6 routers.
-    for module in (audience, media, accounts, spaces, stage, reach):
+    for module in (audience, media, dash, accounts, spaces, stage, reach):
         app.include_router(module.router)
 
     @app.get("/livez", tags=["ops"], response_model=None)

@@ -140,7 +140,7 @@ async def _caller(svc: Services, space_id: str, me: Account | None, grant: str |
     return account
 
 
-async def _stream(svc: Services, space_id: str) -> HlsSource:
+async def live_source(svc: Services, space_id: str) -> HlsSource:
     """The Space's live stream, from whichever node runs it (the shared part store)."""
     stream = await svc.media.parts.source(space_id) if SPACE_ID.fullmatch(space_id) else None
     if stream is None:
@@ -148,14 +148,14 @@ async def _stream(svc: Services, space_id: str) -> HlsSource:
     return stream
 
 
-async def _stream_once_open(svc: Services, space_id: str) -> HlsSource:
+async def live_source_once_open(svc: Services, space_id: str) -> HlsSource:
     """The live stream, waiting up to ``STARTING_WAIT_S`` for a Space that is live but whose room
     has not opened yet (it opens a moment after going live: the lifecycle event, then placement).
 
     Why: a player that joins in that moment would get a 404, which hls.js treats as fatal; a
     short wait turns it into a slow first answer. Unknown or ended Spaces are 404 at once."""
     try:
-        return await _stream(svc, space_id)
+        return await live_source(svc, space_id)
     except NotFound:
         cached = await svc.ctx.space_cache.get(space_id)
         if cached is None or not cached.space.audible(svc.ctx.now()):
@@ -176,7 +176,7 @@ async def playlist(
     msn: Annotated[int | None, Query(alias="_HLS_msn", ge=0)] = None,
     part: Annotated[int | None, Query(alias="_HLS_part", ge=0)] = None,
 ) -> Response:
-    stream = await _stream_once_open(svc, space_id)
+    stream = await live_source_once_open(svc, space_id)
     try:
         text = await stream.playlist(msn, part, BLOCK_TIMEOUT_S)
     except BadDirective as exc:
@@ -196,7 +196,7 @@ async def playlist(
 
 @router.get("/hls/{space_id}/init.mp4", response_class=Response, include_in_schema=False)
 async def init_segment(space_id: str, svc: Svc) -> Response:
-    stream = await _stream(svc, space_id)
+    stream = await live_source(svc, space_id)
     init = await stream.init()
     if init is None:  # never cache an empty init: it would be "immutable" at the edge
         raise NotFound("the stream has no init segment yet")
@@ -208,7 +208,7 @@ async def media_file(space_id: str, name: str, svc: Svc) -> Response:
     match = _MEDIA_NAME.fullmatch(name)
     if match is None:
         raise NotFound("no such part or segment")
-    stream = await _stream(svc, space_id)
+    stream = await live_source(svc, space_id)
     msn = int(match.group(1))
     if match.group(2) is None:
         data = await stream.segment(msn)

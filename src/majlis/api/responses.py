@@ -34,7 +34,9 @@ def problem(
         "detail": detail,
         **extra,
     }
-    headers = {}
+    # A failure describes one moment (a segment not live yet, a busy node): no cache in front
+    # of the origin may answer a later request with it.
+    headers = {"Cache-Control": "no-store"}
     if retry_after_s is not None:
         headers["Retry-After"] = str(retry_after_s)
     if status == 401:

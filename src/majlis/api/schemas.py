@@ -140,6 +140,10 @@ class SpaceOut(BaseModel):
     hls_url: str | None = Field(
         description="set while live, and while scheduled once the doors are open (pre-show)"
     )
+    dash_url: str | None = Field(
+        description="the same audio as a low-latency DASH MPD (CMAF, chunked transfer); set "
+        "whenever hls_url is"
+    )
     replay_url: str | None
     recording_url: str | None
     doors_open_minutes: int
@@ -176,6 +180,10 @@ class JoinOut(BaseModel):
         "snapshot_url, which edges cache, unless you are on the stage or asked to speak"
     )
     hls_url: str
+    dash_url: str = Field(
+        description="low-latency DASH of the same audio: one request per segment, streamed as "
+        "it is produced; what the web client plays where Media Source Extensions exist"
+    )
     snapshot_url: str
     events_url: str
     heartbeat_url: str

@@ -94,6 +94,7 @@ class Audience:
             "low_latency": size < settings.low_latency_max_listeners,
             "events": size < settings.events_max_listeners,
             "hls_url": settings.url(f"/hls/{cached.space.id}/live.m3u8"),
+            "dash_url": settings.url(f"/dash/{cached.space.id}/live.mpd"),
             "snapshot_url": settings.url(f"{base}/snapshot"),
             "events_url": settings.url(f"{base}/events"),
             "heartbeat_url": settings.url(f"{base}/heartbeat?listener={listener_id}"),

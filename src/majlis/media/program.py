@@ -77,7 +77,7 @@ class ProgramOutput:
         self._encoder = await asyncio.to_thread(
             EncoderThread, packager, loop, self._publish, tee=self._record
         )
-        self.stream.set_init(self._encoder.init)
+        self.stream.set_init(self._encoder.init, first_decode_time)
         if not self._defer_recording:
             await self.start_recording()
 

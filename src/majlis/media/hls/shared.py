@@ -23,13 +23,21 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import astuple
 from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
 
 from majlis.live.bus import EventBus, Subscription
-from majlis.media.hls.stream import BadDirective, LiveStream, NotYet, StreamChange, StreamState
+from majlis.media.hls.stream import (
+    Anchor,
+    BadDirective,
+    LiveStream,
+    NotYet,
+    StreamChange,
+    StreamState,
+)
 from majlis.types import JSON
 
 log = logging.getLogger(__name__)
@@ -56,6 +64,12 @@ class HlsSource(Protocol):
     async def segment(self, msn: int) -> bytes | None: ...
 
     async def init(self) -> bytes | None: ...
+
+    def current(self) -> StreamState:
+        """The stream's state as this node knows it now."""
+
+    async def wait_until(self, ready: StateTest, timeout_s: float) -> None:
+        """Return once ``ready(state)`` holds; ``NotYet`` if ``timeout_s`` passes first."""
 
 
 class PartStore(Protocol):
@@ -92,6 +106,12 @@ class LocalSource:
 
     async def init(self) -> bytes | None:
         return self.stream.init
+
+    def current(self) -> StreamState:
+        return self.stream.state()
+
+    async def wait_until(self, ready: StateTest, timeout_s: float) -> None:
+        await self.stream.wait_until(ready, timeout_s)
 
 
 class MemoryPartStore:
@@ -133,6 +153,7 @@ def _state_json(state: StreamState) -> JSON:
         "parts_per_segment": state.parts_per_segment,
         "part_target_s": state.part_target_s,
         "discontinuities": state.discontinuities,
+        "anchor": list(astuple(state.anchor)) if state.anchor is not None else None,
     }
 
 
@@ -148,6 +169,16 @@ def state_of(data: JSON) -> StreamState:
         parts_per_segment=int(data["parts_per_segment"]),
         part_target_s=float(data["part_target_s"]),
         discontinuities=int(data.get("discontinuities", 0)),
+        anchor=_anchor_of(data.get("anchor")),
+    )
+
+
+def _anchor_of(data: object) -> Anchor | None:
+    if not isinstance(data, list) or len(data) != 5:
+        return None
+    start, period_start, first_msn, first_decode_time, timescale = data
+    return Anchor(
+        float(start), float(period_start), int(first_msn), int(first_decode_time), int(timescale)
     )
 
 
@@ -185,6 +216,13 @@ class RemoteStream:
             self._store.forget(self)
             with contextlib.suppress(Exception):
                 await subscription.close()
+
+    def current(self) -> StreamState:
+        return self.state
+
+    async def wait_until(self, ready: StateTest, timeout_s: float) -> None:
+        self.used_at = time.monotonic()
+        await self._wait(ready, timeout_s)
 
     async def _wait(self, ready: StateTest, timeout_s: float) -> None:
         try:

@@ -58,6 +58,29 @@ def _date(epoch_s: float) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Anchor:
+    """Where a stream's media timeline sits on the wall clock: what a DASH MPD is made of.
+
+    A DASH client computes when segment *n* exists from the MPD alone (no playlist reloads), so
+    the MPD must carry one fixed mapping from segment numbers to wall-clock times. That mapping
+    is taken once, when the stream's first part is published, from the program date of its
+    first segment; it never moves afterwards (an MPD update must keep ``availabilityStartTime``),
+    and a stream that continues a dead node's keeps the dead stream's ``availability_start``
+    and starts a new Period instead.
+    """
+
+    #: Epoch seconds: the first sample of the Space's first stream (MPD@availabilityStartTime).
+    availability_start: float
+    #: This stream's first sample, in seconds after ``availability_start`` (Period@start).
+    period_start_s: float
+    #: The media sequence number of this stream's first segment (SegmentTemplate@startNumber).
+    first_msn: int
+    #: The decode time of this stream's first sample (@presentationTimeOffset), in ``timescale``.
+    first_decode_time: int
+    timescale: int
+
+
+@dataclass(frozen=True, slots=True)
 class StreamState:
     """Everything a reader needs to answer playlist requests (blocking ones included) without
     the stream itself: what another node receives from the shared part store (shared.py)."""
@@ -73,6 +96,19 @@ class StreamState:
     part_target_s: float
     #: Discontinuities in the stream so far: where a successor's DISCONTINUITY-SEQUENCE starts.
     discontinuities: int = 0
+    #: The stream's wall-clock anchor, once its first part is published (None before).
+    anchor: Anchor | None = None
+
+    @property
+    def segment_s(self) -> float:
+        """The duration of every segment but an ended stream's last."""
+        return self.parts_per_segment * self.part_target_s
+
+    def has_part(self, msn: int, index: int) -> bool:
+        """Whether part ``index`` of segment ``msn`` has been published (it may have expired)."""
+        if self.last_part is None:
+            return False
+        return msn <= self.last_complete_msn or (msn, index) <= self.last_part
 
     @property
     def advance_part_limit(self) -> float:
@@ -160,6 +196,7 @@ class LiveStream:
         clock: Callable[[], float] = time.time,
         pipeline_delay_s: float = 0.0,
         continues: StreamState | None = None,
+        timescale: int = 48000,
     ) -> None:
         """
         ``part_target_s`` is the longest a part may last (``Packager.part_duration_s``).
@@ -172,6 +209,8 @@ class LiveStream:
         stream carries on after it (failover): its first segment takes the next media sequence
         number after any the old stream named, behind an EXT-X-DISCONTINUITY (a new encoder, a
         new timeline), and EXT-X-DISCONTINUITY-SEQUENCE counts on from the old stream's.
+
+        ``timescale``: ticks per second of the parts' decode times (the audio's sample rate).
         """
         if part_target_s <= 0 or parts_per_segment < 1 or part_segments < 0:
             raise ValueError("part target, parts per segment and part segments must be positive")
@@ -227,6 +266,15 @@ class LiveStream:
         self._last_part: tuple[int, int] | None = None
         self._ended = False
         self._init: bytes | None = None
+        self._timescale = timescale
+        self._first_decode_time = 0
+        self._anchor: Anchor | None = None
+        #: The Space's availability start, kept across a failover (see Anchor).
+        self._availability_start = (
+            continues.anchor.availability_start
+            if continues is not None and continues.anchor is not None
+            else None
+        )
         self._changed = asyncio.Event()
         self._text = ""
         #: Told of every change, on the loop: the shared part store's publisher (shared.py).
@@ -240,8 +288,11 @@ class LiveStream:
         """The init segment (``init.mp4``), once set."""
         return self._init
 
-    def set_init(self, init: bytes) -> None:
+    def set_init(self, init: bytes, first_decode_time: int = 0) -> None:
+        """``first_decode_time``: the decode time of the first part to come (in ``timescale``
+        ticks), when the packager continues an earlier timeline (a resumed recording)."""
         self._init = init
+        self._first_decode_time = first_decode_time
 
     def publish(self, part: bytes, duration: float) -> None:
         """Add the next part; completes its segment when the segment has all its parts."""
@@ -262,6 +313,11 @@ class LiveStream:
                 # Media Segment that follows it and the one that preceded it."
                 date_line = "#EXT-X-DISCONTINUITY\n" + date_line
             segment = _Segment(self._next_msn, date_line)
+            if self._anchor is None:
+                start = date if self._availability_start is None else self._availability_start
+                self._anchor = Anchor(
+                    start, date - start, segment.msn, self._first_decode_time, self._timescale
+                )
             self._next_msn += 1
             self._open = segment
         else:
@@ -449,6 +505,7 @@ class LiveStream:
             self.parts_per_segment,
             self.part_target_s,
             self._after[1] + 1 if self._after is not None else 0,
+            self._anchor,
         )
 
     def _check_directives(self, msn: int, part: int | None) -> None:
@@ -456,6 +513,10 @@ class LiveStream:
 
     def _holds(self, msn: int, part: int | None) -> bool:
         return self.state().holds(msn, part)
+
+    async def wait_until(self, ready: Callable[[StreamState], bool], timeout_s: float) -> None:
+        """Return once ``ready(state)`` holds; ``NotYet`` if ``timeout_s`` passes first."""
+        await self._wait(lambda: ready(self.state()), timeout_s)
 
     async def _wait(self, ready: Callable[[], bool], timeout_s: float) -> None:
         try:

@@ -1,0 +1,251 @@
+"""Low-latency DASH: the MPD's rules, and a live Space's MPD and segments over HTTP.
+
+The part store's contract (tests/contract/test_part_store.py) covers streaming a growing
+segment on both backends; here are the MPD as a document, and the routes end to end, read by a
+real player (FFmpeg's DASH demuxer) and decoded with PyAV.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import shutil
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime
+
+import av
+import httpx
+import pytest
+
+from majlis.api.dash import utc_time
+from majlis.media.dash.mpd import AAC, TIME_SHIFT_BUFFER_S, render_mpd
+from majlis.media.hls.stream import LiveStream
+from tests.client import (
+    Api,
+    problem_of,
+    segment_in_progress,
+    wait_for_live_stream,
+    wait_for_new_segment,
+)
+from tests.services import unavailable
+
+NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
+PART_S = 0.256
+PPS = 8
+SEGMENT_S = PART_S * PPS
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _published(stream: LiveStream, clock: Clock, parts: int) -> None:
+    for _ in range(parts):
+        clock.now += PART_S
+        stream.publish(b"chunk", PART_S)
+
+
+def _mpd(stream: LiveStream, now: float = 1_800_000_100.0) -> ET.Element:
+    return ET.fromstring(render_mpd(stream.state(), (AAC,), now))
+
+
+def _seconds(duration: str) -> float:
+    assert duration.startswith("PT") and duration.endswith("S")
+    return float(duration[2:-1])
+
+
+def _epoch(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+
+
+def test_the_mpd_maps_segment_numbers_to_the_wall_clock() -> None:
+    clock = Clock(1_800_000_000.0)
+    stream = LiveStream(PART_S, PPS, clock=clock, pipeline_delay_s=0.05)
+    stream.set_init(b"init", first_decode_time=96_000)  # a resumed timeline: 2 s in
+    _published(stream, clock, 3)
+    mpd = _mpd(stream)
+    assert mpd.get("type") == "dynamic" and mpd.get("minimumUpdatePeriod")
+    # The first sample was captured a part and the pipeline delay before it was published.
+    assert _epoch(mpd.get("availabilityStartTime", "")) == pytest.approx(
+        1_800_000_000.0 + PART_S - PART_S - 0.05, abs=0.001
+    )
+    template = mpd.find("d:Period/d:AdaptationSet/d:SegmentTemplate", NS)
+    assert template is not None
+    assert template.get("media") == "$RepresentationID$/$Number$.m4s"
+    assert int(template.get("duration", "")) == round(PART_S * PPS * 48000)
+    assert template.get("startNumber") == "0" and template.get("presentationTimeOffset") == "96000"
+    # DASH-IF low latency: asked for once the first chunk is done, the rest over chunked transfer.
+    assert float(template.get("availabilityTimeOffset", "")) == pytest.approx(PART_S * (PPS - 1))
+    assert template.get("availabilityTimeComplete") == "false"
+    latency = mpd.find("d:ServiceDescription/d:Latency", NS)
+    reference = mpd.find("d:Period/d:AdaptationSet/d:ProducerReferenceTime", NS)
+    assert latency is not None and reference is not None
+    assert latency.get("referenceId") == reference.get("id")
+    assert int(latency.get("target", "")) <= 1500
+    timing = mpd.find("d:UTCTiming", NS)
+    assert timing is not None and timing.get("value") == "/dash/time"
+    representation = mpd.find("d:Period/d:AdaptationSet/d:Representation", NS)
+    assert representation is not None and representation.get("codecs") == "mp4a.40.2"
+
+
+def test_a_failover_is_a_new_period_on_the_same_availability_start() -> None:
+    clock = Clock(1_800_000_000.0)
+    dead = LiveStream(PART_S, PPS, clock=clock)
+    dead.set_init(b"init")
+    _published(dead, clock, PPS + 3)  # a segment and three parts
+    clock.now += 4.0  # the time it took another node to take over
+    heir = LiveStream(PART_S, PPS, clock=clock, continues=dead.state())
+    heir.set_init(b"init")
+    _published(heir, clock, 1)
+    before, after = _mpd(dead), _mpd(heir)
+    assert before.get("availabilityStartTime") == after.get("availabilityStartTime")
+    old_period, new_period = before.find("d:Period", NS), after.find("d:Period", NS)
+    assert old_period is not None and new_period is not None
+    assert (old_period.get("id"), new_period.get("id")) == ("p0", "p1")
+    gap = _seconds(new_period.get("start", "")) - _seconds(old_period.get("start", ""))
+    assert gap == pytest.approx((PPS + 3) * PART_S + 4.0, abs=0.01)
+    template = new_period.find("d:AdaptationSet/d:SegmentTemplate", NS)
+    assert template is not None and template.get("startNumber") == "2"  # numbers run on
+
+
+def test_an_ended_stream_has_a_duration_and_no_more_updates() -> None:
+    clock = Clock(1_800_000_000.0)
+    stream = LiveStream(PART_S, PPS, clock=clock)
+    stream.set_init(b"init")
+    _published(stream, clock, PPS + 2)
+    stream.end()
+    mpd = _mpd(stream)
+    assert mpd.get("minimumUpdatePeriod") is None
+    assert _seconds(mpd.get("mediaPresentationDuration", "")) == pytest.approx((PPS + 2) * PART_S)
+
+
+# --- over HTTP, on a live Space -----------------------------------------------------------------
+
+
+def _predicted_number(http: httpx.Client, mpd_url: str) -> int:
+    """The number of the segment a client following the MPD would ask for now: the one whose
+    first chunk is the newest available by the MPD's timeline and the origin's clock."""
+    mpd = ET.fromstring(http.get(mpd_url).text)
+    server_now = _epoch(http.get("/dash/time").text)
+    period = mpd.find("d:Period", NS)
+    template = mpd.find("d:Period/d:AdaptationSet/d:SegmentTemplate", NS)
+    assert period is not None and template is not None
+    start = _epoch(mpd.get("availabilityStartTime", "")) + _seconds(period.get("start", ""))
+    segment_s = int(template.get("duration", "")) / int(template.get("timescale", ""))
+    ato = float(template.get("availabilityTimeOffset", ""))
+    return int(template.get("startNumber", "")) + int((server_now - start + ato) // segment_s) - 1
+
+
+def test_a_live_space_is_listened_to_over_dash(api: Api) -> None:
+    host = api.sign_up("dash")
+    space = host.create_space("بث منخفض التأخير · Low-latency DASH")
+    sid = space["id"]
+    assert space["dash_url"].endswith(f"/dash/{sid}/live.mpd")
+    join = api.http.post(f"/api/v1/spaces/{sid}/join").json()
+    assert join["dash_url"] == space["dash_url"]
+    wait_for_live_stream(api.http, sid)
+    mpd = api.http.get(f"/dash/{sid}/live.mpd")
+    assert mpd.status_code == 200
+    assert mpd.headers["content-type"] == "application/dash+xml"
+    assert "max-age" in mpd.headers["cache-control"]
+    init = api.http.get(f"/dash/{sid}/aac/init.mp4")
+    assert init.headers["cache-control"].endswith("immutable")
+
+    producing = segment_in_progress(api.http, sid)
+    # The MPD's timeline agrees with the encoder (which may lag it on a loaded machine).
+    assert producing - 1 <= _predicted_number(api.http, f"/dash/{sid}/live.mpd") <= producing + 1
+    upcoming = producing + 1  # not begun yet: the request waits for its first chunk
+    chunks: list[bytes] = []
+    complete_when_first_arrived: bool | None = None
+    with api.http.stream("GET", f"/dash/{sid}/aac/{upcoming}.m4s", timeout=15) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["cache-control"] == "public, max-age=60"
+        for chunk in response.iter_raw():
+            if complete_when_first_arrived is None:
+                # Streamed, not stored and forwarded: the whole segment does not exist yet.
+                whole = api.http.get(f"/hls/{sid}/{upcoming}.m4s")
+                complete_when_first_arrived = whole.status_code == 200
+            chunks.append(chunk)
+    assert complete_when_first_arrived is False
+    body = b"".join(chunks)
+    assert body == api.http.get(f"/hls/{sid}/{upcoming}.m4s").content  # the same CMAF bytes
+
+    with av.open(io.BytesIO(init.content + body)) as container:
+        frames = list(container.decode(audio=0))
+    samples = sum(frame.samples for frame in frames)
+    assert samples == PPS * 12 * 1024  # 2.048 s of 48 kHz AAC
+    host.post(f"/api/v1/spaces/{sid}/end")
+
+
+def test_bad_segment_requests_are_clear_404s_that_no_cache_keeps(api: Api) -> None:
+    host = api.sign_up("dashbad")
+    sid = host.create_space("Bad requests")["id"]
+    wait_for_live_stream(api.http, sid)
+    number = segment_in_progress(api.http, sid)
+    for path in (
+        f"/dash/{sid}/aac/{number + 50}.m4s",  # far ahead of live
+        f"/dash/{sid}/flac/{number}.m4s",  # no such rendition
+        f"/dash/{sid}/flac/init.mp4",
+        f"/dash/{sid}/aac/-1.m4s",
+        f"/dash/{sid}/aac/one.m4s",
+        f"/dash/{sid}/aac/{'9' * 13}.m4s",
+        "/dash/nosuchspace/live.mpd",
+        "/dash/nosuchspace/aac/1.m4s",
+    ):
+        response = api.http.get(path)
+        problem_of(response, 404)
+        assert response.headers["cache-control"] == "no-store", path
+    assert api.http.post(f"/dash/{sid}/live.mpd").status_code == 405
+    host.post(f"/api/v1/spaces/{sid}/end")
+
+
+def test_the_origin_tells_the_time() -> None:
+    before = time.time()
+    response = asyncio.run(utc_time())
+    told = _epoch(bytes(response.body).decode())
+    assert before - 0.002 <= told <= time.time() + 0.002
+    assert response.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["postgresql"], indirect=True)  # one is enough: 12 s each
+def test_ffmpeg_plays_the_live_mpd(api: Api) -> None:
+    """Debian's FFmpeg (5.1) reads a live MPD and decodes exactly what it asked for.
+
+    FFmpeg 5.1's DASH demuxer computes the oldest segment as ``now - availabilityStartTime -
+    timeShiftBufferDepth`` in unsigned arithmetic, so on a stream younger than the time-shift
+    buffer it asks for segment 0 over and over; we let the stream age past the buffer first
+    (12 s, hence slow). dash.js and GStreamer have no such limit."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        unavailable("Debian's ffmpeg (with its DASH demuxer) is not installed")
+        return
+    host = api.sign_up("dashff")
+    sid = host.create_space("FFmpeg listens")["id"]
+    wait_for_live_stream(api.http, sid)
+    wait_for_new_segment(api.http, sid, ahead=math.ceil(TIME_SHIFT_BUFFER_S / SEGMENT_S) + 1)
+    seconds = 3
+    played = subprocess.run(
+        [  # noqa: RUF005 (one argument list, written as two lines for the reader)
+            ffmpeg,
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-i",
+            str(api.http.base_url.join(f"/dash/{sid}/live.mpd")),
+        ]
+        + ["-t", str(seconds), "-f", "s16le", "-ac", "1", "-ar", "48000", "-"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert played.returncode == 0, played.stderr.decode()
+    assert len(played.stdout) == seconds * 48000 * 2
+    host.post(f"/api/v1/spaces/{sid}/end")
