@@ -8,6 +8,7 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import majlis
 from majlis.config import ROLES, Settings
@@ -109,11 +110,20 @@ def scaletest(args: argparse.Namespace) -> int:
 def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     edge = commands.add_parser(
         "edge-config",
-        help="print an nginx configuration for a caching edge in front of the origin",
+        help="print an nginx configuration (or a Varnish VCL) for a caching edge",
         description="Print an nginx.conf for a caching edge: collapsed blocking playlist "
         "reloads, parts cached for long, playlists and snapshots stale-while-updating, "
         "everything else passed through. The cache and log directories it names are created "
-        "(unless --no-mkdir), so nginx starts with it as it is: save it and run nginx -t -c on it.",
+        "(unless --no-mkdir), so nginx starts with it as it is: save it and run nginx -t -c on it. "
+        "With --engine varnish, print a Varnish 7 VCL instead, which also streams LL-DASH "
+        "segments to every listener while the origin produces them; the varnishd command line "
+        "to run it is at its top.",
+    )
+    edge.add_argument(
+        "--engine",
+        choices=EDGE_ENGINES,
+        default="nginx",
+        help="nginx (default) or varnish",
     )
     edge.add_argument(
         "--no-mkdir",
@@ -127,20 +137,30 @@ def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="the majlis origin, e.g. http://10.0.0.5:8000; repeat it for each API node",
     )
     edge.add_argument("--listen", type=int, default=8080, help="port the edge listens on (8080)")
-    edge.add_argument("--cache-dir", type=Path, default=Path("/var/cache/majlis-edge"))
-    edge.add_argument("--cache-size", default="1g", help="most disk the cache may use (1g)")
-    edge.add_argument("--server-name", default="_", help="nginx server_name (any host)")
-    edge.add_argument("--log-dir", type=Path, default=Path("/var/log/majlis-edge"))
+    edge.add_argument(
+        "--cache-size",
+        help="most the cache may use: disk for nginx (1g), memory for varnish (256m)",
+    )
+    # nginx only (None: not given, so --engine varnish can refuse them rather than ignore them).
+    edge.add_argument("--cache-dir", type=Path, help="nginx: /var/cache/majlis-edge")
+    edge.add_argument("--server-name", help="nginx server_name (any host: _)")
+    edge.add_argument("--log-dir", type=Path, help="nginx: /var/log/majlis-edge")
     edge.add_argument(
         "--no-access-log",
         action="store_true",
-        help="log no requests (saves the edge CPU; the log shows cache status per request)",
+        default=None,
+        help="nginx: log no requests (saves the edge CPU; the log shows cache status per request)",
     )
     edge.add_argument(
         "--snippet",
         action="store_true",
-        help="print only the http-context part, for /etc/nginx/conf.d/",
+        default=None,
+        help="nginx: print only the http-context part, for /etc/nginx/conf.d/",
     )
+
+
+EDGE_ENGINES = ("nginx", "varnish")
+_NGINX_ONLY = ("cache_dir", "server_name", "log_dir", "no_access_log", "snippet")
 
 
 def edge_config(args: argparse.Namespace) -> int:
@@ -153,15 +173,17 @@ def edge_config(args: argparse.Namespace) -> int:
         render_http,
     )
 
+    if args.engine == "varnish":
+        return _varnish_config(args)
     try:
         options = EdgeOptions(
             origin=parse_origin(args.origin[0]),
             more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
             listen=args.listen,
-            server_name=args.server_name,
-            cache_dir=args.cache_dir,
-            cache_size=args.cache_size,
-            log_dir=args.log_dir,
+            server_name=_given(args.server_name, "_"),
+            cache_dir=_given(args.cache_dir, Path("/var/cache/majlis-edge")),
+            cache_size=_given(args.cache_size, "1g"),
+            log_dir=_given(args.log_dir, Path("/var/log/majlis-edge")),
             access_log=not args.no_access_log,
         )
     except EdgeConfigError as exc:
@@ -170,6 +192,37 @@ def edge_config(args: argparse.Namespace) -> int:
     if not args.no_mkdir:
         _make_directories(directories(options))
     print(render_http(options) if args.snippet else render_config(options), end="")
+    return 0
+
+
+T = TypeVar("T")
+
+
+def _given(value: T | None, default: T) -> T:
+    """An option's value, or its engine's default when it was not given (an empty one was)."""
+    return default if value is None else value
+
+
+def _varnish_config(args: argparse.Namespace) -> int:
+    """The VCL, with the varnishd command line at its top; it names no directory to create."""
+    from majlis.delivery.edge import EdgeConfigError, parse_origin
+    from majlis.delivery.varnish import VarnishOptions, render_vcl
+
+    given = [name for name in _NGINX_ONLY if getattr(args, name) is not None]
+    try:
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise EdgeConfigError(f"{flags}: for --engine nginx only")
+        options = VarnishOptions(
+            origin=parse_origin(args.origin[0]),
+            more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
+            listen=args.listen,
+            cache_size=_given(args.cache_size, "256m"),
+        )
+    except EdgeConfigError as exc:
+        print(f"majlis edge-config: {exc}", file=sys.stderr)
+        return 2
+    print(render_vcl(options), end="")
     return 0
 
 

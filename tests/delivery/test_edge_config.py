@@ -228,3 +228,66 @@ def test_the_printed_config_starts_nginx_as_it_is(tmp_path: Path) -> None:
     checked = check_config(binary, config, tmp_path)
     assert checked.returncode == 0, checked.stderr
     assert (cache / "tmp").is_dir() and logs.is_dir()
+
+
+def test_cli_prints_a_varnish_vcl_headed_by_its_varnishd_command_line() -> None:
+    done = _majlis(
+        "edge-config",
+        "--engine",
+        "varnish",
+        "--origin",
+        "http://10.0.0.5:8000",
+        "--listen",
+        "9090",
+        "--cache-size",
+        "1g",
+    )
+    assert done.returncode == 0, done.stderr
+    head, _, vcl = done.stdout.partition("\nvcl 4.1;\n")
+    assert all(line.startswith("#") for line in head.splitlines())  # comments above the VCL
+    assert "#   varnishd -F -a :9090 -f /etc/varnish/majlis-edge.vcl -s malloc,1g \\" in head
+    assert "-p thread_pool_min=" in head and "-p thread_queue_limit=" in head
+    assert '.host = "10.0.0.5";' in vcl and '.port = "8000";' in vcl
+    assert 'set bereq.http.Host = "10.0.0.5:8000";' in vcl
+    assert "import directors;" not in vcl  # one origin: no director
+    several = _majlis(
+        "edge-config",
+        "--engine",
+        "varnish",
+        "--origin",
+        "http://10.0.0.5:8000",
+        "--origin",
+        "http://10.0.0.6:8000",
+    )
+    assert several.returncode == 0, several.stderr
+    assert "new origins = directors.round_robin();" in several.stdout
+    assert "origins.add_backend(origin_2);" in several.stdout
+    assert "return (retry);" in several.stdout and '.url = "/readyz";' in several.stdout
+
+
+def test_nginx_stays_the_default_engine() -> None:
+    default = _majlis("edge-config", "--origin", "http://10.0.0.5:8000", "--no-mkdir")
+    chosen = _majlis(
+        "edge-config", "--engine", "nginx", "--origin", "http://10.0.0.5:8000", "--no-mkdir"
+    )
+    assert default.returncode == chosen.returncode == 0
+    assert default.stdout == chosen.stdout
+    assert default.stdout == render_config(EdgeOptions(origin=parse_origin("http://10.0.0.5:8000")))
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--origin", "https://origin.example"], "plain http only"),
+        (["--origin", "origin.example:8000"], "http://"),  # the same URL checks as nginx's
+        (["--origin", "http://10.0.0.5:8000", "--cache-size", "lots"], "--cache-size"),
+        (["--origin", "http://10.0.0.5:8000", "--listen", "0"], "--listen"),
+        (["--origin", "http://10.0.0.5:8000", "--snippet"], "--snippet: for --engine nginx"),
+        (["--origin", "http://10.0.0.5:8000", "--cache-dir", "/c"], "--cache-dir: for --engine"),
+    ],
+)
+def test_cli_refuses_what_varnish_cannot_do_with_a_reason(args: list[str], says: str) -> None:
+    refused = _majlis("edge-config", "--engine", "varnish", *args)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.startswith("majlis edge-config: ") and says in refused.stderr
+    assert "Traceback" not in refused.stderr
