@@ -15,6 +15,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, get_type_hints
 
+#: A listener cap that no audience reaches: the default of the caps that are retired.
+NO_CAP = 1_000_000_000
 ENV_PREFIX = "MAJLIS_"
 KDF_PROFILES = ("rfc9106-low-memory", "rfc9106-high-memory", "test-cheapest")
 
@@ -38,11 +40,12 @@ class Settings:
     #: Signs listener ids; all nodes of a deployment share it. Generated per data dir if empty.
     secret: str = ""
     heartbeat_interval_s: int = 30
-    #: Listeners who join a Space of at least this many get plain HLS (whole 2 s segments,
-    #: seconds of latency) instead of LL-HLS: an LL-HLS listener costs an edge ~7.8 requests a
-    #: second, a plain one ~1.5, which brings an edge to Icecast2's listeners per core
-    #: (docs/benchmarks.md). 0: nobody gets low latency.
-    low_latency_max_listeners: int = 20_000
+    #: An operator's cap: listeners who join a Space of at least this many get plain HLS
+    #: (whole 2 s segments, seconds of latency) instead of low latency. Retired by default
+    #: (no cap): low-latency DASH through a streaming edge costs about what segment-paced HLS
+    #: does, one request per segment (docs/scaling.md). Worth setting only behind edges that
+    #: cannot stream a growing segment to many waiters. 0: nobody gets low latency.
+    low_latency_max_listeners: int = NO_CAP
     #: Listeners who join a Space of at least this many are told not to open its event stream
     #: (join's ``events``) and follow it through the snapshot, which edges cache: a stream is
     #: an open connection at an origin node per listener, the one audience cost an edge cannot

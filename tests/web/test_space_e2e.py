@@ -94,10 +94,10 @@ def test_two_browsers_host_listen_request_approve_speak_react_end_replay(
         )
         assert api.space(space_id)["state"] == "live"
 
-        # The guest signs in, joins and hears the host's tone over LL-HLS.
+        # The guest signs in, joins and hears the host's tone over low-latency DASH.
         sign_in(guest, base, guest_user.handle, f"/spaces/{space_id}?raw=1")
         wait_js(
-            guest, "() => window.majlis.hearing === 'hls' && window.majlis.player === 'hls.js'", 30
+            guest, "() => window.majlis.hearing === 'hls' && window.majlis.player === 'dash.js'", 30
         )
         loaded_at = guest.evaluate("() => performance.timeOrigin")
         hears(guest, TONE_A)
@@ -149,6 +149,7 @@ def test_two_browsers_host_listen_request_approve_speak_react_end_replay(
         assert guest.evaluate("() => document.getElementById('player').duration") > 5
         fatal = [e for e in guest.evaluate("() => window.majlis.hlsErrors") if e["fatal"]]
         assert fatal == []
+        assert guest.evaluate("() => window.majlis.dashErrors") == []
         assert errors == []
     finally:
         if space_id is not None:

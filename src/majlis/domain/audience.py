@@ -105,9 +105,9 @@ class Audience:
         """The Space's listener count, read at most once a second per Space, so that joins add
         no presence round trip. It decides what a joiner is given:
 
-        - LL-HLS only below ``low_latency_max_listeners``: per listener, LL-HLS costs an edge
-          ~6x what a segment-paced listener costs; the first listeners get ~1 s of latency, a
-          surge crowd gets seconds and the edges hold;
+        - low latency only below ``low_latency_max_listeners``, an operator's cap that is off by
+          default: low-latency DASH through a streaming edge costs about what segment-paced
+          HLS does, so every listener gets ~1 s of latency (settings.low_latency_max_listeners);
         - the event stream only below ``events_max_listeners``: a stream is an open connection
           at an origin node per listener, which no edge can cache; past it listeners follow the
           snapshot, which the edges do."""

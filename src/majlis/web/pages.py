@@ -224,7 +224,7 @@ async def space_page(request: Request, space_id: str, svc: Svc) -> HTMLResponse:
             state_label=_STATE_LABELS.get(space.state, space.state),
         ),
         scripts=list(_SPACE_SCRIPTS),
-        vendor=["vendor/hls.min.js"],
+        vendor=["vendor/dash.mediaplayer.min.js", "vendor/hls.min.js"],
         cache_control=_SPACE_CACHE,
     )
 

@@ -1,5 +1,12 @@
-/* majlis Space page, the audio: LL-HLS for listeners (hls.js, or Safari's native HLS), WHIP for
-   people on stage, and the switch between the two without a page reload.
+/* majlis Space page, the audio: low-latency DASH for listeners (dash.js), native LL-HLS where
+   there is no Media Source Extensions (iPhone Safari before ManagedMediaSource), hls.js as the
+   fallback; WHIP for people on stage, and the switch between the two without a page reload.
+
+   Why DASH first: a DASH listener asks for each 2 s segment once and receives it as it is
+   produced (chunked transfer), ~0.5 requests a second; an LL-HLS one makes ~8 (a blocking
+   playlist reload and a part every 0.256 s). Same latency, a sixteenth of the requests at the
+   edge (docs/scaling.md). If dash.js fails DASH_MAX_FAILURES times in a row, the page falls back
+   to segment-paced HLS with hls.js: seconds of latency, but it plays.
 
    Why one module owns both paths: the switch must never leave a gap or a double. Going on stage,
    the HLS player keeps playing until the WebRTC connection is up, then stops (what you hear
@@ -27,6 +34,7 @@
      expires, ~8 s later in Chromium: no packet for this long says so sooner. */
   var SILENT_MS = 2500;
   var HLS_MIME = "application/vnd.apple.mpegurl";
+  var DASH_MAX_FAILURES = 2;
 
   function micProblem(e) {
     var name = e && e.name;
@@ -109,6 +117,8 @@
     var remote = opts.remote;
     var analyser = makeAnalyser(player);
     var hls = null;
+    var dash = null;
+    var dashFailures = 0; /* in a row; at DASH_MAX_FAILURES the page falls back to HLS */
     var source = null; /* {url, live} */
     var playerFailures = 0;
     var mediaRecoveries = 0;
@@ -126,31 +136,40 @@
       if (opts.onHeard) { opts.onHeard(kind); }
     }
 
-    /* -- LL-HLS -- */
+    /* -- live over HTTP: DASH, LL-HLS -- */
 
-    /* lowLatency false (a large audience, see join's low_latency): whole segments, seconds of
-       latency, a fifth of the edge's requests. */
-    function listen(url, live, lowLatency) {
+    function mediaSourceExists() {
+      return Boolean(window.ManagedMediaSource || window.MediaSource);
+    }
+
+    /* lowLatency false (an operator's cap on the audience, see join's low_latency): whole
+       segments over HLS, seconds of latency. dashUrl: the same audio as low-latency DASH. */
+    function listen(url, live, lowLatency, dashUrl) {
       stopListening();
       var ll = live && lowLatency !== false;
-      source = { url: url, live: live, lowLatency: ll };
+      source = { url: url, live: live, lowLatency: ll, dashUrl: live && ll ? dashUrl : null };
       debug.lowLatency = ll;
       var Hls = window.Hls;
       player.controls = !live; /* the replay can be sought; live audio has our Play button */
-      if (Hls && Hls.isSupported()) {
+      if (source.dashUrl && window.dashjs && mediaSourceExists() && dashFailures < DASH_MAX_FAILURES) {
+        startDash(source.dashUrl);
+      } else if (player.canPlayType(HLS_MIME) && !(Hls && Hls.isSupported())) {
+        debug.player = "native"; /* Safari, iOS: no MSE but (LL-)HLS built in */
+        player.src = url;
+        if (live) { tryPlay(); }
+      } else if (Hls && Hls.isSupported()) {
         debug.player = "hls.js";
-        var config = { lowLatencyMode: ll, backBufferLength: 30 };
-        if (ll) { config.maxLiveSyncPlaybackRate = 1.25; } /* catch up gently after a stall */
+        /* After DASH failed: segment-paced, the path with the fewest moving parts. */
+        var llHls = ll && dashFailures < DASH_MAX_FAILURES;
+        debug.lowLatency = llHls;
+        var config = { lowLatencyMode: llHls, backBufferLength: 30 };
+        if (llHls) { config.maxLiveSyncPlaybackRate = 1.25; } /* catch up gently after a stall */
         hls = new Hls(config);
         hls.on(Hls.Events.ERROR, onHlsError);
         hls.on(Hls.Events.MANIFEST_PARSED, function () { if (live) { tryPlay(); } });
         hls.on(Hls.Events.FRAG_BUFFERED, function () { playerFailures = 0; });
         hls.loadSource(url);
         hls.attachMedia(player);
-      } else if (player.canPlayType(HLS_MIME)) {
-        debug.player = "native"; /* Safari, iOS: no MSE but HLS built in */
-        player.src = url;
-        if (live) { tryPlay(); }
       } else {
         debug.player = "none";
         opts.status("sp.err.noHls", null, true);
@@ -159,9 +178,52 @@
       return true;
     }
 
+    function startDash(url) {
+      debug.player = "dash.js";
+      var events = window.dashjs.MediaPlayer.events;
+      dash = window.dashjs.MediaPlayer().create();
+      /* The MPD's ServiceDescription sets the latency target (1.2 s) and the catch-up rate
+         (±4 %); dash.js switches to low-latency mode by itself (availabilityTimeComplete). */
+      dash.updateSettings({
+        debug: { logLevel: window.dashjs.Debug.LOG_LEVEL_NONE },
+        streaming: {
+          liveCatchup: { enabled: true },
+          buffer: { bufferTimeAtTopQuality: 6, bufferToKeep: 10 },
+        },
+      });
+      dash.on(events.ERROR, onDashError);
+      dash.on(events.STREAM_INITIALIZED, function () { tryPlay(); });
+      dash.on(events.FRAGMENT_LOADING_COMPLETED, function () { playerFailures = 0; dashFailures = 0; });
+      /* autoPlay off: we start playback ourselves (tryPlay), so that a browser which refuses
+         autoplay is asked through our Play button, never through the element's own autoplay. */
+      dash.initialize(player, url, false);
+    }
+
+    function onDashError(event) {
+      var error = event && event.error;
+      if (debug.dashErrors.length < 50) {
+        debug.dashErrors.push({ code: error && error.code, message: String((error && error.message) || "") });
+      }
+      /* dash.js reports only errors it could not get past (it retries segments by itself). */
+      dashFailures += 1;
+      restart();
+    }
+
+    /* How far behind live the listener is, in seconds (for the debug panel and tests). */
+    function liveLatency() {
+      if (dash && typeof dash.getCurrentLiveLatency === "function") {
+        return dash.getCurrentLiveLatency();
+      }
+      if (hls && typeof hls.latency === "number") { return hls.latency; }
+      return null;
+    }
+
     function stopListening() {
       clearTimeout(restartTimer);
-      if (hls) {
+      if (dash) {
+        dash.destroy(); /* also detaches the element (it empties src) */
+        dash = null;
+      } else if (hls) {
         hls.destroy();
         hls = null;
       } else if (player.getAttribute("src")) {
@@ -181,7 +243,9 @@
       stopListening();
       source = src;
       opts.status("sp.audio.retry", { s: Math.ceil(seconds) }, false);
-      restartTimer = setTimeout(function () { if (source === src) { listen(src.url, true, src.lowLatency); } }, seconds * 1000);
+      restartTimer = setTimeout(function () {
+        if (source === src) { listen(src.url, true, src.lowLatency, src.dashUrl); }
+      }, seconds * 1000);
     }
 
     function onHlsError(_event, data) {
@@ -206,7 +270,10 @@
       if (!pc || debug.connectionState !== "connected") { heard(source && source.live ? "hls" : "replay"); }
     });
     player.addEventListener("pause", function () { debug.playing = false; });
-    player.addEventListener("timeupdate", function () { debug.currentTime = player.currentTime; });
+    player.addEventListener("timeupdate", function () {
+      debug.currentTime = player.currentTime;
+      debug.liveLatency = source && source.live ? liveLatency() : null;
+    });
 
     function tryPlay() {
       var p = player.play();
@@ -236,7 +303,9 @@
         tryPlay();
         return;
       }
-      if (hls && source && source.live && typeof hls.liveSyncPosition === "number" &&
+      if (dash) {
+        /* dash.js keeps to live by itself (its catch-up, and a seek when far behind). */
+      } else if (hls && source && source.live && typeof hls.liveSyncPosition === "number" &&
           isFinite(hls.liveSyncPosition)) {
         player.currentTime = hls.liveSyncPosition;
       }
@@ -440,6 +509,7 @@
       togglePlay: togglePlay,
       tryPlay: tryPlay,
       isListening: function () { return Boolean(source); },
+      liveLatency: liveLatency,
       speak: speak,
       hangUp: hangUp,
       onAir: function () { return Boolean(pc); },

@@ -42,7 +42,7 @@
     role: "listener", message: "", listenerId: null, joinAttempts: 0, joinStatuses: [], retryInS: null,
     heartbeats: 0, heartbeatFailures: 0, snapshots: 0, events: 0, listenerCount: null, stage: [],
     speaking: [], requestPending: false, streaming: null, player: null, playing: false, currentTime: 0,
-    autoplayBlocked: false, playerRestarts: 0, hlsErrors: [], hearing: null, constraints: null,
+    autoplayBlocked: false, playerRestarts: 0, hlsErrors: [], dashErrors: [], liveLatency: null, hearing: null, constraints: null,
     whipStatus: null, sessionUrl: null, connectionState: null, remoteTracks: 0, packetsSent: 0,
     packetsReceived: 0, totalSamplesReceived: 0, reconnecting: false, reconnects: 0, drops: 0, muted: true, reactionsSent: 0, reactionsReceived: 0,
     reload: window.performance && performance.timeOrigin,
@@ -657,6 +657,12 @@
   /* ---- which audio path ---------------------------------------------------------------------- */
 
   /* Brings the audio in line with the role: on stage (Space live) → WHIP; otherwise LL-HLS. */
+  /* The live audio, the way join said to play it (dash_url where the browser can). */
+  function listenLive() {
+    var j = model.joined;
+    audio.listen(j.hls_url, true, j.low_latency, j.dash_url);
+  }
+
   function syncAudio() {
     var space = model.space;
     if (!space || space.state === "ended" || debug.phase === "removed") { return; }
@@ -669,13 +675,13 @@
     if (!audio.onAir()) { audio.hangUp(token()); } /* a microphone kept for a reconnect */
     if (audio.onAir()) {
       /* Off the stage: the live stream first, so the audio continues, then hang up. */
-      if (model.joined) { audio.listen(model.joined.hls_url, true, model.joined.low_latency); }
+      if (model.joined) { listenLive(); }
       audio.hangUp(token());
       debug.hearing = null;
       renderMe();
       return;
     }
-    if (model.joined && !audio.isListening()) { audio.listen(model.joined.hls_url, true, model.joined.low_latency); }
+    if (model.joined && !audio.isListening()) { listenLive(); }
   }
 
   async function goOnStage(attempt) {
@@ -704,7 +710,7 @@
         report(result.detail);
       }
       /* Keep hearing the Space meanwhile. */
-      if (model.joined && !audio.isListening()) { audio.listen(model.joined.hls_url, true, model.joined.low_latency); }
+      if (model.joined && !audio.isListening()) { listenLive(); }
     } else if (result.ok) {
       report("");
     }
@@ -720,7 +726,7 @@
   function stageAudioDropped() {
     debug.hearing = null;
     debug.drops += 1;
-    if (model.joined && !audio.isListening()) { audio.listen(model.joined.hls_url, true, model.joined.low_latency); }
+    if (model.joined && !audio.isListening()) { listenLive(); }
     var space = model.space;
     if (!myMember() || !space || space.state !== "live" || debug.phase === "removed") {
       audio.hangUp(token());
