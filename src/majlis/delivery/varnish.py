@@ -13,7 +13,9 @@ streams one fetch to every request that waits on it. Why each part of the VCL is
   listener of a Space gets each chunk of the segment as the origin sends it. ``do_stream`` is on
   by default; the VCL sets it anyway so that nobody "tidies" it away. A body that breaks off
   (the origin's node died mid-segment) fails the fetch: the object is killed, never served
-  again, and its readers see their response cut, not a short segment that looks whole.
+  again, and its readers see their response cut. (In 7.1 a reader whose delivery starts just
+  after the failure gets what arrived with a clean end: measured 2 in 200 when the body broke
+  off at once; the origin's CMAF chunks are whole boxes, so it plays as a short segment.)
 - **Nothing on the listener path may become hit-for-miss or pass.** The builtin VCL marks an
   answer uncacheable for 120 s when it sees no TTL, ``no-store``/``private`` or a Set-Cookie;
   the waiters of an uncacheable answer each go to the origin, and so does every request for that
@@ -389,9 +391,9 @@ sub vcl_deliver {{
 }}
 
 sub vcl_synth {{
+    set resp.http.X-Cache = "SYNTH";
     if (resp.status == 200 && req.url ~ "{DASH_TIME}") {{
         # The MPD's UTCTiming (urn:mpeg:dash:utc:http-iso:2014): now, to the millisecond.
-        set resp.http.X-Cache = "SYNTH";
         set resp.http.Content-Type = "text/plain; charset=utf-8";
         set resp.http.Cache-Control = "no-store";
         set resp.http.Access-Control-Allow-Origin = "*";
@@ -402,5 +404,11 @@ sub vcl_synth {{
         unset resp.http.X-Ms;
         return (deliver);
     }}
+    # A fetch that failed before its answer began ("Backend fetch failed"), a request without
+    # Host: problem+json like the origin's errors.
+    set resp.http.Content-Type = "application/problem+json";
+    set resp.http.Retry-After = "1";
+    set resp.body = {{"{{"title":""}} + resp.reason + {{"","status":"}} + resp.status + "}}";
+    return (deliver);
 }}
 """
