@@ -14,7 +14,6 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,89 +22,36 @@ import httpx
 import pytest
 
 from majlis.delivery.edge import LIVE_INACTIVE_S, LOCK_S
-from tests.client import Api, User
-from tests.media.bot_thread import BotThread
 from tests.nginx_edge import Edge, origin_requests, run_nginx_edge
-from tests.server import free_port, serve_process
 from tests.sse import EventReader
 from tests.support.listener import Connection, audience
+from tests.support.live_space import PARTS_PER_SEGMENT, LiveSpace, concurrently, origin_process
+from tests.support.live_space import ahead as _ahead
+from tests.support.live_space import hint as _hint
+from tests.support.live_space import live_space as live_space_via
+from tests.support.live_space import newest_part as _newest_part
 from tests.support.wait import eventually
-
-_HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"')
-_PARTS = re.compile(r'URI="(\d+)\.(\d+)\.m4s",INDEPENDENT')
-PARTS_PER_SEGMENT = 8
 
 
 @dataclass
-class Stage:
-    origin: str
+class Stage(LiveSpace):
     edge: Edge
-    space_id: str
-    api: Api
-    host: User
-
-    @property
-    def hls(self) -> str:
-        return f"/hls/{self.space_id}"
-
-    def origin_playlist(self) -> str:
-        response = httpx.get(f"{self.origin}{self.hls}/live.m3u8", timeout=10)
-        assert response.status_code == 200, response.text
-        return response.text
-
-
-def _hint(playlist: str) -> tuple[int, int]:
-    found = _HINT.search(playlist)
-    assert found, playlist
-    return int(found[1]), int(found[2])
-
-
-def _newest_part(playlist: str) -> int:
-    """The newest listed part as a count of parts since the stream began."""
-    msn, index = map(int, _PARTS.findall(playlist)[-1])
-    return msn * PARTS_PER_SEGMENT + index
-
-
-def _ahead(msn: int, index: int, parts: int) -> tuple[int, int]:
-    total = msn * PARTS_PER_SEGMENT + index + parts
-    return divmod(total, PARTS_PER_SEGMENT)
 
 
 def _concurrently(urls: list[str]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=len(urls))
-    with (
-        httpx.Client(timeout=LOCK_S + 5, limits=limits) as http,
-        ThreadPoolExecutor(len(urls)) as pool,
-    ):
-        return list(pool.map(http.get, urls))
+    return concurrently(urls, timeout_s=LOCK_S + 5)
 
 
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     tmp: Path = tmp_path_factory.mktemp("edge")
-    port = free_port()
-    process = serve_process(tmp, port)
-    origin = f"http://127.0.0.1:{port}"
-    api = Api(origin)
-    try:
-        with run_nginx_edge(origin, tmp) as edge:
-            host = api.sign_up("host")
-            space = host.create_space("Through the edge")
-            # The speaker publishes over WHIP through the edge: WHIP passes straight through.
-            bot = BotThread(edge.url, space["id"], host.token, 440)
-            try:
-                running = Stage(origin, edge, space["id"], api, host)
-                eventually(
-                    lambda: len(_PARTS.findall(running.origin_playlist())) >= 6,
-                    message="the live Space published no parts",
-                )
-                yield running
-            finally:
-                bot.close()
-    finally:
-        api.close()
-        process.terminate()
-        process.wait(15)
+    with (
+        origin_process(tmp) as origin,
+        run_nginx_edge(origin.url, tmp) as edge,
+        # The speaker publishes over WHIP through the edge: WHIP passes straight through.
+        live_space_via(origin.url, publish_to=edge.url) as space,
+    ):
+        yield Stage(space.origin, space.space_id, space.api, space.host, edge)
 
 
 def test_whip_passes_through_and_parts_carry_the_speaker(stage: Stage) -> None:
