@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+import xml.etree.ElementTree as ET
 from contextlib import closing
 from pathlib import Path
 
@@ -43,6 +44,7 @@ LISTEN_S = 30.0
 KILL_AFTER_S = 10.0
 API_KILL_AFTER_S = 8.0  # after the media node's kill
 PPS = 8  # parts per segment (program.PARTS_PER_SEGMENT)
+DASH_NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 
 
 def _parts_published(state: StreamState, first_msn: int) -> int:
@@ -86,6 +88,8 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
 
             listeners = asyncio.gather(*(listen(i) for i in range(LISTENERS)))
             started = time.monotonic()
+            mpd_url = f"{cluster.url('api-2')}/dash/{space_id}/live.mpd"
+            mpd_before = ET.fromstring((await asyncio.to_thread(httpx.get, mpd_url)).text)
             await asyncio.sleep(KILL_AFTER_S)  # the show runs this long before the kill
 
             before_kill = [s.parts for s in stats]
@@ -118,6 +122,18 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
                 message="the stream did not continue",
             )
             print(f"the new node's first part listed {time.monotonic() - killed_at:.2f} s after")
+            # DASH: the failover is a new Period on the same timeline, whose first segment is
+            # the one after the dead node's last; any node streams it.
+            mpd_after = ET.fromstring((await asyncio.to_thread(httpx.get, mpd_url)).text)
+            assert mpd_after.get("availabilityStartTime") == mpd_before.get("availabilityStartTime")
+            period = mpd_after.find("d:Period", DASH_NS)
+            template = mpd_after.find("d:Period/d:AdaptationSet/d:SegmentTemplate", DASH_NS)
+            assert period is not None and template is not None
+            assert period.get("id") == "p1", ET.tostring(mpd_after)
+            assert int(template.get("startNumber", "")) == old.hinted[0] + 1
+            first_new = f"{cluster.url('api-1')}/dash/{space_id}/aac/{old.hinted[0] + 1}.m4s"
+            segment = await asyncio.to_thread(httpx.get, first_new, timeout=15)
+            assert segment.status_code == 200 and segment.content.startswith(b"\0\0"), segment
 
             # Then an API node dies too, at its set time: the edge goes on with the other one.
             await asyncio.sleep(
