@@ -22,6 +22,7 @@ import pytest
 
 from majlis.api.dash import utc_time
 from majlis.media.dash.mpd import AAC, TIME_SHIFT_BUFFER_S, render_mpd
+from majlis.media.dash.timeline import read_timeline
 from majlis.media.hls.stream import LiveStream
 from tests.client import (
     Api,
@@ -115,6 +116,23 @@ def test_a_failover_is_a_new_period_on_the_same_availability_start() -> None:
     assert template is not None and template.get("startNumber") == "2"  # numbers run on
 
 
+def test_a_client_reads_the_timeline_the_mpd_was_written_with() -> None:
+    clock = Clock(1_800_000_000.0)
+    stream = LiveStream(PART_S, PPS, clock=clock)
+    stream.set_init(b"init")
+    _published(stream, clock, PPS * 3 + 2)  # segment 3 has two chunks
+    timeline = read_timeline(render_mpd(stream.state(), (AAC,), clock.now))
+    anchor = stream.state().anchor
+    assert anchor is not None
+    assert timeline.start == pytest.approx(anchor.availability_start + anchor.period_start_s)
+    assert (timeline.segment_s, timeline.chunk_s) == pytest.approx((SEGMENT_S, PART_S))
+    assert timeline.newest_available(clock.now) == 3
+    assert timeline.available_at(3) == pytest.approx(timeline.start + 3 * SEGMENT_S + PART_S)
+    assert timeline.segment_path(3) == "aac/3.m4s" and timeline.init_path() == "aac/init.mp4"
+    assert timeline.media_end(3, 2) == pytest.approx(clock.now, abs=0.001)
+    assert timeline.update_period_s is not None
+
+
 def test_an_ended_stream_has_a_duration_and_no_more_updates() -> None:
     clock = Clock(1_800_000_000.0)
     stream = LiveStream(PART_S, PPS, clock=clock)
@@ -132,15 +150,8 @@ def test_an_ended_stream_has_a_duration_and_no_more_updates() -> None:
 def _predicted_number(http: httpx.Client, mpd_url: str) -> int:
     """The number of the segment a client following the MPD would ask for now: the one whose
     first chunk is the newest available by the MPD's timeline and the origin's clock."""
-    mpd = ET.fromstring(http.get(mpd_url).text)
-    server_now = _epoch(http.get("/dash/time").text)
-    period = mpd.find("d:Period", NS)
-    template = mpd.find("d:Period/d:AdaptationSet/d:SegmentTemplate", NS)
-    assert period is not None and template is not None
-    start = _epoch(mpd.get("availabilityStartTime", "")) + _seconds(period.get("start", ""))
-    segment_s = int(template.get("duration", "")) / int(template.get("timescale", ""))
-    ato = float(template.get("availabilityTimeOffset", ""))
-    return int(template.get("startNumber", "")) + int((server_now - start + ato) // segment_s) - 1
+    timeline = read_timeline(http.get(mpd_url).text)
+    return timeline.newest_available(_epoch(http.get("/dash/time").text))
 
 
 def test_a_live_space_is_listened_to_over_dash(api: Api) -> None:
