@@ -32,6 +32,7 @@ from tests.client import (
     wait_for_new_segment,
 )
 from tests.services import unavailable
+from tests.support.listener import Fragments, ListenerStats, dash_listener
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 PART_S = 0.256
@@ -259,4 +260,42 @@ def test_ffmpeg_plays_the_live_mpd(api: Api) -> None:
     )
     assert played.returncode == 0, played.stderr.decode()
     assert len(played.stdout) == seconds * 48000 * 2
+    host.post(f"/api/v1/spaces/{sid}/end")
+
+
+def test_the_lean_dash_listener_counts_chunks_however_the_bytes_are_cut(api: Api) -> None:
+    """The benchmarks' and scaletest's listener (tests/support/listener.py) knows how much media
+    it holds by counting CMAF chunks in a stream of bytes, cut wherever TCP cuts it."""
+    host = api.sign_up("dashcut")
+    sid = host.create_space("Chunks")["id"]
+    msn = wait_for_new_segment(api.http, sid)
+    segment = api.http.get(f"/hls/{sid}/{msn}.m4s").content
+    for step in (1, 7, 500, len(segment)):
+        fragments = Fragments()
+        counted = sum(fragments.feed(segment[i : i + step]) for i in range(0, len(segment), step))
+        assert counted == PPS, step
+    host.post(f"/api/v1/spaces/{sid}/end")
+
+
+def test_the_lean_dash_listener_hears_a_live_space_near_live(api: Api) -> None:
+    host = api.sign_up("dashlean")
+    sid = host.create_space("Lean listeners")["id"]
+    wait_for_live_stream(api.http, sid)
+    stats = [ListenerStats() for _ in range(5)]
+    mpd_url = str(api.http.base_url.join(f"/dash/{sid}/live.mpd"))
+
+    async def listen() -> None:
+        await asyncio.gather(*(dash_listener(mpd_url, 5.0, s) for s in stats))
+
+    asyncio.run(listen())
+    for s in stats:
+        assert s.errors == 0, s.error_samples
+        assert s.parts >= 5.0 / PART_S  # five seconds of chunks, and those it started with
+        assert s.requests <= 2 + 5.0 / SEGMENT_S + 2  # MPD, clock, init; one per segment
+        # The first chunk of each segment arrives as soon as it exists (~0.1 s after its last
+        # sample was captured), long before the segment is complete (1.8 s later): streamed,
+        # not stored and forwarded. The bound leaves room for a loaded machine.
+        assert s.chunk_latency_s and max(s.chunk_latency_s) < 1.5, s.chunk_latency_s
+        # Playing 1.2 s behind the speaker (the MPD's target), plus whatever stalls added.
+        assert s.playback_latency_s[0] <= 1.2 + s.stalled_s + 0.1, s.playback_latency_s
     host.post(f"/api/v1/spaces/{sid}/end")

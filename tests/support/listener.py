@@ -15,8 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from majlis.media.dash.mpd import TIME_PATH
+from majlis.media.dash.timeline import Timeline, read_timeline, xs_datetime_s
 
 _PART = re.compile(r'#EXT-X-PART:DURATION=([\d.]+),URI="(\d+)\.(\d+)\.m4s"')
 _HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"')
@@ -35,6 +40,15 @@ class HttpError(Exception):
         super().__init__(f"HTTP {status}")
         self.status = status
         self.retry_after_s = retry_after_s
+
+
+def _head(head: bytes) -> tuple[int, dict[str, str]]:
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return int(lines[0].split(" ", 2)[1]), headers
 
 
 class Connection:
@@ -63,12 +77,7 @@ class Connection:
         writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
         head = await reader.readuntil(b"\r\n\r\n")
         self.requests += 1
-        lines = head.decode("latin-1").split("\r\n")
-        status = int(lines[0].split(" ", 2)[1])
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+        status, headers = _head(head)
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         if headers.get("connection", "").lower() == "close":
             self.close()
@@ -76,6 +85,32 @@ class Connection:
             retry = headers.get("retry-after")
             raise HttpError(status, float(retry) if retry else None)
         return body
+
+    async def stream(self, path: str, on_bytes: Callable[[bytes], None]) -> None:
+        """GET ``path`` and hand each piece of its body to ``on_bytes`` as it arrives: chunked
+        transfer (a growing DASH segment) or Content-Length alike. HttpError unless 200."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self._streams
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        head = await reader.readuntil(b"\r\n\r\n")
+        self.requests += 1
+        status, headers = _head(head)
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                data = await reader.readexactly(size + 2)  # the chunk and its CRLF
+                if status == 200:
+                    on_bytes(data[:-2])
+            await reader.readuntil(b"\r\n")  # no trailers are sent: the final CRLF
+        else:
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            if status == 200 and body:
+                on_bytes(body)
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        if status != 200:
+            retry = headers.get("retry-after")
+            raise HttpError(status, float(retry) if retry else None)
 
     def close(self) -> None:
         if self._streams is not None:
@@ -97,6 +132,11 @@ class ListenerStats:
     error_samples: list[str] = field(default_factory=list)
     requests: int = 0
     startup_s: list[float] = field(default_factory=list)
+    #: DASH listeners: for each segment, how long after its first chunk's last sample was
+    #: captured that chunk arrived (the edge's and origin's share of the latency).
+    chunk_latency_s: list[float] = field(default_factory=list)
+    #: DASH listeners: how far behind the speaker each one was playing when it stopped.
+    playback_latency_s: list[float] = field(default_factory=list)
 
     def error(self, exc: BaseException) -> None:
         self.errors += 1
@@ -112,6 +152,8 @@ class ListenerStats:
         self.error_samples.extend(other.error_samples[: 10 - len(self.error_samples)])
         self.requests += other.requests
         self.startup_s.extend(other.startup_s)
+        self.chunk_latency_s.extend(other.chunk_latency_s)
+        self.playback_latency_s.extend(other.playback_latency_s)
 
 
 def _parts(playlist: str) -> list[tuple[int, int, float]]:
@@ -242,6 +284,130 @@ async def segment_listener(playlist_url: str, duration_s: float, stats: Listener
     except LISTENING_ERRORS as exc:
         stats.error(exc)
     finally:
+        _done(conn, playback, stats)
+
+
+class Fragments:
+    """Counts the CMAF chunks (``moof`` + ``mdat``) completed in a byte stream, without keeping
+    the bytes: a chunk is done when its ``mdat`` box is."""
+
+    def __init__(self) -> None:
+        self._header = b""
+        self._left = 0  # bytes of the current box still to come
+        self._in_mdat = False
+        self.done = 0
+
+    def feed(self, data: bytes) -> int:
+        """Take the next bytes; returns how many chunks they completed."""
+        before, view, i = self.done, memoryview(data), 0
+        while i < len(view):
+            if self._left:
+                step = min(self._left, len(view) - i)
+                self._left -= step
+                i += step
+                if not self._left and self._in_mdat:
+                    self.done += 1
+                continue
+            need = 8 - len(self._header)
+            self._header += bytes(view[i : i + need])
+            i += need
+            if len(self._header) == 8:
+                size = int.from_bytes(self._header[:4], "big")
+                if size < 8:
+                    raise ValueError("a box size our segments never have (64-bit or to-end)")
+                self._in_mdat = self._header[4:] == b"mdat"
+                self._left, self._header = size - 8, b""
+                if not self._left and self._in_mdat:
+                    self.done += 1
+        return self.done - before
+
+
+#: A DASH listener this many segments behind live tunes in again at the live edge.
+MAX_BEHIND_SEGMENTS = 3
+
+
+async def dash_listener(
+    mpd_url: str,
+    duration_s: float,
+    stats: ListenerStats,
+    *,
+    prefer: tuple[str, ...] = ("aac",),
+    target_latency_s: float = 1.2,
+) -> None:
+    """A low-latency DASH listener, the way dash.js is one, for ``duration_s``.
+
+    It reads the MPD (and again every ``minimumUpdatePeriod``), sets its clock by the MPD's
+    ``UTCTiming`` URL, and asks for each segment when its first chunk is done, reading the rest
+    as it streams in. Playback starts ``target_latency_s`` behind the speaker (dash.js's target
+    comes from the MPD's ServiceDescription); the buffer model counts stalls as for LL-HLS."""
+    url = urlsplit(mpd_url)
+    base = url.path.rsplit("/", 1)[0]
+    conn = Connection(url.hostname or "127.0.0.1", url.port or 80)
+    loop = asyncio.get_running_loop()
+    begun = loop.time()
+    playback: Playback | None = None
+    origin: float | None = None  # the media time (epoch s) playback started at
+    try:
+        timeline = read_timeline(await conn.get(url.path), prefer)
+        offset = xs_datetime_s((await conn.get(TIME_PATH)).decode()) - time.time()
+
+        def now() -> float:
+            return time.time() + offset
+
+        await conn.get(f"{base}/{timeline.init_path()}")
+        number = first_number = timeline.newest_available(now())
+        reload_at = begun + (timeline.update_period_s or duration_s)
+        while loop.time() - begun < duration_s:
+            if loop.time() >= reload_at:
+                fresh = read_timeline(await conn.get(url.path), prefer)
+                if fresh.start_number != timeline.start_number:  # a new Period: a failover
+                    number = fresh.newest_available(now())
+                timeline = fresh
+                reload_at = loop.time() + (timeline.update_period_s or duration_s)
+            if now() - timeline.available_at(number) > MAX_BEHIND_SEGMENTS * timeline.segment_s:
+                stats.error(ValueError(f"fell behind live at segment {number}; tuned in again"))
+                number = timeline.newest_available(now())
+            await asyncio.sleep(max(0.0, timeline.available_at(number) - now()))
+            fragments = Fragments()
+
+            def arrived(
+                data: bytes,
+                number: int = number,
+                fragments: Fragments = fragments,
+                timeline: Timeline = timeline,
+            ) -> None:
+                nonlocal playback, origin
+                for _ in range(fragments.feed(data)):
+                    chunk = fragments.done
+                    clock, end = loop.time(), timeline.media_end(number, chunk)
+                    stats.parts += 1
+                    if chunk == 1 and number > first_number:  # (the first was asked late)
+                        stats.chunk_latency_s.append(now() - end)
+                    if playback is None:
+                        origin = now() - target_latency_s
+                        if end <= origin:
+                            continue  # older than where playback starts
+                        playback = Playback(clock)
+                        playback.media_s = min(timeline.chunk_s, end - origin)
+                        stats.startup_s.append(clock - begun)
+                    else:
+                        playback.arrived(timeline.chunk_s, clock)
+
+            try:
+                await conn.stream(f"{base}/{timeline.segment_path(number)}", arrived)
+                number += 1
+            except HttpError as exc:
+                stats.error(exc)
+                if exc.status == 404 and timeline.update_period_s is None:
+                    break  # the presentation ended
+                reload_at = loop.time()  # 404: gone or not yet; the MPD will say where live is
+                await asyncio.sleep(exc.retry_after_s or timeline.chunk_s)
+    except LISTENING_ERRORS as exc:
+        stats.error(exc)
+    finally:
+        if playback is not None and origin is not None:
+            played = min(loop.time() - playback.started - playback.stalled_s, playback.media_s)
+            stats.playback_latency_s.append(time.time() + offset - (origin + played))
         _done(conn, playback, stats)
 
 
