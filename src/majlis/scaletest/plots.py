@@ -2,11 +2,14 @@
 
 Each plot answers one operator question over the run's time axis: did everyone get in, how
 long did joining take, did anyone stall, did the edge keep the origin's cost flat, how late was
-the audio, and what did the origin's memory do.
+the audio, and what did the origin's memory do. Every y axis starts at zero, and every axis'
+limits are set from all of its data with a margin (``_frame``), so no sample is drawn on or past
+the frame: not the /metrics baseline read before the load started, nor a line at its plateau.
 """
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from majlis.scaletest.metrics import Reading, join_latency_bound
 from majlis.scaletest.verdict import AMPLIFICATION_MAX, LATENCY_P50_MAX_S
@@ -24,9 +28,12 @@ from majlis.scaletest.verdict import AMPLIFICATION_MAX, LATENCY_P50_MAX_S
 SIZE = (9.0, 3.4)
 #: Seconds of audio in a part (12 AAC frames at 48 kHz): what one listener needs per part.
 PART_S = 0.256
+#: Room around the data, as a share of each axis' span: above the highest value, and on the
+#: time axis before a sample taken before the load started and after the last one.
+MARGIN = 0.08
 
 
-def _save(fig: Any, path: Path) -> str:
+def _save(fig: Figure, path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -37,15 +44,40 @@ def _axis(ax: Axes, ylabel: str) -> None:
     ax.set_xlabel("seconds since the load started")
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0, top=max(ax.get_ylim()[1], 1.0))
+
+
+def _finite(*values: float) -> list[float]:
+    return [v for v in values if math.isfinite(v)]
+
+
+def _frame(ax: Axes, *twins: Axes) -> None:
+    """Limits that show every sample of ``ax`` and its twins whole, with a margin.
+
+    Matplotlib's autoscale puts its 5 % margin around the data's own span, so forcing the
+    bottom to 0 afterwards left a plateau (origin memory at 151-156 MB) on the frame's top edge;
+    and starting time at 0 cut off what was sampled before the load started. Here time spans
+    0, or the earliest sample when that is earlier, to the last sample, and every y axis runs
+    from 0 (or its lowest value) to its highest value; each gets ``MARGIN`` of room (y only
+    above: counts and bars stand on zero).
+    """
+    axes = (ax, *twins)
+    xs = _finite(*(v for a in axes for v in (a.dataLim.x0, a.dataLim.x1)))
+    left = min([0.0, *xs])
+    right = max([left + 1.0, *xs])
+    pad = MARGIN * (right - left)
+    ax.set_xlim(left - pad, right + pad)
+    for each in axes:
+        ys = _finite(each.dataLim.y0, each.dataLim.y1)
+        low = min([0.0, *ys])
+        high = max([low, *ys])
+        pad = MARGIN * (high - low)
+        each.set_ylim(low - pad if low < 0 else 0.0, max(high + pad, 1.0))
 
 
 def _legend(ax: Axes, twin: Axes) -> None:
     """One legend for a plot with two y axes, under the plot where it hides no data."""
     lines, labels = ax.get_legend_handles_labels()
     more, more_labels = twin.get_legend_handles_labels()
-    twin.set_ylim(bottom=0, top=max(twin.get_ylim()[1], 1.0))
     ax.legend(
         lines + more,
         labels + more_labels,
@@ -57,7 +89,7 @@ def _legend(ax: Axes, twin: Axes) -> None:
     )
 
 
-def audience(rows: list[dict[str, Any]], path: Path) -> str:
+def audience(rows: list[dict[str, Any]]) -> Figure:
     t = [r["t"] for r in rows]
     fig, ax = plt.subplots(figsize=SIZE)
     ax.plot(t, [r["users"] for r in rows], color="tab:blue", label="simulated listeners")
@@ -70,13 +102,14 @@ def audience(rows: list[dict[str, Any]], path: Path) -> str:
     rates.plot(t, [r["join 429"] for r in rows], color="tab:orange", label="429 / s")
     rates.set_ylabel("per second")
     _legend(ax, rates)
+    _frame(ax, rates)
     ax.set_title("Audience: who arrived, who was seated, who was told to retry")
-    return _save(fig, path)
+    return fig
 
 
 def join_latency(
-    rows: list[dict[str, Any]], origin: list[dict[str, Any]], started: float, path: Path
-) -> str:
+    rows: list[dict[str, Any]], origin: list[dict[str, Any]], started: float
+) -> Figure:
     t = [r["t"] for r in rows]
     fig, ax = plt.subplots(figsize=SIZE)
     for key, color, label in (
@@ -94,10 +127,10 @@ def join_latency(
             bound.append(p99 * 1000)
     ax.step(at, bound, where="pre", color="tab:green", label="origin's own p99 (at most)")
     _axis(ax, "milliseconds")
-    ax.set_xlim(0, max(t, default=1))
+    _frame(ax)
     ax.legend(loc="upper center", fontsize=8, ncol=2, bbox_to_anchor=(0.5, -0.22), frameon=False)
     ax.set_title("Join latency per second (a saturated generator adds its own queueing)")
-    return _save(fig, path)
+    return fig
 
 
 def _reading(row: dict[str, Any]) -> Reading:
@@ -106,7 +139,7 @@ def _reading(row: dict[str, Any]) -> Reading:
     return Reading(**data)
 
 
-def stalls(rows: list[dict[str, Any]], path: Path) -> str:
+def stalls(rows: list[dict[str, Any]]) -> Figure:
     t = [r["t"] for r in rows]
     fig, ax = plt.subplots(figsize=SIZE)
     ax.bar(t, [r["stall"] for r in rows], width=0.9, color="tab:red", label="stalls / s")
@@ -117,11 +150,12 @@ def stalls(rows: list[dict[str, Any]], path: Path) -> str:
     parts.plot(t, needed, color="tab:gray", linestyle=":", label="parts the audience needs / s")
     parts.set_ylabel("parts fetched per second")
     _legend(ax, parts)
+    _frame(ax, parts)
     ax.set_title("Playback: stalls (buffer ran dry) against parts delivered")
-    return _save(fig, path)
+    return fig
 
 
-def amplification(origin: list[dict[str, Any]], started: float, path: Path) -> str:
+def amplification(origin: list[dict[str, Any]], started: float) -> Figure:
     t, playlist, part = [], [], []
     for before, after in pairwise(origin):
         parts = after["parts_published"] - before["parts_published"]
@@ -137,12 +171,13 @@ def amplification(origin: list[dict[str, Any]], started: float, path: Path) -> s
         AMPLIFICATION_MAX, color="tab:red", linestyle="--", label=f"limit {AMPLIFICATION_MAX}"
     )
     _axis(ax, "origin requests per published part")
+    _frame(ax)
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title("Origin request amplification (from the origin's /metrics)")
-    return _save(fig, path)
+    return fig
 
 
-def speaker_latency(pairs: list[list[float]], started: float, path: Path) -> str:
+def speaker_latency(pairs: list[list[float]], started: float) -> Figure:
     fig, ax = plt.subplots(figsize=SIZE)
     ax.scatter(
         [p[0] - started for p in pairs],
@@ -158,12 +193,13 @@ def speaker_latency(pairs: list[list[float]], started: float, path: Path) -> str
         label=f"p50 budget {LATENCY_P50_MAX_S} s",
     )
     _axis(ax, "seconds")
+    _frame(ax)
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title("Speaker → listener latency (mark sent → part holding it arrived)")
-    return _save(fig, path)
+    return fig
 
 
-def origin_memory(origin: list[dict[str, Any]], started: float, path: Path) -> str:
+def origin_memory(origin: list[dict[str, Any]], started: float) -> Figure:
     t = [r["at"] - started for r in origin if r["rss_bytes"] is not None]
     rss = [r["rss_bytes"] / 2**20 for r in origin if r["rss_bytes"] is not None]
     fig, ax = plt.subplots(figsize=SIZE)
@@ -175,24 +211,29 @@ def origin_memory(origin: list[dict[str, Any]], started: float, path: Path) -> s
     rates.bar(shed_t, shed, width=0.9, color="tab:red", alpha=0.4, label="shed (503) per sample")
     rates.set_ylabel("requests shed")
     _legend(ax, rates)
+    _frame(ax, rates)
     ax.set_title("Origin: memory and load shedding")
-    return _save(fig, path)
+    return fig
+
+
+def figures(report: dict[str, Any]) -> dict[str, tuple[str, Figure]]:
+    """Every plot of a report, drawn but not saved: {what: (file name, figure)}."""
+    rows = report["engine"]["timeline"]
+    started = report["engine"]["started"]
+    origin = report["origin"]
+    pairs = report["media"].get("probe_latencies", [])
+    out = {
+        "audience": ("audience.png", audience(rows)),
+        "join latency": ("join-latency.png", join_latency(rows, origin, started)),
+        "stalls": ("stalls.png", stalls(rows)),
+        "speaker to listener latency": ("speaker-latency.png", speaker_latency(pairs, started)),
+    }
+    if len(origin) >= 2:
+        out["amplification"] = ("amplification.png", amplification(origin, started))
+        out["origin"] = ("origin.png", origin_memory(origin, started))
+    return out
 
 
 def draw_all(report: dict[str, Any], out_dir: Path) -> dict[str, str]:
     """Every plot as a PNG in ``out_dir``; returns {what: file name}."""
-    rows = report["engine"]["timeline"]
-    started = report["engine"]["started"]
-    origin = report["origin"]
-    pngs = {
-        "audience": audience(rows, out_dir / "audience.png"),
-        "join latency": join_latency(rows, origin, started, out_dir / "join-latency.png"),
-        "stalls": stalls(rows, out_dir / "stalls.png"),
-        "speaker to listener latency": speaker_latency(
-            report["media"].get("probe_latencies", []), started, out_dir / "speaker-latency.png"
-        ),
-    }
-    if len(origin) >= 2:
-        pngs["amplification"] = amplification(origin, started, out_dir / "amplification.png")
-        pngs["origin"] = origin_memory(origin, started, out_dir / "origin.png")
-    return pngs
+    return {what: _save(fig, out_dir / name) for what, (name, fig) in figures(report).items()}

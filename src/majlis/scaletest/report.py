@@ -18,8 +18,10 @@ from majlis.scaletest.plots import draw_all
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.verdict{padding:.8em 1em;border-radius:6px;font-size:1.15em;font-weight:600}
+.verdict{padding:.1em 1em;border-radius:6px} .verdict p{margin:.6em 0}
+.verdict p:first-child{font-size:1.15em}
 .go{background:#e3f5e1;border:1px solid #6c6} .nogo{background:#fbe3e3;border:1px solid #d66}
+.noverdict{background:#fdf3d8;border:1px solid #d9a520}
 table{border-collapse:collapse;margin:.5em 0} td,th{padding:.25em .8em;border-bottom:1px solid #eee;
 text-align:left} td.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#272} .bad{color:#b22;font-weight:600} img{max-width:100%;margin:.4em 0}
@@ -126,18 +128,36 @@ def _duration(report: dict[str, Any]) -> float:
 
 
 def _plan_rows(plan: dict[str, Any]) -> list[tuple[str, str]]:
-    return [
+    per_node = _fmt(plan["joins_per_s_per_node_measured"], "/s", 1)
+    if not plan["join_capacity_reached"]:
+        per_node += " (none refused: a lower bound)"
+    api_nodes = _fmt(plan["api_nodes_needed"])
+    if plan["api_nodes_needed"] is None:
+        api_nodes = "not sized"
+        if plan["api_nodes_upper_bound"] is not None:
+            api_nodes += f" (at most {plan['api_nodes_upper_bound']:,})"
+    edges = _fmt(plan["edges_needed"])
+    if plan["edges_is_upper_bound"]:
+        edges += " (an upper bound)"
+    rows = [
         ("target audience", _fmt(plan["target_audience"])),
         ("arriving within", _fmt(plan["surge_window_s"], " s")),
         ("joins per second that needs", _fmt(plan["joins_per_s_needed"], "/s", 1)),
         ("listeners per edge (measured)", _fmt(plan["listeners_per_edge_measured"])),
-        ("edges needed", _fmt(plan["edges_needed"])),
-        (
-            "joins per second per API node (measured)",
-            _fmt(plan["joins_per_s_per_node_measured"], "/s", 1),
-        ),
-        ("API nodes needed", _fmt(plan["api_nodes_needed"])),
+        ("edges needed", edges),
+        ("joins per second per API node (measured)", per_node),
+        ("API nodes needed", api_nodes),
     ]
+    run = plan["run_to_find_join_capacity"]
+    if run is not None and plan["api_nodes_needed"] is None:
+        rows.append(
+            (
+                "a run that finds an API node's join capacity",
+                f"at least {run['joins_per_s']:,}/s: {run['listeners']:,} listeners "
+                f"within {run['over_s']:g} s",
+            )
+        )
+    return rows
 
 
 def _caveats(report: dict[str, Any]) -> list[str]:
@@ -155,24 +175,29 @@ def _caveats(report: dict[str, Any]) -> list[str]:
             "deployment, may have limited this run — stalls and late parts can be its own. "
             "Give it cores (--generator-cpus) or run distributed (--master/--worker)."
         )
-    if plan["join_capacity_is_lower_bound"]:
+    if s["join_429"] and not s["join_503"]:
         notes.append(
-            "No join was refused, so the node was never at capacity: joins per second "
-            "per node is what this run asked for, a lower bound on what a node admits, "
-            "and the API node count is an upper bound."
+            f"{s['join_429']:,} joins were answered 429: that is the per-IP join limit "
+            "(every simulated listener shares the generator's address), not the node at its "
+            "capacity. Raise MAJLIS_JOINS_PER_IP_PER_MIN on the deployment for a rehearsal."
         )
-    if plan["listeners_per_edge_measured"] is not None:
+    if plan["api_nodes_needed"] is not None and plan["edges_needed"]:
         notes.append(
-            "Listeners per edge is how many this run put through the edge, not what an edge "
-            "can serve: the edge count is an upper bound. Size edges from a run that finds "
-            "the limit (more listeners, distributed) or from measured listeners per core."
-        )
-    else:
-        notes.append(
-            "Listeners fetched from the origin directly (no edge): run with "
-            "--hls-url-base pointing at an edge to size edges."
+            "The counts assume what every node shares keeps up at tonight's scale: the "
+            "database and Redis behind the API nodes, the origin behind the edges (about "
+            "one request per part per edge)."
         )
     return notes
+
+
+def _verdict_box(verdict: dict[str, Any]) -> str:
+    """The headline and the sentences that explain it, in one box the colour of the outcome:
+    green GO, red NO-GO, amber NO VERDICT (this run was too small to size tonight)."""
+    style = {"go": "go", "no-go": "nogo", "no-verdict": "noverdict"}[verdict["outcome"]]
+    details = "".join(f"<p>{escape(d)}</p>" for d in verdict["details"])
+    return (
+        f"<div class='verdict {style}'><p><b>{escape(verdict['headline'])}</b></p>{details}</div>"
+    )
 
 
 def render_html(report: dict[str, Any], pngs: dict[str, str]) -> str:
@@ -189,22 +214,27 @@ def render_html(report: dict[str, Any], pngs: dict[str, str]) -> str:
     )
     caveats = "".join(f"<li>{escape(n)}</li>" for n in _caveats(report))
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(report["engine"]["started"]))
+    title = escape(verdict["headline"][:60])
     return f"""<!doctype html><html lang=en><head><meta charset=utf-8>
-<title>majlis scaletest — {escape(verdict["summary"][:60])}</title><style>{CSS}</style></head><body>
+<title>majlis scaletest — {title}</title><style>{CSS}</style></head><body>
 <h1>majlis scaletest report</h1>
 <p class=note>{escape(when)} · profile <b>{escape(plan["profile"])}</b>:
 {plan["listeners"]:,} listeners over {plan["over_s"]:g} s, then {plan["hold_s"]:g} s at full
 audience · {plan["speakers"]} speaker(s), {plan["probes"]} probe(s) ·
 API {escape(plan["api_url"])} · listening on {escape(plan["hls_url_base"])}</p>
-<p class="verdict {"go" if verdict["go"] else "nogo"}">{escape(verdict["summary"])}</p>
+{_verdict_box(verdict)}
 {"<ul>" + caveats + "</ul>" if caveats else ""}
 <h2>Checks on this run</h2><table>{checks}</table>
 <h2>Tonight's plan, extrapolated</h2><table>{_rows(_plan_rows(verdict["plan"]))}</table>
 <p class=note>An edge costs the origin about one request per published part whatever its audience
 (the amplification check above), so edges scale out independently: the listeners one edge held
-here, divided into the target, is the edge count. Joins are the only per-listener cost on API
-nodes: the target divided by its arrival window is the join rate tonight needs, divided by what
-one node admitted here (the peak 3-second average of seated listeners per second).</p>
+here, divided into the target, is the edge count: an upper bound unless that edge held the whole
+audience, as nothing on an edge refuses work and a passing run never finds its limit. Joins are
+the only per-listener cost on API nodes: the target divided by its arrival window is the join rate
+tonight needs, divided by what one node admitted here (the peak 3-second average of seated
+listeners per second). That is a node's capacity only when it refused joins (503); a node that
+refused none admitted what this run asked, a lower bound, and no API node count is derived from
+it: the verdict then says how large a run would find the capacity.</p>
 <h2>Figures</h2><table>{_rows(_figures(s, _duration(report)))}</table>
 <h2>Plots</h2>{plots}
 <h2>How these were measured</h2><ul class=note>

@@ -157,8 +157,10 @@ def summarize(
         amplification=worst,
         behind_edge=behind_edge,
         joins_per_s_peak=summary["joins_per_s_peak"],
-        shed_seen=bool(summary["join_503"] or summary["join_429"]),
+        # A 429 is the per-IP limit (one generator address), not the node at its capacity.
+        shed_seen=bool(summary["join_503"]),
         generator_cpu_peak=summary["generator_cpu_peak"],
         generator_lag_ms_peak=summary["generator_lag_ms_peak"],
+        join_p50_s=summary["origin_join_s_at_most"]["p50"],
     )
     return summary, figures
