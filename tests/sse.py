@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 import time
 from typing import Any
@@ -17,6 +19,7 @@ class EventReader:
     def __init__(self, base_url: str, path: str, headers: dict[str, str] | None = None) -> None:
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self.status: int | None = None
+        self._socket: socket.socket | None = None
         self._opened = threading.Event()
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(5, read=30))
         self._thread = threading.Thread(target=self._run, args=(path, headers or {}), daemon=True)
@@ -27,6 +30,7 @@ class EventReader:
         try:
             with self._client.stream("GET", path, headers=headers) as response:
                 self.status = response.status_code
+                self._socket = response.extensions["network_stream"].get_extra_info("socket")
                 self._opened.set()
                 name = "message"
                 for line in response.iter_lines():
@@ -56,5 +60,12 @@ class EventReader:
         raise AssertionError(f"no {name} event with {match} within {timeout} s")
 
     def close(self) -> None:
-        self._client.close()
+        """Stop reading, at once. Closing the client alone does not wake a thread blocked
+        reading the stream (it stayed blocked until the join gave up, 5 s per reader); shutting
+        the socket down does."""
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # the server may have closed it already
+                self._socket.shutdown(socket.SHUT_RDWR)
         self._thread.join(5)
+        self._client.close()
+        assert not self._thread.is_alive(), "the event stream's reader did not stop"
