@@ -60,17 +60,21 @@ from tests.support.listener import (
     Connection,
     ListenerStats,
     audience,
+    dash_listener,
     hls_listener,
     preload_hint,
 )
 from tests.support.nginx import free_port, running_edge
+from tests.support.varnish import running_varnish
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "listeners_vs_icecast.json"
 BITRATE_KBPS = 64  # majlis's AAC (media/program.py)
+PARTS_PER_SEGMENT = 8  # media/program.py
 SERVER_CPU, LOAD_CPU = 0, 1
 #: "Without stalls": at most this share of listeners saw a stall.
 STALL_SHARE = 0.01
+QUANTILES = (("p50", 0.5), ("p95", 0.95), ("max", 1.0))
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -92,7 +96,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument(
-        "--generate", choices=["hls", "segments", "icecast"], help=argparse.SUPPRESS
+        "--generate", choices=["hls", "segments", "dash", "icecast"], help=argparse.SUPPRESS
     )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--control", help=argparse.SUPPRESS)
@@ -122,11 +126,12 @@ def generate(args: argparse.Namespace) -> int:
     print(f"START {time.time()}", flush=True)
     began = time.monotonic()
     control = ListenerStats()
-    if args.generate in ("hls", "segments"):
-        low_latency = args.generate == "hls"
+    if args.generate in ("hls", "segments", "dash"):
+        low_latency, dash = args.generate == "hls", args.generate == "dash"
 
         async def with_control() -> ListenerStats:
-            # One LL-HLS listener straight at the origin: if it stalls too, the source did.
+            # One listener of the same kind straight at the origin: if it stalls too, the
+            # source did.
             listening = audience(
                 args.url,
                 args.listeners,
@@ -134,10 +139,14 @@ def generate(args: argparse.Namespace) -> int:
                 args.ramp,
                 low_latency=low_latency,
                 start_parts=args.hold_back_parts,
+                dash=dash,
             )
-            stats, _ = await asyncio.gather(
-                listening, hls_listener(args.control, args.duration + args.ramp, control)
+            direct = (
+                dash_listener(args.control, args.duration + args.ramp, control)
+                if dash
+                else hls_listener(args.control, args.duration + args.ramp, control)
             )
+            stats, _ = await asyncio.gather(listening, direct)
             return stats
 
         stats = asyncio.run(with_control())
@@ -145,7 +154,25 @@ def generate(args: argparse.Namespace) -> int:
         stats = asyncio.run(icecast_audience())
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result = asdict(stats)
+    # Origin fetches per segment, as the edge marked them (one MISS per fetch it made).
+    numbers = result.pop("segments")
+    result["edge_misses_per_segment"] = stats.edge_misses / len(numbers) if numbers else None
     result["startup_s"] = statistics.median(stats.startup_s) if stats.startup_s else None
+    for name in ("chunk_latency_s", "playback_latency_s"):
+        samples = sorted(result.pop(name))
+        result[name] = (
+            {q: samples[min(len(samples) - 1, int(len(samples) * f))] for q, f in QUANTILES}
+            if samples
+            else None
+        )
+    # Bytes each listener received per second of listening, against the audio's bitrate: for
+    # DASH listeners once tuned in (see ListenerStats.steady_bytes), else over the whole run.
+    if stats.steady_s:
+        per_s = stats.steady_bytes / stats.steady_s
+    else:
+        per_s = stats.bytes_received / (args.listeners * args.duration)
+    result["bytes_per_listener_s"] = per_s
+    result["bytes_over_bitrate"] = per_s * 8 / (BITRATE_KBPS * 1000)
     result["control_stalls"] = control.stalls
     result["generator_busy"] = (usage.ru_utime + usage.ru_stime) / (time.monotonic() - began)
     print("RESULT " + json.dumps(result), flush=True)
@@ -187,7 +214,7 @@ def origin_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]
 
 
 @contextlib.contextmanager
-def live_space(origin: str) -> Iterator[str]:
+def live_space(origin: str) -> Iterator[tuple[str, str]]:
     """A live Space with a speaker bot sending a tone (so the AAC runs at its real bitrate)."""
     with httpx.Client(base_url=origin, timeout=30) as http:
         handle = f"bench_{os.getpid()}"
@@ -203,11 +230,21 @@ def live_space(origin: str) -> Iterator[str]:
     bot = SpeakerBot(origin, space["id"], token, ToneSource(440))
     asyncio.run_coroutine_threadsafe(bot.connect(), loop).result(30)
     try:
-        yield str(space["hls_url"])
+        yield str(space["hls_url"]), str(space["dash_url"])
     finally:
         asyncio.run_coroutine_threadsafe(bot.close(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (varnishd's manager, its worker child and what that starts)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found.extend(process_tree(int(child)))
+    return found
 
 
 def phase(
@@ -243,7 +280,7 @@ def origin_counts(origin: str) -> dict[str, float]:
     """The origin's own count (its /metrics) of listener-path requests and parts published."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    counts = {"playlist": 0.0, "media": 0.0, "parts_published": 0.0}
+    counts = {"playlist": 0.0, "media": 0.0, "dash_segments": 0.0, "parts_published": 0.0}
     text = httpx.get(f"{origin}/metrics", timeout=10).text
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -253,6 +290,8 @@ def origin_counts(origin: str) -> dict[str, float]:
                     counts["playlist"] += sample.value
                 elif route.startswith("/hls/"):
                     counts["media"] += sample.value
+                elif route.startswith("/dash/") and route.endswith("/{name}"):
+                    counts["dash_segments"] += sample.value
             elif sample.name == "majlis_hls_parts_published_total":
                 counts["parts_published"] += sample.value
     return counts
@@ -260,14 +299,19 @@ def origin_counts(origin: str) -> dict[str, float]:
 
 def amplification(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """Origin requests per published part over a window, from the origin's own counters,
-    less the control listener's own (one blocking reload and one part fetch per part)."""
+    less the control listener's own (one blocking reload and one part fetch per part, or one
+    DASH segment request per segment: only one of them runs in a phase, and the other kind's
+    figure then says nothing)."""
     parts = max(1.0, after["parts_published"] - before["parts_published"])
     playlist = after["playlist"] - before["playlist"] - parts
     media = after["media"] - before["media"] - parts
+    segments = parts / PARTS_PER_SEGMENT
+    dash = after["dash_segments"] - before["dash_segments"] - segments
     return {
         "parts_published": parts,
         "origin_playlist_requests_per_part": playlist / parts,
         "origin_part_requests_per_part": media / parts,
+        "origin_dash_requests_per_segment": dash / segments,
     }
 
 
@@ -324,6 +368,7 @@ SYSTEMS = {
     "majlis": ("hls", ("origin", "nginx")),
     "majlis_quiet_edge": ("hls", ("origin", "nginx_quiet")),
     "majlis_segments": ("segments", ("origin", "nginx_quiet")),
+    "majlis_dash": ("dash", ("origin", "varnish")),
     "icecast": ("icecast", ("icecast",)),
 }
 
@@ -338,17 +383,20 @@ def run(args: argparse.Namespace) -> int:
         (work / "data").mkdir()
         with (
             origin_process(work) as (origin, origin_proc),
-            live_space(origin) as hls_path,
+            live_space(origin) as (hls_path, dash_path),
             running_edge(origin, work / "edge", buffered_log=True) as edge,
             running_edge(origin, work / "quiet", access_log=False) as quiet,
+            running_varnish(origin, work / "varnish") as varnish,
             running_icecast(work / "ice", BITRATE_KBPS, SERVER_CPU, LOAD_CPU) as ice,
         ):
-            for pid in edge.pids() + quiet.pids():
+            varnish_pids = process_tree(varnish.process.pid)
+            for pid in edge.pids() + quiet.pids() + varnish_pids:
                 os.sched_setaffinity(pid, {SERVER_CPU})
             pids = {
                 "origin": [origin_proc.pid],
                 "nginx": edge.pids(),
                 "nginx_quiet": quiet.pids(),
+                "varnish": varnish_pids,
                 "icecast": [ice.server.pid],
                 # Icecast's encoder, reported apart (the origin's own encoding is in its idle).
                 "icecast_source_ffmpeg": [ice.source.pid],
@@ -357,6 +405,7 @@ def run(args: argparse.Namespace) -> int:
                 "majlis": edge.url + hls_path,
                 "majlis_quiet_edge": quiet.url + hls_path,
                 "majlis_segments": quiet.url + hls_path,
+                "majlis_dash": varnish.url + dash_path,
                 "icecast": ice.url,
             }
             time.sleep(3)  # the first parts are out, the bot's connection settled
@@ -368,7 +417,8 @@ def run(args: argparse.Namespace) -> int:
             for round_ in range(args.rounds):
                 for system in args.systems.split(","):
                     kind = SYSTEMS[system][0]
-                    result = phase(args, kind, urls[system], origin + hls_path, pids, origin)
+                    control = origin + (dash_path if kind == "dash" else hls_path)
+                    result = phase(args, kind, urls[system], control, pids, origin)
                     result |= {"system": system, "round": round_}
                     print(json.dumps(result))
                     phases.append(result)
@@ -415,6 +465,12 @@ def summarize(
             "errors": max(p["listeners"]["errors"] for p in mine),
             "generator_busy": max(p["listeners"]["generator_busy"] for p in mine),
             "origin_per_part": mine[-1]["origin"] if system != "icecast" else None,
+            "bytes_over_bitrate": max(p["listeners"]["bytes_over_bitrate"] for p in mine),
+            "edge_misses_per_segment": max(
+                p["listeners"].get("edge_misses_per_segment") or 0.0 for p in mine
+            ),
+            "chunk_latency_s": mine[-1]["listeners"].get("chunk_latency_s"),
+            "playback_latency_s": mine[-1]["listeners"].get("playback_latency_s"),
         }
     # Per majlis delivery: stall-free, and its edge serves at least Icecast2's listeners per
     # core (the serving process against the serving process; the origin's fixed cost of mixing
@@ -431,7 +487,10 @@ def summarize(
     }
     # The target is met by the delivery a large audience gets (segment-paced past
     # MAJLIS_LOW_LATENCY_MAX_LISTENERS) when it was measured, else by LL-HLS.
-    deciding = "majlis_segments" if "majlis_segments" in verdicts else "majlis_quiet_edge"
+    # Since the delivery issue, that is low-latency DASH through Varnish for everyone.
+    deciding = next(
+        (d for d in ("majlis_dash", "majlis_segments") if d in verdicts), "majlis_quiet_edge"
+    )
     return {
         "listeners": args.listeners,
         "collapsed_request_lag_s": lag,

@@ -58,6 +58,8 @@ class Connection:
         self.host, self.port = host, port
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self.requests = 0
+        #: Bytes read from the socket: heads, bodies and chunk framing (what a listener pays).
+        self.received = 0
 
     async def get(self, path: str) -> bytes:
         """The body of a 200, or HttpError; reconnects once if the server closed the socket."""
@@ -79,6 +81,7 @@ class Connection:
         self.requests += 1
         status, headers = _head(head)
         body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self.received += len(head) + len(body)
         if headers.get("connection", "").lower() == "close":
             self.close()
         if status != 200:
@@ -86,9 +89,10 @@ class Connection:
             raise HttpError(status, float(retry) if retry else None)
         return body
 
-    async def stream(self, path: str, on_bytes: Callable[[bytes], None]) -> None:
+    async def stream(self, path: str, on_bytes: Callable[[bytes], None]) -> dict[str, str]:
         """GET ``path`` and hand each piece of its body to ``on_bytes`` as it arrives: chunked
-        transfer (a growing DASH segment) or Content-Length alike. HttpError unless 200."""
+        transfer (a growing DASH segment) or Content-Length alike. Returns the response's
+        headers (names in lower case); HttpError unless 200."""
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
@@ -96,14 +100,21 @@ class Connection:
         head = await reader.readuntil(b"\r\n\r\n")
         self.requests += 1
         status, headers = _head(head)
+        self.received += len(head)
         if headers.get("transfer-encoding", "").lower() == "chunked":
-            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+            while True:
+                line = await reader.readuntil(b"\r\n")
+                size = int(line.split(b";")[0], 16)
+                self.received += len(line) + size + 2
+                if not size:
+                    break
                 data = await reader.readexactly(size + 2)  # the chunk and its CRLF
                 if status == 200:
                     on_bytes(data[:-2])
             await reader.readuntil(b"\r\n")  # no trailers are sent: the final CRLF
         else:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.received += len(body)
             if status == 200 and body:
                 on_bytes(body)
         if headers.get("connection", "").lower() == "close":
@@ -111,6 +122,7 @@ class Connection:
         if status != 200:
             retry = headers.get("retry-after")
             raise HttpError(status, float(retry) if retry else None)
+        return headers
 
     def close(self) -> None:
         if self._streams is not None:
@@ -131,6 +143,15 @@ class ListenerStats:
     #: The first few errors, in words (what went wrong matters more than how often).
     error_samples: list[str] = field(default_factory=list)
     requests: int = 0
+    bytes_received: int = 0
+    #: DASH listeners, once tuned in (after their first two segments): bytes received over seconds
+    #: listened, every request included (MPD reloads too): what a listener costs in egress.
+    steady_bytes: int = 0
+    steady_s: float = 0.0
+    #: DASH listeners behind an edge: segment answers the edge marked ``X-Cache: MISS`` (each
+    #: one origin fetch), and the numbers of the segments asked for.
+    edge_misses: int = 0
+    segments: set[int] = field(default_factory=set)
     startup_s: list[float] = field(default_factory=list)
     #: DASH listeners: for each segment, how long after its first chunk's last sample was
     #: captured that chunk arrived (the edge's and origin's share of the latency).
@@ -151,6 +172,11 @@ class ListenerStats:
         self.errors += other.errors
         self.error_samples.extend(other.error_samples[: 10 - len(self.error_samples)])
         self.requests += other.requests
+        self.bytes_received += other.bytes_received
+        self.steady_bytes += other.steady_bytes
+        self.steady_s += other.steady_s
+        self.edge_misses += other.edge_misses
+        self.segments |= other.segments
         self.startup_s.extend(other.startup_s)
         self.chunk_latency_s.extend(other.chunk_latency_s)
         self.playback_latency_s.extend(other.playback_latency_s)
@@ -167,6 +193,7 @@ LISTENING_ERRORS = (HttpError, OSError, asyncio.IncompleteReadError, ValueError)
 def _done(conn: Connection, playback: Playback | None, stats: ListenerStats) -> None:
     conn.close()
     stats.requests += conn.requests
+    stats.bytes_received += conn.received
     if playback is not None:
         playback.count(stats)
 
@@ -346,7 +373,8 @@ async def dash_listener(
     loop = asyncio.get_running_loop()
     begun = loop.time()
     playback: Playback | None = None
-    origin: float | None = None  # the media time (epoch s) playback started at
+    origin: float | None = None  # the media time (epoch s) playback starts at
+    steady: tuple[int, float] | None = None  # (bytes, clock) once the first segment is in
     try:
         timeline = read_timeline(await conn.get(url.path), prefer)
         offset = xs_datetime_s((await conn.get(TIME_PATH)).decode()) - time.time()
@@ -355,7 +383,10 @@ async def dash_listener(
             return time.time() + offset
 
         await conn.get(f"{base}/{timeline.init_path()}")
-        number = first_number = timeline.newest_available(now())
+        # Where dash.js starts: the target latency behind live, in whichever segment that is
+        # (usually the one before the newest: its chunks all exist and come at once).
+        origin = now() - target_latency_s
+        number = first_number = min(timeline.newest_available(now()), timeline.number_at(origin))
         reload_at = begun + (timeline.update_period_s or duration_s)
         while loop.time() - begun < duration_s:
             if loop.time() >= reload_at:
@@ -368,6 +399,7 @@ async def dash_listener(
                 stats.error(ValueError(f"fell behind live at segment {number}; tuned in again"))
                 number = timeline.newest_available(now())
             await asyncio.sleep(max(0.0, timeline.available_at(number) - now()))
+            asked = now()
             fragments = Fragments()
 
             def arrived(
@@ -375,16 +407,18 @@ async def dash_listener(
                 number: int = number,
                 fragments: Fragments = fragments,
                 timeline: Timeline = timeline,
+                asked: float = asked,
             ) -> None:
-                nonlocal playback, origin
+                nonlocal playback
                 for _ in range(fragments.feed(data)):
                     chunk = fragments.done
                     clock, end = loop.time(), timeline.media_end(number, chunk)
                     stats.parts += 1
-                    if chunk == 1 and number > first_number:  # (the first was asked late)
+                    if chunk == 1 and asked <= timeline.available_at(number) + timeline.chunk_s / 2:
+                        # (only for a segment asked for on time: one asked for late, at the
+                        # start or after a stall, has its early chunks waiting already)
                         stats.chunk_latency_s.append(now() - end)
                     if playback is None:
-                        origin = now() - target_latency_s
                         if end <= origin:
                             continue  # older than where playback starts
                         playback = Playback(clock)
@@ -394,8 +428,14 @@ async def dash_listener(
                         playback.arrived(timeline.chunk_s, clock)
 
             try:
-                await conn.stream(f"{base}/{timeline.segment_path(number)}", arrived)
+                headers = await conn.stream(f"{base}/{timeline.segment_path(number)}", arrived)
+                stats.segments.add(number)
+                stats.edge_misses += headers.get("x-cache") == "MISS"
                 number += 1
+                if steady is None and number - first_number == 2:
+                    # Tuned in: the first segment (complete) and the newest one (what of it
+                    # existed) filled the buffer at once; from here bytes come in real time.
+                    steady = (conn.received, loop.time())
             except HttpError as exc:
                 stats.error(exc)
                 if exc.status == 404 and timeline.update_period_s is None:
@@ -405,6 +445,9 @@ async def dash_listener(
     except LISTENING_ERRORS as exc:
         stats.error(exc)
     finally:
+        if steady is not None:
+            stats.steady_bytes += conn.received - steady[0]
+            stats.steady_s += loop.time() - steady[1]
         if playback is not None and origin is not None:
             played = min(loop.time() - playback.started - playback.stalled_s, playback.media_s)
             stats.playback_latency_s.append(time.time() + offset - (origin + played))
@@ -419,15 +462,19 @@ async def audience(
     *,
     low_latency: bool = True,
     start_parts: int = START_PARTS,
+    dash: bool = False,
 ) -> ListenerStats:
     """``listeners`` listeners joining evenly over ``ramp_s``, each listening ``duration_s``:
-    LL-HLS listeners, or plain HLS ones (whole segments) with ``low_latency=False``."""
+    LL-HLS listeners, plain HLS ones (whole segments) with ``low_latency=False``, or LL-DASH
+    ones with ``dash=True`` (then ``playlist_url`` is the MPD's)."""
     total = ListenerStats()
 
     async def one(i: int) -> None:
         await asyncio.sleep(ramp_s * i / max(1, listeners))
         mine = ListenerStats()
-        if low_latency:
+        if dash:
+            await dash_listener(playlist_url, duration_s, mine)
+        elif low_latency:
             await hls_listener(playlist_url, duration_s, mine, start_parts)
         else:
             await segment_listener(playlist_url, duration_s, mine)

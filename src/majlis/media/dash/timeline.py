@@ -50,6 +50,10 @@ class Timeline:
         elapsed = now - self.start - self.chunk_s
         return self.start_number + max(0, math.floor(elapsed / self.segment_s))
 
+    def number_at(self, moment: float) -> int:
+        """The segment whose media holds wall-clock time ``moment`` (epoch s)."""
+        return self.start_number + max(0, math.floor((moment - self.start) / self.segment_s))
+
     def media_end(self, number: int, chunks: int) -> float:
         """The wall-clock time of the end of the first ``chunks`` chunks of segment ``number``:
         what a listener holding them could play up to, had there been no delay at all."""
