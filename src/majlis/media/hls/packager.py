@@ -1,7 +1,9 @@
 """From program PCM to LL-HLS parts, on one encoder thread per Space.
 
 ``Packager`` is synchronous and single-threaded: PCM in, ``on_part(fragment, duration)`` out, one
-CMAF fragment per ``frames_per_part`` AAC frames. ``EncoderThread`` runs it off the event loop
+CMAF fragment per ``frames_per_part`` frames of its ``FrameEncoder``: AAC-LC by default (the
+rendition every player plays, and the recording), or Opus (``opus.OpusEncoder``, the speech
+rendition). ``EncoderThread`` runs it off the event loop
 (a frame costs ~141 µs of CPU, which the loop must not pay 47 times a second per Space) and
 hands every part to the loop in exactly one place, ``loop.call_soon_threadsafe`` in
 ``EncoderThread._deliver``, so that everything downstream (``LiveStream``, waiting requests)
@@ -15,12 +17,13 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from majlis.media.hls import fmp4
-from majlis.media.hls.aac import FRAME_SIZE, AacEncoder, as_float32_mono
+from majlis.media.hls import aac, fmp4
+from majlis.media.hls.aac import AacEncoder, as_float32_mono
 from majlis.media.threads import ThreadEnd
 
 log = logging.getLogger(__name__)
@@ -29,8 +32,60 @@ OnPart = Callable[[bytes, float], None]
 """Receives one part: the fragment's bytes and its duration in seconds."""
 
 
+class FrameEncoder(Protocol):
+    """What a ``Packager`` needs from a codec: PCM in, fixed-length frames out, and the CMAF
+    header those frames decode against. ``AacFrameEncoder`` and ``opus.OpusEncoder`` are two."""
+
+    @property
+    def sample_rate(self) -> int:
+        """Input PCM rate, which is also the track timescale (ticks per second)."""
+        ...
+
+    @property
+    def frame_size(self) -> int:
+        """Samples per frame, and each frame's duration in ticks: 1024 (AAC) or 960 (Opus)."""
+        ...
+
+    @property
+    def latency_samples(self) -> int:
+        """How long after its last input sample a frame comes out of ``encode``."""
+        ...
+
+    def init_segment(self) -> bytes:
+        """The init segment (``init.mp4``) for this encoder's frames, available before any."""
+        ...
+
+    def encode(self, pcm: npt.NDArray[np.generic]) -> list[bytes]:
+        """Buffer mono PCM of any length; return the frames now complete, in order."""
+        ...
+
+    def flush(self) -> list[bytes]:
+        """Encode what is buffered (zero-padded) and drain the codec; the encoder is done."""
+        ...
+
+
+class AacFrameEncoder:
+    """``aac.AacEncoder`` as a ``FrameEncoder``: the AAC-LC rendition and the recording."""
+
+    frame_size = aac.FRAME_SIZE
+    latency_samples = aac.LATENCY_SAMPLES
+
+    def __init__(self, sample_rate: int = 48000, bitrate: int = 64000) -> None:
+        self.sample_rate = sample_rate
+        self._encoder = AacEncoder(sample_rate=sample_rate, bitrate=bitrate)
+
+    def init_segment(self) -> bytes:
+        return fmp4.init_segment(self._encoder.audio_specific_config, self.sample_rate, 1)
+
+    def encode(self, pcm: npt.NDArray[np.generic]) -> list[bytes]:
+        return self._encoder.encode(pcm)
+
+    def flush(self) -> list[bytes]:
+        return self._encoder.flush()
+
+
 class Packager:
-    """Encodes PCM and cuts the AAC frames into CMAF fragments of ``frames_per_part`` frames.
+    """Encodes PCM and cuts the frames into CMAF fragments of ``frames_per_part`` frames.
 
     Sequence numbers start at 1 and decode times at 0, and both run on without gaps across
     parts, so parts concatenate into valid segments and a recording is simply all parts in
@@ -42,20 +97,35 @@ class Packager:
         on_part: OnPart,
         frames_per_part: int = 12,
         *,
-        sample_rate: int = 48000,
-        bitrate: int = 64000,
+        sample_rate: int | None = None,
+        bitrate: int | None = None,
         first_sequence_number: int = 1,
         first_decode_time: int = 0,
+        encoder: FrameEncoder | None = None,
     ) -> None:
-        """``first_sequence_number`` and ``first_decode_time`` (in samples) continue an earlier
-        timeline, e.g. that of a recording being resumed (``Recorder.resume``)."""
+        """``encoder`` defaults to AAC-LC at ``sample_rate`` (48 kHz) and ``bitrate``
+        (64 kb/s); a given encoder brings its own, so ``bitrate`` is refused with it and
+        ``sample_rate``, if given, must be the encoder's. ``first_sequence_number`` and
+        ``first_decode_time`` (in ticks, i.e. samples) continue an earlier timeline, e.g. that
+        of a recording being resumed (``Recorder.resume``)."""
         if frames_per_part < 1:
             raise ValueError("a part needs at least one frame")
+        if encoder is None:
+            encoder = AacFrameEncoder(
+                48000 if sample_rate is None else sample_rate,
+                64000 if bitrate is None else bitrate,
+            )
+        elif bitrate is not None:
+            raise ValueError("the bitrate is the given encoder's own")
+        elif sample_rate is not None and sample_rate != encoder.sample_rate:
+            raise ValueError(f"the encoder runs at {encoder.sample_rate} Hz, not {sample_rate}")
         self._on_part = on_part
         self.frames_per_part = frames_per_part
-        self.sample_rate = sample_rate
-        self._encoder = AacEncoder(sample_rate=sample_rate, bitrate=bitrate)
-        self._init = fmp4.init_segment(self._encoder.audio_specific_config, sample_rate, 1)
+        self.sample_rate = encoder.sample_rate
+        self.frame_size = encoder.frame_size
+        self.latency_samples = encoder.latency_samples
+        self._encoder = encoder
+        self._init = encoder.init_segment()
         self._frames: list[bytes] = []
         self._sequence_number = first_sequence_number
         self._decode_time = first_decode_time
@@ -68,7 +138,7 @@ class Packager:
     @property
     def part_duration_s(self) -> float:
         """Duration of every part but possibly the last: the stream's PART-TARGET."""
-        return self.frames_per_part * FRAME_SIZE / self.sample_rate
+        return self.frames_per_part * self.frame_size / self.sample_rate
 
     def push(self, pcm: npt.NDArray[np.generic]) -> None:
         """Encode mono PCM (float32 or int16, any length); emits each part as it fills."""
@@ -84,10 +154,10 @@ class Packager:
 
     def _emit(self, count: int) -> None:
         frames, self._frames = self._frames[:count], self._frames[count:]
-        data = fmp4.fragment(self._sequence_number, self._decode_time, frames, FRAME_SIZE)
+        data = fmp4.fragment(self._sequence_number, self._decode_time, frames, self.frame_size)
         self._sequence_number += 1
-        self._decode_time += count * FRAME_SIZE
-        self._on_part(data, count * FRAME_SIZE / self.sample_rate)
+        self._decode_time += count * self.frame_size
+        self._on_part(data, count * self.frame_size / self.sample_rate)
 
 
 _STOP = None
