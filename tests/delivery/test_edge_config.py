@@ -246,7 +246,7 @@ def test_cli_prints_a_varnish_vcl_headed_by_its_varnishd_command_line() -> None:
     head, _, vcl = done.stdout.partition("\nvcl 4.1;\n")
     assert all(line.startswith("#") for line in head.splitlines())  # comments above the VCL
     assert "#   varnishd -F -a :9090 -f /etc/varnish/majlis-edge.vcl -s malloc,1g \\" in head
-    assert "-p thread_pool_min=" in head and "-p thread_queue_limit=" in head
+    assert "-p thread_pool_min=" in head and "-p thread_pool_max=" in head
     assert '.host = "10.0.0.5";' in vcl and '.port = "8000";' in vcl
     assert 'set bereq.http.Host = "10.0.0.5:8000";' in vcl
     assert "import directors;" not in vcl  # one origin: no director

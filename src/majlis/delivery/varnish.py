@@ -58,10 +58,12 @@ streams one fetch to every request that waits on it. Why each part of the VCL is
 - **Several origins**: round robin, a ``/readyz`` probe takes a dead node out, a GET or HEAD
   whose connection failed is retried on the next node.
 - **varnishd parameters** (the comment at the top; ``VARNISHD_PARAMS``): a streaming delivery
-  holds a worker thread for the whole segment, so an LL-DASH edge needs about one thread per
-  listener. Threads are started ahead (``thread_pool_min``; creating them is serialized in the
-  pool's herder), and a crowd that still finds none queues (``thread_queue_limit``; 20 by
-  default, past which Varnish drops connections) rather than being dropped.
+  holds a worker thread for the whole segment (a waiter on the waiting list holds none), so an
+  LL-DASH edge needs a thread per listener: ``thread_pools`` x ``thread_pool_max`` is its
+  capacity (past it, and ``thread_queue_limit`` more, connections are dropped). Each pool's
+  herder creates threads one at a time, so ``thread_pool_min`` starts many ahead for a surge.
+  (2,000 listeners joining one held segment at once on 2 cores: all served from one fetch with
+  the defaults too, threads growing to ~2,000 on demand.)
 
 Varnish does not speak TLS to its backends: an ``https://`` origin is refused with a reason.
 ``render_vcl`` and ``varnishd_argv`` are pure.
@@ -97,7 +99,6 @@ DEFAULT_VCL_PATH = "/etc/varnish/majlis-edge.vcl"
 VARNISHD_PARAMS: tuple[tuple[str, str], ...] = (
     ("thread_pool_min", "500"),
     ("thread_pool_max", "5000"),
-    ("thread_queue_limit", "2000"),
 )
 
 _SIZE = re.compile(r"[1-9]\d{0,5}[kmgt]?", re.IGNORECASE)
@@ -166,7 +167,7 @@ def varnishd_argv(options: VarnishOptions, vcl_path: str = DEFAULT_VCL_PATH) -> 
 def command_line(options: VarnishOptions, vcl_path: str = DEFAULT_VCL_PATH) -> str:
     """``varnishd_argv`` for a shell: the -p parameters on continuation lines."""
     argv = varnishd_argv(options, vcl_path)
-    first = argv.index("-p")
+    first = argv.index("-p") if "-p" in argv else len(argv)
     lines = [" ".join(argv[:first])]
     lines += [f"{argv[i]} {argv[i + 1]}" for i in range(first, len(argv), 2)]
     return " \\\n    ".join(lines)
