@@ -16,6 +16,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -422,6 +423,38 @@ def test_dash_listeners_of_a_segment_not_yet_begun_cost_the_origin_one_request(
     assert pcm.size >= rate and tone_strength(pcm, rate, 440) > 30
     assert [r.cache for r in readers].count("MISS") == 1
     assert len(stage.origin_requests(uri)) == 1  # <= 1.05 per segment, for a hundred
+
+
+@pytest.mark.slow
+def test_dash_listeners_following_the_live_edge_cost_one_origin_request_per_segment(
+    stage: Stage,
+) -> None:
+    """100 listeners each read five segments in a row, asking for the next as the last one
+    ends (as an LL-DASH player at the live edge does): ~10 s, one origin fetch per segment."""
+    prefix = _dash(stage)
+    start = _next_segment(stage)
+    numbers = range(start, start + 5)
+
+    def follow(http: httpx.Client) -> list[Reader]:
+        read = []
+        for number in numbers:
+            reader = Reader(f"{stage.edge.url}{prefix}/aac/{number}.m4s")
+            reader.run(http)
+            read.append(reader)
+        return read
+
+    limits = httpx.Limits(max_connections=100)
+    with (
+        httpx.Client(timeout=BACKEND_TIMEOUT_S + 5, limits=limits) as http,
+        ThreadPoolExecutor(100) as pool,
+    ):
+        listeners = list(pool.map(lambda _: follow(http), range(100)))
+    for index, number in enumerate(numbers):
+        got = [listener[index] for listener in listeners]
+        assert {(r.status, r.error) for r in got} == {(200, "")}, number
+        assert len({r.body for r in got}) == 1, number
+    sent = [len(stage.origin_requests(f"{prefix}/aac/{n}.m4s")) for n in numbers]
+    assert sum(sent) / len(sent) <= 1.05, sent
 
 
 def test_a_dash_listener_arriving_mid_segment_reads_it_before_it_is_complete(
