@@ -14,6 +14,12 @@ from tests.support.wait import eventually
 
 PASSWORD = "correct horse battery"
 
+#: One TLS context for every client the tests open. By default each ``httpx.Client`` builds its
+#: own, reading the whole CA bundle (~30 ms); the suite opens thousands of clients (one per
+#: test at least, and one per poll in some waits), which added up to minutes. The tests speak
+#: plain HTTP on loopback; sharing the context changes nothing about what a client verifies.
+TLS = httpx.create_ssl_context()
+
 
 def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
     """Assert ``response`` is an RFC 9457 problem with ``status`` and a readable detail."""
@@ -71,7 +77,7 @@ class User:
 class Api:
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.http = httpx.Client(base_url=base_url, timeout=10, verify=TLS)
 
     def close(self) -> None:
         self.http.close()

@@ -179,6 +179,8 @@ def serve_process(
     import httpx
     import pytest
 
+    from tests.client import TLS
+
     # Test clients all come from 127.0.0.1: the per-IP listener limits as in TEST_SETTINGS,
     # unless the environment sets them.
     limits = {f"MAJLIS_{k.upper()}": str(v) for k, v in TEST_SETTINGS.items() if "_per_ip_" in k}
@@ -203,11 +205,14 @@ def serve_process(
     with log.open("ab") as out:
         process = subprocess.Popen([*argv, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.1)
+    # One client for the whole wait: a client per poll cost its TLS context each time.
+    with httpx.Client(verify=TLS) as http:
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if http.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    return process
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)  # the poll interval while it starts (not yet ready, or a 503)
     process.kill()
     pytest.fail(f"majlis {command} did not become ready:\n{log.read_text()}")

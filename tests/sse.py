@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from tests.client import TLS
+
 
 class EventReader:
     """Collects ``(event, data)`` pairs from an SSE endpoint until closed."""
@@ -21,7 +23,9 @@ class EventReader:
         self.status: int | None = None
         self._socket: socket.socket | None = None
         self._opened = threading.Event()
-        self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(5, read=30))
+        self._client = httpx.Client(
+            base_url=base_url, timeout=httpx.Timeout(5, read=30), verify=TLS
+        )
         self._thread = threading.Thread(target=self._run, args=(path, headers or {}), daemon=True)
         self._thread.start()
         assert self._opened.wait(10), "the event stream did not open"

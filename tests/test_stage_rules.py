@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client import Api, User, problem_of
+from tests.client import TLS, Api, User, problem_of
 
 
 def base(space_id: str) -> str:
@@ -465,7 +465,9 @@ class EventReader:
 
     def __init__(self, base_url: str, path: str) -> None:
         self._events: queue.Queue[tuple[str, dict[str, Any]] | BaseException | None] = queue.Queue()
-        self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=30))
+        self._client = httpx.Client(
+            base_url=base_url, timeout=httpx.Timeout(10, read=30), verify=TLS
+        )
         self._path = path
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
