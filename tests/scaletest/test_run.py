@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,33 @@ def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         process.wait(15)
 
 
+def test_a_brief_run_seats_everyone_hears_the_speaker_and_writes_its_report(
+    origin: str, tmp_path: Path
+) -> None:
+    """The whole tool in a few seconds, for the default suite: the numbers of a real run are
+    asserted by the two runs below (slow: they hold 12-14 s of load, CI runs them)."""
+    out = tmp_path / "report"
+    result, report = scaletest(
+        out, "--api-url", origin, "--listeners", "5", "--speakers", "1", "--over", "1",
+        "--hold", "4",
+    )  # fmt: skip
+    assert result.returncode == 0, explain(result)
+    assert re.search(r"users 5/5", result.stdout), explain(result)
+    s = report["summary"]
+    assert s["seated"] == 5 and s["errors"] == 0, s
+    assert s["speakers_connected"] == 1
+    assert s["parts_fetched"] > 0 and s["first_audio_ms"]["p50"] > 0, s
+    assert s["speaker_to_listener_s"]["count"] >= 1, report["media"]
+    assert s["amplification"]["parts_published"] > 0, s
+    assert report["verdict"]["outcome"] in ("go", "no-go", "no-verdict"), report["verdict"]
+    html = (out / "report.html").read_text()
+    assert escape(report["verdict"]["headline"]) in html
+    for png in report["plots"].values():
+        assert (out / png).stat().st_size > 10_000
+        assert f"src='{png}'" in html
+
+
+@pytest.mark.slow  # 12 s of load at full audience, ~25 s in all; the brief run above is fast
 def test_a_short_run_reports_real_numbers(origin: str, tmp_path: Path) -> None:
     out = tmp_path / "report"
     result, report = scaletest(
@@ -67,6 +95,8 @@ def test_a_short_run_reports_real_numbers(origin: str, tmp_path: Path) -> None:
         assert f"src='{png}'" in html
 
 
+@pytest.mark.slow  # 14 s of load, ~25 s in all; admission's 503 + Retry-After is tested fast in
+# tests/test_admission.py, the listeners' jittered retry in test_pieces.py
 def test_a_surge_past_admission_is_told_to_retry_and_everyone_is_seated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
