@@ -104,6 +104,17 @@ async def _two_speakers(server: RunningServer, api: Api) -> None:
         await b.close(hang_up=False)
 
 
+#: Each run is ~12 s of real time (two tones, then a mute, each heard over whole 2 s segments).
+#: The mixing is the media plane's, the same in both deployment shapes: the embedded shape runs
+#: in the default suite, the distributed one in CI (slow); speaking across Redis is checked fast
+#: by tests/cluster/test_speaking_across_nodes.py, a browser speaking on both shapes by
+#: tests/web/test_browser_media.py.
+EMBEDDED_FAST_DISTRIBUTED_SLOW = pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
+
+
+@EMBEDDED_FAST_DISTRIBUTED_SLOW
 def test_two_speakers_are_mixed_once_and_each_hears_the_other(
     server: RunningServer, api: Api
 ) -> None:
@@ -155,6 +166,7 @@ def test_only_stage_members_of_live_spaces_speak(server: RunningServer, api: Api
     asyncio.run(_whip_roles(server, api))
 
 
+@pytest.mark.slow  # ~13 s, the run above again with the baseline encoding (CI runs it)
 def test_per_speaker_encoding_mixes_the_same(tmp_path: Path) -> None:
     """The baseline path (aiortc encodes each speaker's mix) stays correct for comparison."""
     with run_server(tmp_path, stage_encoding="per-speaker") as server:
