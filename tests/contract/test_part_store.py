@@ -206,6 +206,23 @@ async def a_segment_ends_with_its_stream(nodes: Nodes) -> None:
     assert await open_segment(source, 1, 5) is None  # never to come: 404
 
 
+async def a_segment_may_be_sent_in_chunks_of_several_parts(nodes: Nodes) -> None:
+    stream = _stream()
+    nodes.media.attach("s8", stream)
+    _publish(stream, 1)
+    source = await _source(nodes, "s8", stream)
+    opening = asyncio.ensure_future(open_segment(source, 0, 5, parts_per_chunk=2))
+    await asyncio.sleep(0.1)  # a while in which half a chunk may not be sent
+    assert not opening.done()
+    _publish(stream, PPS - 1)  # the rest of segment 0
+    chunks = await asyncio.wait_for(opening, 5)
+    assert chunks is not None
+    assert [chunk async for chunk in chunks] == [
+        _part(0, 0) + _part(0, 1),
+        _part(0, 2) + _part(0, 3),
+    ]
+
+
 SCENARIOS = [
     an_unknown_space_has_no_source,
     parts_segments_and_init_are_served_byte_for_byte,
@@ -215,6 +232,7 @@ SCENARIOS = [
     a_growing_segment_streams_each_chunk_as_it_is_published,
     a_segment_not_begun_waits_and_one_too_far_ahead_is_refused,
     a_segment_ends_with_its_stream,
+    a_segment_may_be_sent_in_chunks_of_several_parts,
 ]
 
 

@@ -97,6 +97,17 @@ def test_the_mpd_maps_segment_numbers_to_the_wall_clock() -> None:
     assert representation is not None and representation.get("codecs") == "mp4a.40.2"
 
 
+def test_larger_chunks_make_a_segment_available_later() -> None:
+    clock = Clock(1_800_000_000.0)
+    stream = LiveStream(PART_S, PPS, clock=clock)
+    stream.set_init(b"init")
+    _published(stream, clock, 1)
+    mpd = ET.fromstring(render_mpd(stream.state(), (AAC,), clock.now, chunk_parts=2))
+    template = mpd.find("d:Period/d:AdaptationSet/d:SegmentTemplate", NS)
+    assert template is not None
+    assert float(template.get("availabilityTimeOffset", "")) == pytest.approx(PART_S * (PPS - 2))
+
+
 def test_a_failover_is_a_new_period_on_the_same_availability_start() -> None:
     clock = Clock(1_800_000_000.0)
     dead = LiveStream(PART_S, PPS, clock=clock)
@@ -272,8 +283,10 @@ def test_the_lean_dash_listener_counts_chunks_however_the_bytes_are_cut(api: Api
     segment = api.http.get(f"/hls/{sid}/{msn}.m4s").content
     for step in (1, 7, 500, len(segment)):
         fragments = Fragments()
-        counted = sum(fragments.feed(segment[i : i + step]) for i in range(0, len(segment), step))
-        assert counted == PPS, step
+        durations = [
+            d for i in range(0, len(segment), step) for d in fragments.feed(segment[i : i + step])
+        ]
+        assert durations == [PART_S] * PPS, step
     host.post(f"/api/v1/spaces/{sid}/end")
 
 

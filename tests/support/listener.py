@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from majlis.media.dash.mpd import TIME_PATH
 from majlis.media.dash.timeline import Timeline, read_timeline, xs_datetime_s
+from majlis.media.hls import fmp4
 
 _PART = re.compile(r'#EXT-X-PART:DURATION=([\d.]+),URI="(\d+)\.(\d+)\.m4s"')
 _HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"')
@@ -315,25 +316,32 @@ async def segment_listener(playlist_url: str, duration_s: float, stats: Listener
 
 
 class Fragments:
-    """Counts the CMAF chunks (``moof`` + ``mdat``) completed in a byte stream, without keeping
-    the bytes: a chunk is done when its ``mdat`` box is."""
+    """The CMAF chunks (``moof`` + ``mdat``) completed in a byte stream, and how long each
+    lasts (from its ``moof``), keeping no more of the bytes than the ``moof`` boxes: a chunk is
+    done when its ``mdat`` is. Durations are in seconds of ``timescale`` ticks."""
 
-    def __init__(self) -> None:
+    def __init__(self, timescale: int = 48000) -> None:
+        self._timescale = timescale
         self._header = b""
         self._left = 0  # bytes of the current box still to come
-        self._in_mdat = False
+        self._kind = b""
+        self._moof = bytearray()
+        self._duration_s = 0.0  # the last moof's
         self.done = 0
 
-    def feed(self, data: bytes) -> int:
-        """Take the next bytes; returns how many chunks they completed."""
-        before, view, i = self.done, memoryview(data), 0
+    def feed(self, data: bytes) -> list[float]:
+        """Take the next bytes; returns the durations of the chunks they completed."""
+        completed: list[float] = []
+        view, i = memoryview(data), 0
         while i < len(view):
             if self._left:
                 step = min(self._left, len(view) - i)
+                if self._kind == b"moof":
+                    self._moof += view[i : i + step]
                 self._left -= step
                 i += step
-                if not self._left and self._in_mdat:
-                    self.done += 1
+                if not self._left:
+                    self._box_done(completed)
                 continue
             need = 8 - len(self._header)
             self._header += bytes(view[i : i + need])
@@ -342,11 +350,21 @@ class Fragments:
                 size = int.from_bytes(self._header[:4], "big")
                 if size < 8:
                     raise ValueError("a box size our segments never have (64-bit or to-end)")
-                self._in_mdat = self._header[4:] == b"mdat"
+                self._kind = self._header[4:]
+                self._moof = bytearray(self._header) if self._kind == b"moof" else self._moof
                 self._left, self._header = size - 8, b""
-                if not self._left and self._in_mdat:
-                    self.done += 1
-        return self.done - before
+                if not self._left:
+                    self._box_done(completed)
+        return completed
+
+    def _box_done(self, completed: list[float]) -> None:
+        if self._kind == b"moof":
+            box = next(fmp4.iter_boxes(self._moof))
+            info = fmp4.read_fragment(self._moof, box)
+            self._duration_s = info.duration / self._timescale
+        elif self._kind == b"mdat":
+            self.done += 1
+            completed.append(self._duration_s)
 
 
 #: A DASH listener this many segments behind live tunes in again at the live edge.
@@ -400,7 +418,8 @@ async def dash_listener(
                 number = timeline.newest_available(now())
             await asyncio.sleep(max(0.0, timeline.available_at(number) - now()))
             asked = now()
-            fragments = Fragments()
+            fragments = Fragments(timeline.timescale)
+            held_s = 0.0  # media of this segment received so far
 
             def arrived(
                 data: bytes,
@@ -409,12 +428,13 @@ async def dash_listener(
                 timeline: Timeline = timeline,
                 asked: float = asked,
             ) -> None:
-                nonlocal playback
-                for _ in range(fragments.feed(data)):
-                    chunk = fragments.done
-                    clock, end = loop.time(), timeline.media_end(number, chunk)
+                nonlocal playback, held_s
+                for duration in fragments.feed(data):
+                    held_s += duration
+                    clock, end = loop.time(), timeline.media_end(number, 0) + held_s
                     stats.parts += 1
-                    if chunk == 1 and asked <= timeline.available_at(number) + timeline.chunk_s / 2:
+                    on_time = asked <= timeline.available_at(number) + timeline.chunk_s / 2
+                    if fragments.done == 1 and on_time:
                         # (only for a segment asked for on time: one asked for late, at the
                         # start or after a stall, has its early chunks waiting already)
                         stats.chunk_latency_s.append(now() - end)
@@ -422,10 +442,10 @@ async def dash_listener(
                         if end <= origin:
                             continue  # older than where playback starts
                         playback = Playback(clock)
-                        playback.media_s = min(timeline.chunk_s, end - origin)
+                        playback.media_s = min(duration, end - origin)
                         stats.startup_s.append(clock - begun)
                     else:
-                        playback.arrived(timeline.chunk_s, clock)
+                        playback.arrived(duration, clock)
 
             try:
                 headers = await conn.stream(f"{base}/{timeline.segment_path(number)}", arrived)

@@ -54,7 +54,8 @@ async def manifest(space_id: str, svc: Svc) -> Response:
         state = source.current()
     if state.anchor is None:
         raise NotFound("this Space's stream ended before it began")
-    text = render_mpd(state, tuple(RENDITIONS.values()), time.time())
+    chunk_parts = svc.ctx.settings.dash_chunk_parts
+    text = render_mpd(state, tuple(RENDITIONS.values()), time.time(), chunk_parts=chunk_parts)
     return Response(text, media_type=MPD_TYPE, headers={"Cache-Control": MPD_CACHE})
 
 
@@ -85,7 +86,9 @@ async def segment(space_id: str, rendition: str, name: str, svc: Svc) -> Respons
         raise NotFound("no such segment: segments are {number}.m4s")
     source = await live_source(svc, space_id)
     try:
-        chunks = await open_segment(source, int(match.group(1)), BLOCK_TIMEOUT_S)
+        chunks = await open_segment(
+            source, int(match.group(1)), BLOCK_TIMEOUT_S, svc.ctx.settings.dash_chunk_parts
+        )
     except TooFarAhead as exc:
         raise NotFound(str(exc)) from exc
     except NotYet as exc:

@@ -72,15 +72,21 @@ def xs_duration(seconds: float) -> str:
     return f"PT{max(0.0, seconds):.3f}S"
 
 
-def availability_time_offset(state: StreamState) -> float:
-    """A segment is available once its first chunk (part) is: duration - one chunk."""
-    return state.segment_s - state.part_target_s
+def availability_time_offset(state: StreamState, chunk_parts: int = 1) -> float:
+    """A segment is available once its first chunk (``chunk_parts`` parts) is: its duration
+    less one chunk."""
+    return state.segment_s - chunk_parts * state.part_target_s
 
 
 def render_mpd(
-    state: StreamState, renditions: tuple[Rendition, ...], now: float, time_url: str = TIME_PATH
+    state: StreamState,
+    renditions: tuple[Rendition, ...],
+    now: float,
+    time_url: str = TIME_PATH,
+    chunk_parts: int = 1,
 ) -> str:
-    """The MPD of a stream whose first part is published (``state.anchor`` is set)."""
+    """The MPD of a stream whose first part is published (``state.anchor`` is set), whose
+    segments are sent in chunks of ``chunk_parts`` parts (segments.open_segment)."""
     anchor = state.anchor
     if anchor is None:
         raise ValueError("the stream has no anchor before its first part")
@@ -119,7 +125,7 @@ def render_mpd(
         "      </ProducerReferenceTime>\n",
         # (The schema orders an AdaptationSet's children: ProducerReferenceTime, then Role.)
         '      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>\n',
-        _template(state, anchor),
+        _template(state, anchor, chunk_parts),
         *(_representation(r) for r in renditions),
         "    </AdaptationSet>\n",
         "  </Period>\n",
@@ -129,13 +135,13 @@ def render_mpd(
     return "".join(top + body)
 
 
-def _template(state: StreamState, anchor: Anchor) -> str:
+def _template(state: StreamState, anchor: Anchor, chunk_parts: int) -> str:
     duration = round(state.segment_s * anchor.timescale)
     return (
         f'      <SegmentTemplate timescale="{anchor.timescale}" duration="{duration}"'
         f' startNumber="{anchor.first_msn}"'
         f' presentationTimeOffset="{anchor.first_decode_time}"'
-        f' availabilityTimeOffset="{availability_time_offset(state):.3f}"'
+        f' availabilityTimeOffset="{availability_time_offset(state, chunk_parts):.3f}"'
         ' availabilityTimeComplete="false"'
         ' initialization="$RepresentationID$/init.mp4" media="$RepresentationID$/$Number$.m4s"/>\n'
     )

@@ -37,8 +37,11 @@ class TooFarAhead(LookupError):
     """The segment asked for is further ahead than any client following the MPD asks."""
 
 
-async def open_segment(source: HlsSource, msn: int, wait_s: float) -> AsyncIterator[bytes] | None:
-    """Segment ``msn``'s chunks: the first one already fetched, the rest as they come.
+async def open_segment(
+    source: HlsSource, msn: int, wait_s: float, parts_per_chunk: int = 1
+) -> AsyncIterator[bytes] | None:
+    """Segment ``msn``'s chunks (``parts_per_chunk`` parts each): the first one already
+    gathered, the rest as they come.
 
     Raises ``TooFarAhead`` or ``NotYet`` before anything is sent (see the module docstring);
     None means 404.
@@ -46,23 +49,35 @@ async def open_segment(source: HlsSource, msn: int, wait_s: float) -> AsyncItera
     state = source.current()
     if msn < 0 or (not state.ended and msn > state.hinted[0] + MAX_AHEAD):
         raise TooFarAhead(f"segment {msn} is not live yet; the live segment is {state.hinted[0]}")
-    if not _begun(state, msn, 0):
-        await source.wait_until(lambda s: _begun(s, msn, 0), wait_s)
-    first = await source.part(msn, 0, 0)
-    if first is None:
+    first = await _chunk(source, msn, 0, parts_per_chunk, wait_s)
+    if not first:
         return None
-    return _chunks(source, msn, first, wait_s)
+    return _chunks(source, msn, first, parts_per_chunk, wait_s)
 
 
-async def _chunks(source: HlsSource, msn: int, first: bytes, wait_s: float) -> AsyncIterator[bytes]:
+async def _chunks(
+    source: HlsSource, msn: int, first: bytes, parts_per_chunk: int, wait_s: float
+) -> AsyncIterator[bytes]:
     yield first
-    for index in range(1, source.current().parts_per_segment):
-        if not _begun(source.current(), msn, index):
-            await source.wait_until(lambda s, i=index: _begun(s, msn, i), wait_s)
-        chunk = await source.part(msn, index, 0)
-        if chunk is None:  # the stream ended inside this segment: it is complete as it is
+    for start in range(parts_per_chunk, source.current().parts_per_segment, parts_per_chunk):
+        chunk = await _chunk(source, msn, start, parts_per_chunk, wait_s)
+        if not chunk:  # the stream ended inside this segment: it is complete as it is
             return
         yield chunk
+
+
+async def _chunk(source: HlsSource, msn: int, start: int, count: int, wait_s: float) -> bytes:
+    """Parts ``start`` .. ``start + count - 1`` of ``msn``, once all exist (fewer if the
+    stream ends or the segment does first; empty if none is left)."""
+    parts: list[bytes] = []
+    for index in range(start, min(start + count, source.current().parts_per_segment)):
+        if not _begun(source.current(), msn, index):
+            await source.wait_until(lambda s, i=index: _begun(s, msn, i), wait_s)
+        part = await source.part(msn, index, 0)
+        if part is None:
+            break
+        parts.append(part)
+    return b"".join(parts)
 
 
 def _begun(state: StreamState, msn: int, index: int) -> bool:

@@ -40,6 +40,8 @@ class Timeline:
     representation: str
     #: How often the MPD is to be reloaded (None once the presentation has ended).
     update_period_s: float | None
+    #: Ticks per second of the media's decode times.
+    timescale: int = 48000
 
     def available_at(self, number: int) -> float:
         """When segment ``number``'s first chunk is done (epoch s): the earliest to ask for it."""
@@ -128,4 +130,5 @@ def read_timeline(mpd_text: str | bytes, prefer: tuple[str, ...] = ()) -> Timeli
         initialization=template.get("initialization", ""),
         representation=representation.get("id", ""),
         update_period_s=xs_duration_s(update) if update else None,
+        timescale=timescale,
     )
