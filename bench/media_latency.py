@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from join_throughput import check_cores, cpu_seconds, free_port, running_server
 from majlis.bots.speaker import SpeakerBot
@@ -64,6 +66,7 @@ from medialib.report import (
     write_result,
 )
 from medialib.space import LiveSpace, open_space
+from tests.support.varnish import running_varnish
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "media_latency.json"
@@ -90,8 +93,19 @@ class Run:
 # --------------------------------------------------------------------------- measuring
 
 
-async def measure(space: LiveSpace, server_pid: int, args: argparse.Namespace) -> Run:
-    """Calibrate, connect both speakers, start the origin watcher and the browser, listen."""
+def edge_url(url: str, edge: str | None) -> str:
+    """``url`` (on the origin) as the listener reaches it: through the edge, if there is one."""
+    if edge is None:
+        return url
+    parts = urlsplit(url)
+    return edge + parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+async def measure(
+    space: LiveSpace, server_pid: int, args: argparse.Namespace, edge: str | None = None
+) -> Run:
+    """Calibrate, connect both speakers, start the origin watcher and the browser, listen
+    (through ``edge``, a caching edge's base URL, if given)."""
     hop = await aiortc_hop(args.calibrate, args.interval) if args.calibrate > 0 else []
     beeps = BeepSource(args.interval, args.beep_ms / 1000)
     host, guest = space.members[0], space.members[1]
@@ -104,8 +118,13 @@ async def measure(space: LiveSpace, server_pid: int, args: argparse.Namespace) -
     watching = asyncio.create_task(watcher.run(stop))
     ready = asyncio.Event()
     seconds = args.warmup + args.duration + TAIL_S
-    config = {"lowLatencyMode": True, **json.loads(args.hls_config)}
-    listening = asyncio.create_task(listen(space.base, space.hls_url, seconds, config, ready))
+    if args.player == "dash":
+        config, url = json.loads(args.dash_config), edge_url(space.dash_url, edge)
+    else:
+        config = {"lowLatencyMode": True, **json.loads(args.hls_config)}
+        url = edge_url(space.hls_url, edge)
+    page_base = edge or space.base
+    listening = asyncio.create_task(listen(page_base, url, seconds, config, ready, args.player))
     try:
         await asyncio.wait_for(_first_done(ready, listening), timeout=60)
         if listening.done():
@@ -223,11 +242,11 @@ def _hls_readings(stats: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def verdicts(summary: dict[str, Any]) -> tuple[list[str], bool]:
+def verdicts(summary: dict[str, Any], player: str = "hls.js") -> tuple[list[str], bool]:
     """One line per target; a path with no matched beeps fails (nothing was proven)."""
     lines, ok = [], True
     checks = (
-        ("speaker_to_listener", "speaker → listener (hls.js)", TARGET_HLS_P50_S),
+        ("speaker_to_listener", f"speaker → listener ({player})", TARGET_HLS_P50_S),
         ("speaker_to_speaker", "speaker ↔ speaker mouth-to-ear", TARGET_MOUTH_TO_EAR_S),
     )
     for key, label, target in checks:
@@ -247,10 +266,10 @@ def verdicts(summary: dict[str, Any]) -> tuple[list[str], bool]:
     return lines, ok
 
 
-def table(summary: dict[str, Any]) -> str:
+def table(summary: dict[str, Any], player: str = "hls.js") -> str:
     """A Markdown table, pasteable into docs/benchmarks.md as is."""
     names = {
-        "speaker_to_listener": "speaker → listener (hls.js, heard)",
+        "speaker_to_listener": f"speaker → listener ({player}, heard)",
         "capture_to_publish": "  of which: capture → part published",
         "publish_to_play": "  of which: part published → heard",
         "speaker_to_speaker": "speaker → speaker (WebRTC mouth-to-ear)",
@@ -290,6 +309,24 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="extra hls.js config as JSON, e.g. '{\"liveSyncDuration\": 0.6}' (none)",
     )
     parser.add_argument(
+        "--player",
+        choices=["hls", "dash"],
+        default="hls",
+        help="the listener's player: hls.js on LL-HLS (default) or dash.js on LL-DASH",
+    )
+    parser.add_argument(
+        "--edge",
+        choices=["none", "varnish"],
+        default="none",
+        help="listen through a Varnish edge (majlis edge-config --engine varnish) on the "
+        "server's core (default: straight at the origin)",
+    )
+    parser.add_argument(
+        "--dash-config",
+        default="{}",
+        help="extra dash.js streaming settings as JSON (none: the MPD's target and catch-up)",
+    )
+    parser.add_argument(
         "--stage-encoding",
         default=None,
         help="MAJLIS_STAGE_ENCODING for the server (per-speaker or shared; default: unset)",
@@ -314,18 +351,36 @@ def run(args: argparse.Namespace) -> int:
             f"+ {args.duration:.0f} s measured ...",
             flush=True,
         )
-        result = asyncio.run(measure(space, proc.pid, args))
+        if args.edge == "varnish":
+            with running_varnish(base, Path(tmp) / "varnish") as varnish:
+                for pid in _process_tree(varnish.process.pid):
+                    os.sched_setaffinity(pid, {args.server_cpu})  # the server side's core
+                result = asyncio.run(measure(space, proc.pid, args, varnish.url))
+        else:
+            result = asyncio.run(measure(space, proc.pid, args))
     return report(args, result)
+
+
+def _process_tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found.extend(_process_tree(int(child)))
+    return found
 
 
 def report(args: argparse.Namespace, result: Run) -> int:
     summary = analyse(result, args.interval)
-    lines, ok = verdicts(summary)
+    player = "dash.js" if args.player == "dash" else "hls.js"
+    if args.edge != "none":
+        player += f" through {args.edge}"
+    lines, ok = verdicts(summary, player)
     print()
-    print(table(summary))
+    print(table(summary, player))
     print()
-    print("hls.js readings (medians):", json.dumps(summary["hls_js"], indent=None))
-    print(f"stalls: {summary['stalls']}, hls.js errors: {len(summary['hls_errors'])}")
+    print(f"{player} readings (medians):", json.dumps(summary["hls_js"], indent=None))
+    print(f"stalls: {summary['stalls']}, player errors: {len(summary['hls_errors'])}")
     print("core load:", {k: f"{v:.0%}" for k, v in summary["core_load"].items()}, end=" ")
     print(f"(server process: {summary['server_cpu']:.1%} of a core)")
     for line in lines:

@@ -1,4 +1,5 @@
-"""A headless Chromium listener playing the Space with hls.js, as a real audience member does.
+"""A headless Chromium listener playing the Space with hls.js or dash.js, as a real audience
+member does.
 
 The page must be on the majlis origin (hls.js fetches the playlist and parts with XHR, and we
 may not add routes to the server), so Playwright's router answers one made-up path on that
@@ -23,10 +24,12 @@ FLAGS = list(HEADLESS_FLAGS)
 PAGE_PATH = "/__bench__/hls-listener.html"  # answered by Playwright, never reaches majlis
 PAGE = """<!doctype html><meta charset="utf-8"><title>bench listener</title>
 <audio id="player"></audio>
-<script src="/static/vendor/hls.min.js"></script>
+<script src="/static/vendor/%PLAYER%"></script>
 <script>%SCRIPT%</script>
 """
 SCRIPT = Path(__file__).with_name("player.js")
+#: The vendored player each kind of listener loads, and the page function that starts it.
+PLAYERS = {"hls": ("hls.min.js", "start"), "dash": ("dash.mediaplayer.min.js", "startDash")}
 
 
 @dataclass
@@ -42,11 +45,18 @@ class ListenerResult:
 
 
 async def listen(
-    base: str, hls_url: str, seconds: float, config: dict[str, Any], ready: asyncio.Event
+    base: str,
+    url: str,
+    seconds: float,
+    config: dict[str, Any],
+    ready: asyncio.Event,
+    player: str = "hls",
 ) -> ListenerResult:
-    """Play ``hls_url`` for ``seconds`` in headless Chromium; ``ready`` is set once playing."""
+    """Play ``url`` (an LL-HLS playlist, or with ``player="dash"`` an MPD) for ``seconds`` in
+    headless Chromium; ``ready`` is set once playing."""
     result = ListenerResult()
-    page_html = PAGE.replace("%SCRIPT%", SCRIPT.read_text())
+    library, start = PLAYERS[player]
+    page_html = PAGE.replace("%SCRIPT%", SCRIPT.read_text()).replace("%PLAYER%", library)
 
     async def serve_page(route: Route) -> None:
         await route.fulfill(status=200, content_type="text/html", body=page_html)
@@ -60,7 +70,7 @@ async def listen(
             await page.route(base + PAGE_PATH, serve_page)
             await page.goto(base + PAGE_PATH)
             result.info = await page.evaluate(
-                "([url, config]) => window.start(url, config)", [hls_url, config]
+                f"([url, config]) => window.{start}(url, config)", [url, config]
             )
             ready.set()
             await asyncio.sleep(seconds)

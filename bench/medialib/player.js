@@ -1,5 +1,5 @@
-// The hls.js listener of bench/media_latency.py: plays the Space, finds beep onsets, and
-// samples what hls.js says about its own latency. Loaded by bench/medialib/browser.py.
+// The hls.js or dash.js listener of bench/media_latency.py: plays the Space, finds beep onsets,
+// and samples what the player says about its own latency. Loaded by bench/medialib/browser.py.
 "use strict";
 
 const ONSET_RMS = 0.05;   // same thresholds as medialib/beeps.py
@@ -60,6 +60,69 @@ function sample(hls, audio, ctx) {
     paused: audio.paused,
   });
 }
+
+// The analyser, the stall events and the onset scan both players share.
+function listenTo(audio) {
+  for (const name of ["waiting", "stalled", "playing"]) {
+    audio.addEventListener(name, () => window.bench.events.push({ at: Date.now(), name }));
+  }
+  const ctx = new AudioContext({ latencyHint: "interactive" });
+  const source = ctx.createMediaElementSource(audio);
+  const analyser = ctx.createAnalyser();
+  analyser.fftSize = 8192;
+  source.connect(analyser);
+  analyser.connect(ctx.destination);
+  const buf = new Float32Array(analyser.fftSize);
+  const scanning = () => {
+    analyser.getFloatTimeDomainData(buf);
+    scan(buf, ctx.sampleRate, Date.now());
+  };
+  return { ctx, scanning };
+}
+
+// dash.js as the majlis web client runs it (space-audio.js): low-latency mode from the MPD
+// (availabilityTimeComplete="false"), its latency target and catch-up from the
+// ServiceDescription, started by us rather than by autoplay.
+async function startDash(url, config) {
+  const audio = document.getElementById("player");
+  const player = dashjs.MediaPlayer().create();
+  window.dash = player;
+  player.updateSettings({
+    debug: { logLevel: dashjs.Debug.LOG_LEVEL_NONE },
+    streaming: { liveCatchup: { enabled: true }, ...config },
+  });
+  const events = dashjs.MediaPlayer.events;
+  player.on(events.ERROR, (e) =>
+    window.bench.errors.push({ at: Date.now(), type: "dash", details: String(e.error && e.error.message), fatal: true }));
+  const { ctx, scanning } = listenTo(audio);
+  const initialized = new Promise((resolve) => player.on(events.STREAM_INITIALIZED, resolve));
+  player.initialize(audio, url, false);
+  await initialized;
+  await ctx.resume();
+  await audio.play();
+  window.bench.started = Date.now();
+  setInterval(scanning, POLL_MS);
+  setInterval(() => {
+    const b = audio.buffered;
+    window.bench.stats.push({
+      at: Date.now(),
+      latency: player.getCurrentLiveLatency(),
+      targetLatency: player.getTargetLiveDelay ? player.getTargetLiveDelay() : null,
+      liveSyncPosition: null,
+      currentTime: audio.currentTime,
+      bufferedEnd: b.length ? b.end(b.length - 1) : null,
+      playingDate: null,
+      playbackRate: audio.playbackRate,
+      drift: null,
+      baseLatency: ctx.baseLatency,
+      outputLatency: ctx.outputLatency,
+      contextState: ctx.state,
+      paused: audio.paused,
+    });
+  }, 1000);
+  return { dashVersion: player.getVersion(), sampleRate: ctx.sampleRate };
+}
+window.startDash = startDash;
 
 async function start(url, config) {
   const audio = document.getElementById("player");

@@ -28,6 +28,7 @@ class LiveSpace:
     base: str
     space_id: str
     hls_url: str
+    dash_url: str
     #: The host first, then the guests in the order they were put on stage.
     members: tuple[Member, ...]
 
@@ -61,4 +62,7 @@ def open_space(base: str, stage_size: int, title: str = "Media benchmark") -> Li
     hls_url: str = space["hls_url"]
     if not hls_url.startswith("http"):
         hls_url = base + hls_url
-    return LiveSpace(base, space_id, hls_url, tuple(members))
+    dash_url = str(space["dash_url"])
+    if not dash_url.startswith("http"):
+        dash_url = base + dash_url
+    return LiveSpace(base, space_id, hls_url, dash_url, tuple(members))
