@@ -113,6 +113,8 @@ async def measure(
     speaker_b = TimingSpeakerBot(space.base, space.space_id, guest.token, SilenceSource())
     await speaker_a.connect()
     await speaker_b.connect()
+    if args.join_after > 0:  # the listener joins a Space that has been live this long
+        await asyncio.sleep(args.join_after)
     watcher = OriginWatcher(space.hls_url)
     stop = asyncio.Event()
     watching = asyncio.create_task(watcher.run(stop))
@@ -320,6 +322,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="none",
         help="listen through a Varnish edge (majlis edge-config --engine varnish) on the "
         "server's core (default: straight at the origin)",
+    )
+    parser.add_argument(
+        "--join-after",
+        type=float,
+        default=0,
+        help="seconds the Space is live (speakers talking) before the listener joins (0)",
     )
     parser.add_argument(
         "--dash-config",
