@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from majlis.api.dash import utc_time
+from majlis.media.dash.chunks import Fragments
 from majlis.media.dash.mpd import AAC, TIME_SHIFT_BUFFER_S, render_mpd
 from majlis.media.dash.timeline import read_timeline
 from majlis.media.hls.stream import LiveStream
@@ -32,7 +33,7 @@ from tests.client import (
     wait_for_new_segment,
 )
 from tests.services import unavailable
-from tests.support.listener import Fragments, ListenerStats, dash_listener
+from tests.support.listener import ListenerStats, dash_listener
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 PART_S = 0.256

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from majlis.media.dash.chunks import Fragments
 from majlis.media.dash.mpd import TIME_PATH
 from majlis.media.dash.timeline import Timeline, read_timeline, xs_datetime_s
-from majlis.media.hls import fmp4
 
 _PART = re.compile(r'#EXT-X-PART:DURATION=([\d.]+),URI="(\d+)\.(\d+)\.m4s"')
 _HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="(\d+)\.(\d+)\.m4s"')
@@ -313,58 +313,6 @@ async def segment_listener(playlist_url: str, duration_s: float, stats: Listener
         stats.error(exc)
     finally:
         _done(conn, playback, stats)
-
-
-class Fragments:
-    """The CMAF chunks (``moof`` + ``mdat``) completed in a byte stream, and how long each
-    lasts (from its ``moof``), keeping no more of the bytes than the ``moof`` boxes: a chunk is
-    done when its ``mdat`` is. Durations are in seconds of ``timescale`` ticks."""
-
-    def __init__(self, timescale: int = 48000) -> None:
-        self._timescale = timescale
-        self._header = b""
-        self._left = 0  # bytes of the current box still to come
-        self._kind = b""
-        self._moof = bytearray()
-        self._duration_s = 0.0  # the last moof's
-        self.done = 0
-
-    def feed(self, data: bytes) -> list[float]:
-        """Take the next bytes; returns the durations of the chunks they completed."""
-        completed: list[float] = []
-        view, i = memoryview(data), 0
-        while i < len(view):
-            if self._left:
-                step = min(self._left, len(view) - i)
-                if self._kind == b"moof":
-                    self._moof += view[i : i + step]
-                self._left -= step
-                i += step
-                if not self._left:
-                    self._box_done(completed)
-                continue
-            need = 8 - len(self._header)
-            self._header += bytes(view[i : i + need])
-            i += need
-            if len(self._header) == 8:
-                size = int.from_bytes(self._header[:4], "big")
-                if size < 8:
-                    raise ValueError("a box size our segments never have (64-bit or to-end)")
-                self._kind = self._header[4:]
-                self._moof = bytearray(self._header) if self._kind == b"moof" else self._moof
-                self._left, self._header = size - 8, b""
-                if not self._left:
-                    self._box_done(completed)
-        return completed
-
-    def _box_done(self, completed: list[float]) -> None:
-        if self._kind == b"moof":
-            box = next(fmp4.iter_boxes(self._moof))
-            info = fmp4.read_fragment(self._moof, box)
-            self._duration_s = info.duration / self._timescale
-        elif self._kind == b"mdat":
-            self.done += 1
-            completed.append(self._duration_s)
 
 
 #: A DASH listener this many segments behind live tunes in again at the live edge.
