@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import uvicorn
 
 from majlis.api.app import create_app
@@ -87,6 +88,13 @@ class RunningServer:
         while time.monotonic() < deadline and space_ids & (set(media.rooms) | set(media.opening)):
             time.sleep(0.05)
 
+
+#: For a long real-time media test (seconds of audio, heard or decoded) whose subject is the
+#: media plane, which is the same in both deployment shapes: the embedded shape (SQLite) runs in
+#: the default suite, the distributed one (PostgreSQL + Redis) in CI only (``slow``).
+EMBEDDED_FAST_DISTRIBUTED_SLOW = pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
+)
 
 #: The in-process servers running now, so that every test can leave them as it found them.
 RUNNING: list[RunningServer] = []

@@ -23,7 +23,7 @@ from tests.client import Api
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.test_speakers_e2e import only
 from tests.media.tones import decode_mp4
-from tests.server import RunningServer
+from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 from tests.support.wait import eventually_async
 from tests.test_doors_open_api import at, put_teaser, tone_wav
 
@@ -161,13 +161,10 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
     only(pcm[int(1.5 * rate) :], rate, present=SPEAKER_HZ, absent=TEASER_HZ)
 
 
-#: ~10 s of real time each (4 s of pre-show, then 5 s of show): the embedded shape runs in the
-#: default suite, the distributed one in CI (slow). Doors open on the distributed shape is also
-#: checked fast, through the API (tests/test_doors_open_api.py) and in Chromium
-#: (tests/web/test_space_page.py, the doors-open listener).
-@pytest.mark.parametrize(
-    "server", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
-)
+#: ~10 s of real time (4 s of pre-show, then 5 s of show): on the distributed shape in CI only.
+#: Doors open on the distributed shape is also checked fast, through the API
+#: (tests/test_doors_open_api.py) and in Chromium (tests/web/test_space_page.py).
+@EMBEDDED_FAST_DISTRIBUTED_SLOW
 def test_a_listener_seated_in_the_preshow_hears_the_teaser_then_the_show(
     server: RunningServer, api: Api
 ) -> None:

@@ -14,7 +14,7 @@ from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from tests.client import Api, User, problem_of, wait_for_new_segment
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import RunningServer, run_server
+from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
 from tests.support.wait import eventually_async
 
 PRESENT = 30.0  # a present tone stands this far above the median of the spectrum
@@ -104,16 +104,9 @@ async def _two_speakers(server: RunningServer, api: Api) -> None:
         await b.close(hang_up=False)
 
 
-#: Each run is ~12 s of real time (two tones, then a mute, each heard over whole 2 s segments).
-#: The mixing is the media plane's, the same in both deployment shapes: the embedded shape runs
-#: in the default suite, the distributed one in CI (slow); speaking across Redis is checked fast
-#: by tests/cluster/test_speaking_across_nodes.py, a browser speaking on both shapes by
-#: tests/web/test_browser_media.py.
-EMBEDDED_FAST_DISTRIBUTED_SLOW = pytest.mark.parametrize(
-    "server", ["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)], indirect=True
-)
-
-
+#: ~12 s of real time (two tones, then a mute, each heard over whole 2 s segments): on the
+#: distributed shape in CI only; speaking across Redis is checked fast by
+#: tests/cluster/test_speaking_across_nodes.py.
 @EMBEDDED_FAST_DISTRIBUTED_SLOW
 def test_two_speakers_are_mixed_once_and_each_hears_the_other(
     server: RunningServer, api: Api

@@ -46,7 +46,8 @@ TONE_RATE = 48_000
 #: controls, reconnects), and the page only talks to the HTTP API, which the API suites already run
 #: on both shapes; running every page twice cost CI two minutes and found nothing the API suites
 #: did not. They use the distributed shape (PostgreSQL + Redis), the one a large night runs on.
-#: Real media end to end (test_space_e2e, test_browser_media) still runs on both.
+#: Real media end to end runs on both: test_space_e2e in CI (slow), test_browser_media on the
+#: embedded shape by default and on both in CI (tests/server.py EMBEDDED_FAST_DISTRIBUTED_SLOW).
 ONE_SHAPE = pytest.mark.parametrize("server", ["postgresql"], indirect=True)
 
 

@@ -17,9 +17,12 @@ from tests.client import Api, wait_for_new_segment
 from tests.media.bot_thread import BotThread
 from tests.media.test_speakers_e2e import ABSENT_RATIO, PRESENT, latest_program, on_stage, only
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import RunningServer
+from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 from tests.support.wait import eventually
 from tests.web.conftest import sign_in_page
+
+#: Seconds of real media each (5-10 s): the distributed shape in CI only.
+pytestmark = EMBEDDED_FAST_DISTRIBUTED_SLOW
 
 #: aiortc hands a peer what it hears in 20 ms frames of 48 kHz audio.
 RATE, FRAME_SAMPLES = 48_000, 960
