@@ -25,14 +25,17 @@ def _majlis(*args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["dash", "hls"])
 def test_a_master_and_two_workers_share_the_audience(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    protocol: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The workers play what the master's --protocol says (they hold both kinds of user)."""
     monkeypatch.setenv("MAJLIS_LOG_LEVEL", "warning")
     port, master_port = free_port(), free_port()
     origin = serve_process(tmp_path, port)
     out = tmp_path / "report"
     load = ("--listeners", "30", "--over", "3", "--hold", "10", "--probes", "1")
+    load += ("--protocol", protocol)
     master = _majlis(
         "--api-url", f"http://127.0.0.1:{port}", *load, "--master", "--expect-workers", "2",
         "--master-port", str(master_port), "--out", str(out),
@@ -56,6 +59,10 @@ def test_a_master_and_two_workers_share_the_audience(
     s = report["summary"]
     assert s["workers"] == 2
     assert s["seated"] == 30 and s["errors"] == 0
-    assert s["parts_fetched"] > 30 * 3 * 6
+    if protocol == "dash":  # a segment every 2.048 s, from each of 30 listeners, for ~10 s
+        assert s["parts_fetched"] == 0 and s["segments_fetched"] > 30 * 4, s
+        assert s["chunk_latency_ms"]["count"] > 30 * 2, s
+    else:
+        assert s["parts_fetched"] > 30 * 3 * 6 and s["segments_fetched"] == 0, s
     assert s["speaker_to_listener_s"]["count"] >= 2
     assert "waiting for 2 workers" in stdout

@@ -1,5 +1,7 @@
-"""Acceptance (issue 5): behind a real nginx edge, 100 and then 2,000 simulated listeners cost
-the origin <= 1.05 requests per published part — for playlists and parts alike.
+"""Acceptance (issue 5): behind a real nginx edge, 100 and then 2,000 simulated LL-HLS
+listeners cost the origin <= 1.05 requests per published part — for playlists and parts alike.
+(nginx is the LL-HLS edge: a collapsed DASH segment request waits there for the whole segment,
+so these listeners are LL-HLS ones, ``--protocol hls``.)
 
 On this 2-core machine the origin and nginx share core 0 and the load generator gets core 1
 (taskset), so each side's CPU is its own; the report of each run states what the generator
@@ -63,7 +65,8 @@ def test_edge_keeps_origin_requests_per_part_flat(
             result, report = scaletest(
                 out, "--api-url", origin_url, "--hls-url-base", edge.url,
                 "--listeners", str(listeners), "--profile", "ramp", "--over", str(over),
-                "--hold", str(hold), "--probes", "1", *generator, timeout=600,
+                "--hold", str(hold), "--probes", "1", "--protocol", "hls", *generator,
+                timeout=600,
             )  # fmt: skip
     finally:
         origin.terminate()

@@ -28,17 +28,19 @@ def origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_a_brief_run_seats_everyone_hears_the_speaker_and_writes_its_report(
     origin: str, tmp_path: Path
 ) -> None:
-    """The whole tool in a few seconds, for the default suite: the numbers of a real run are
-    asserted by the two runs below (slow: they hold 12-14 s of load, CI runs them)."""
+    """The whole tool in a few seconds with LL-HLS listeners, for the default suite: the
+    numbers of a real run are asserted by the two runs below (slow: they hold 12-14 s of load,
+    CI runs them); the DASH listeners' brief run is the next test."""
     out = tmp_path / "report"
     result, report = scaletest(
         out, "--api-url", origin, "--listeners", "5", "--speakers", "1", "--over", "1",
-        "--hold", "4",
+        "--hold", "4", "--protocol", "hls",
     )  # fmt: skip
     assert result.returncode == 0, explain(result)
     assert re.search(r"users 5/5", result.stdout), explain(result)
     s = report["summary"]
     assert s["seated"] == 5 and s["errors"] == 0, s
+    assert s["protocol"] == "hls" and s["segments_fetched"] == 0
     assert s["speakers_connected"] == 1
     assert s["parts_fetched"] > 0 and s["first_audio_ms"]["p50"] > 0, s
     assert s["speaker_to_listener_s"]["count"] >= 1, report["media"]
@@ -46,6 +48,51 @@ def test_a_brief_run_seats_everyone_hears_the_speaker_and_writes_its_report(
     assert report["verdict"]["outcome"] in ("go", "no-go", "no-verdict"), report["verdict"]
     html = (out / "report.html").read_text()
     assert escape(report["verdict"]["headline"]) in html
+    for png in report["plots"].values():
+        assert (out / png).stat().st_size > 10_000
+        assert f"src='{png}'" in html
+
+
+def test_a_brief_run_of_dash_listeners_plays_them_and_reports_dash_figures(
+    origin: str, tmp_path: Path
+) -> None:
+    """What the web client plays (the default protocol), end to end in a few seconds: the
+    listeners read the MPD, set their clocks, stream each segment as it is produced, and the
+    report shows what they got."""
+    out = tmp_path / "report"
+    result, report = scaletest(
+        out, "--api-url", origin, "--listeners", "5", "--speakers", "1", "--over", "1",
+        "--hold", "5",
+    )  # fmt: skip
+    assert result.returncode == 0, explain(result)
+    assert "LL-DASH listeners on" in result.stdout, explain(result)
+    assert re.search(r"users 5/5 .*\| segments/s \d+ chunk p50", result.stdout), explain(result)
+    s = report["summary"]
+    assert report["plan"]["protocol"] == "dash" and s["protocol"] == "dash"
+    assert s["seated"] == 5 and s["errors"] == 0, s
+    assert s["speakers_connected"] == 1
+    totals = report["engine"]["totals"]
+    assert {"mpd", "clock", "init", "segment"} <= set(totals), totals.keys()
+    assert s["parts_fetched"] == 0 and s["playlist_reloads"] == 0  # no LL-HLS listener
+    # ~6 s of listening: each listener's tune-in segment, then one every 2.048 s.
+    assert s["segments_fetched"] >= 5 * 3, s
+    assert s["audio_s"] > 5 * 4, s
+    assert 0 < s["first_audio_ms"]["p50"] < 2000, s
+    assert s["stall_ratio"] is not None and s["stall_ratio"] < 0.05, s
+    # Segments asked for on time: their first chunk arrives once encoded and packaged, well
+    # under a chunk late on a loopback origin; the player plays the MPD's 1.2 s behind.
+    chunk = s["chunk_latency_ms"]
+    assert chunk["count"] >= 5 * 2 and 0 < chunk["p50"] < 500, s
+    playback = s["playback_latency_ms"]
+    assert playback["count"] == 5 and 1000 < playback["p50"] < 2500, s
+    amp = s["amplification"]
+    assert amp["segments_published"] > 2 and amp["segment_requests"] >= s["segments_fetched"], amp
+    assert amp["segment_per_segment"] > 0 and amp["mpd_per_segment"] > 0, amp
+    html = (out / "report.html").read_text()
+    assert escape(report["verdict"]["headline"]) in html
+    assert "LL-DASH listeners on" in html
+    assert "chunk arrival latency" in html and "segment / MPD requests per segment" in html
+    assert "chunk latency" in report["plots"]
     for png in report["plots"].values():
         assert (out / png).stat().st_size > 10_000
         assert f"src='{png}'" in html
@@ -66,6 +113,8 @@ def test_a_short_run_reports_real_numbers(origin: str, tmp_path: Path) -> None:
         "3",
         "--hold",
         "12",
+        "--protocol",
+        "hls",
     )
     assert result.returncode == 0, explain(result)
     progress = [line for line in result.stdout.splitlines() if re.search(r"users \d+/20", line)]

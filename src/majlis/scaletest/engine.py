@@ -29,10 +29,13 @@ from locust.env import Environment  # noqa: E402
 from locust.runners import MasterRunner, Runner, WorkerRunner  # noqa: E402
 from locust.stats import RequestStats  # noqa: E402
 
-from majlis.scaletest.users import ListenerUser  # noqa: E402
+from majlis.scaletest.dash_user import DashListenerUser  # noqa: E402
+from majlis.scaletest.users import BaseListener, ListenerUser  # noqa: E402
 from majlis.scaletest.window import delta, percentile  # noqa: E402
 
 CONFIG_MESSAGE = "majlis_config"
+#: The listeners' protocol (``--protocol``) → the Locust user that plays it.
+USERS: dict[str, type[BaseListener]] = {"dash": DashListenerUser, "hls": ListenerUser}
 #: Request names whose per-second counts the timeline keeps.
 COUNTED = (
     "join",
@@ -47,7 +50,13 @@ COUNTED = (
     "part 503",
     "heartbeat",
     "audio",
+    "segment",
+    "segment 503",
+    "mpd",
+    "chunk latency",
 )
+#: Request names whose per-second percentiles the timeline keeps.
+TIMED = ("join", "seated", "stall", "chunk latency")
 
 
 def _entry(stats: RequestStats, name: str) -> Any:
@@ -91,7 +100,7 @@ class Sampler:
             count = entry.num_requests if entry else 0
             row[name] = count - self._counts.get(name, 0)
             self._counts[name] = count
-        for name in ("join", "seated", "stall"):
+        for name in TIMED:
             entry = _entry(stats, name)
             hist = dict(entry.response_times) if entry else {}
             window = delta(hist, self._hist.get(name, {}))
@@ -106,15 +115,21 @@ class Sampler:
         return row
 
 
-def progress_line(row: dict[str, Any], total_users: int, seated: int) -> str:
+def progress_line(row: dict[str, Any], total_users: int, seated: int, protocol: str = "hls") -> str:
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.0f}ms"
+
+    media = (
+        f"segments/s {row['segment']} chunk p50 {ms(row['chunk latency p50'])}"
+        if protocol == "dash"
+        else f"parts/s {row['part']}"
+    )
 
     return (
         f"[{row['t']:6.1f}s] users {row['users']}/{total_users} seated {seated}"
         f" | joins/s {row['seated']} 503/s {row['join 503']} 429/s {row['join 429']}"
         f" | join p50 {ms(row['join p50'])} p99 {ms(row['join p99'])}"
-        f" | parts/s {row['part']} stalls/s {row['stall']} errors/s {row['errors']}"
+        f" | {media} stalls/s {row['stall']} errors/s {row['errors']}"
         f" | generator cpu {row['generator_cpu']:.0f}% lag {row.get('generator_lag_ms', 0):.0f}ms"
     )
 
@@ -154,8 +169,9 @@ def _wait_for_workers(runner: MasterRunner, expect: int, timeout_s: float) -> No
 
 def drive(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run the load as the config says (local or master); the timeline and totals."""
-    ListenerUser.config = cfg
-    env = Environment(user_classes=[ListenerUser], host=cfg["api_url"], stop_timeout=5)
+    BaseListener.config = cfg
+    protocol = cfg.get("protocol", "hls")
+    env = Environment(user_classes=[USERS[protocol]], host=cfg["api_url"], stop_timeout=5)
     runner: Runner
     if cfg["mode"] == "master":
         master = env.create_master_runner("*", cfg["master_port"])
@@ -184,9 +200,8 @@ def drive(cfg: dict[str, Any]) -> dict[str, Any]:
         row = sampler.sample()
         row["generator_lag_ms"] = round(lag_ms, 1)
         seated = _entry(runner.stats, "seated")
-        print(
-            progress_line(row, cfg["listeners"], seated.num_requests if seated else 0), flush=True
-        )
+        seated_n = seated.num_requests if seated else 0
+        print(progress_line(row, cfg["listeners"], seated_n, protocol), flush=True)
     workers = runner.worker_count if isinstance(runner, MasterRunner) else 0
     # A master must not "stop" its workers first: a stopped worker is forgotten by the master
     # (its later reports are discarded) and never receives "quit". quit() stops them and
@@ -214,11 +229,12 @@ def work(master_host: str, master_port: int) -> None:
     locust.runners.WORKER_REPORT_INTERVAL = 1.0  # the master's timeline has 1 s rows
     # A stop_timeout is required: on "stop" a worker sleeps it before reporting ready again
     # (None there breaks its message loop and it never hears "quit").
-    env = Environment(user_classes=[ListenerUser], stop_timeout=1)
+    # Both kinds: the master names which one to spawn (its --protocol).
+    env = Environment(user_classes=list(USERS.values()), stop_timeout=1)
     runner: WorkerRunner = env.create_worker_runner(master_host, master_port)
 
     def configure(environment: Environment, msg: Any, **_kwargs: Any) -> None:
-        ListenerUser.config = msg.data
+        BaseListener.config = msg.data
 
     runner.register_message(CONFIG_MESSAGE, configure)
     print(f"majlis scaletest: worker connected to {master_host}:{master_port}", flush=True)

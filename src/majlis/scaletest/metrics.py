@@ -1,9 +1,11 @@
 """The origin's ``/metrics`` (Prometheus text), read while the rehearsal runs.
 
 Request amplification is the figure an edge exists for: how many origin requests each
-published part costs. We read ``majlis_http_requests_total`` (labelled by route *template*)
-and ``majlis_hls_parts_published_total`` before, during and after the run and divide the
-deltas. The process's resident memory gives the origin's peak RSS.
+published part (LL-HLS) or segment (LL-DASH) costs. We read ``majlis_http_requests_total``
+(labelled by route *template*) and ``majlis_hls_parts_published_total`` before, during and
+after the run and divide the deltas; segments published are parts published over
+``PARTS_PER_SEGMENT`` (the AAC stream's: the DASH listeners play its segments, whose chunks are
+its parts). The process's resident memory gives the origin's peak RSS.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 PLAYLIST_ROUTE = "/hls/{space_id}/live.m3u8"
 PART_ROUTE = "/hls/{space_id}/{name}"
 JOIN_ROUTE = "/api/v1/spaces/{space_id}/join"
+MPD_ROUTE = "/dash/{space_id}/live.mpd"
+SEGMENT_ROUTE = "/dash/{space_id}/{rendition}/{name}"
+#: Parts in a segment of the AAC stream (``majlis.media.program.PARTS_PER_SEGMENT``; a test
+#: checks they agree): 8 x 0.256 s = 2.048 s.
+PARTS_PER_SEGMENT = 8
 
 
 @dataclass(frozen=True)
@@ -34,11 +41,16 @@ class Reading:
     joins: float
     #: The origin's own join latency histogram: {upper bound in s: cumulative count}.
     join_buckets: dict[float, float] = field(default_factory=dict)
+    #: LL-DASH routes: the MPD, segments, and the rest (init segments, the clock).
+    mpd_requests: float = 0.0
+    segment_requests: float = 0.0
+    other_dash_requests: float = 0.0
 
 
 def parse(text: str, at: float) -> Reading:
     values: dict[str, float] = {}
     hls = {"playlist": 0.0, "part": 0.0, "other": 0.0}
+    dash = {"mpd": 0.0, "segment": 0.0, "other": 0.0}
     rss: float | None = None
     join_buckets: dict[float, float] = {}
     for family in text_string_to_metric_families(text):
@@ -54,6 +66,18 @@ def parse(text: str, at: float) -> Reading:
                     else "other"
                 )
                 hls[kind] += value
+            elif name == "majlis_http_requests_total" and labels.get("route", "").startswith(
+                "/dash/"
+            ):
+                route = labels["route"]
+                kind = (
+                    "mpd"
+                    if route == MPD_ROUTE
+                    else "segment"
+                    if route == SEGMENT_ROUTE
+                    else "other"
+                )
+                dash[kind] += value
             elif (
                 name == "majlis_http_request_duration_seconds_bucket"
                 and labels.get("route") == JOIN_ROUTE
@@ -76,6 +100,9 @@ def parse(text: str, at: float) -> Reading:
         rss_bytes=rss,
         joins=values.get("majlis_joins_total", 0.0),
         join_buckets=join_buckets,
+        mpd_requests=dash["mpd"],
+        segment_requests=dash["segment"],
+        other_dash_requests=dash["other"],
     )
 
 
@@ -121,18 +148,25 @@ class MetricsSampler:
 
 
 def amplification(first: Reading, last: Reading) -> dict[str, Any]:
-    """Origin requests per published part between two readings (None when no part was)."""
+    """Origin requests per published part (LL-HLS routes) and per published segment (LL-DASH
+    routes) between two readings (None when no part was published)."""
     parts = last.parts_published - first.parts_published
+    segments = parts / PARTS_PER_SEGMENT
     if parts <= 0:
         return {
             "parts_published": parts,
             "playlist_per_part": None,
             "part_per_part": None,
             "hls_per_part": None,
+            "segments_published": segments,
+            "mpd_per_segment": None,
+            "segment_per_segment": None,
         }
     playlist = last.playlist_requests - first.playlist_requests
     part = last.part_requests - first.part_requests
     other = last.other_hls_requests - first.other_hls_requests
+    mpd = last.mpd_requests - first.mpd_requests
+    segment = last.segment_requests - first.segment_requests
     return {
         "parts_published": parts,
         "playlist_requests": playlist,
@@ -141,6 +175,12 @@ def amplification(first: Reading, last: Reading) -> dict[str, Any]:
         "playlist_per_part": playlist / parts,
         "part_per_part": part / parts,
         "hls_per_part": (playlist + part + other) / parts,
+        "segments_published": segments,
+        "mpd_requests": mpd,
+        "segment_requests": segment,
+        "other_dash_requests": last.other_dash_requests - first.other_dash_requests,
+        "mpd_per_segment": mpd / segments,
+        "segment_per_segment": segment / segments,
     }
 
 

@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 PROFILES = {"steady": 5.0, "ramp": 60.0, "surge": 10.0}
+#: What the simulated listeners play: low-latency DASH as the web client's dash.js does (every
+#: browser with Media Source Extensions), or LL-HLS as hls.js and Safari do (the fallback).
+PROTOCOLS = ("dash", "hls")
 #: The most speakers a stage holds (host + 2 cohosts + 10 speakers).
 MAX_SPEAKERS = 13
 
@@ -45,6 +48,7 @@ class Plan:
     generator_cpus: tuple[int, ...] = ()
     strict: bool = False
     title: str = "Scaletest rehearsal"
+    protocol: str = "dash"
 
     @property
     def spawn_rate(self) -> float:
@@ -67,7 +71,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_argument_group("target")
     target.add_argument("--api-url", help="origin or API node, e.g. http://127.0.0.1:8000")
     target.add_argument(
-        "--hls-url-base", help="where listeners fetch LL-HLS (an edge); default: --api-url"
+        "--hls-url-base",
+        help="where listeners fetch their media, DASH or HLS (an edge); default: --api-url",
     )
     target.add_argument("--metrics-url", help="the origin's /metrics; default: API URL + /metrics")
     target.add_argument("--space-id", help="use this live Space instead of creating one")
@@ -76,6 +81,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     load.add_argument("--speakers", type=int, default=1, help="WHIP bot speakers on stage (1)")
     load.add_argument("--probes", type=int, default=2, help="listeners that decode audio (2)")
     load.add_argument("--profile", choices=sorted(PROFILES), default="steady")
+    load.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="dash",
+        help="what listeners play: dash (LL-DASH, as the web client does) or hls (LL-HLS)",
+    )
     load.add_argument("--over", type=float, help="seconds for the audience to arrive")
     load.add_argument("--hold", type=float, default=30.0, help="seconds at full audience (30)")
     load.add_argument(
@@ -189,4 +200,5 @@ def from_args(args: argparse.Namespace) -> Plan:
         master_port=args.master_port,
         generator_cpus=_cpus(args.generator_cpus),
         strict=args.strict,
+        protocol=args.protocol,
     )

@@ -22,12 +22,14 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from majlis.scaletest.metrics import Reading, join_latency_bound
+from majlis.scaletest.metrics import PARTS_PER_SEGMENT, Reading, join_latency_bound
 from majlis.scaletest.verdict import AMPLIFICATION_MAX, LATENCY_P50_MAX_S
 
 SIZE = (9.0, 3.4)
 #: Seconds of audio in a part (12 AAC frames at 48 kHz): what one listener needs per part.
 PART_S = 0.256
+#: Seconds of audio in a DASH segment (8 parts): what one DASH listener needs per segment.
+SEGMENT_S = 8 * PART_S
 #: Room around the data, as a share of each axis' span: above the highest value, and on the
 #: time axis before a sample taken before the load started and after the last one.
 MARGIN = 0.08
@@ -139,41 +141,73 @@ def _reading(row: dict[str, Any]) -> Reading:
     return Reading(**data)
 
 
-def stalls(rows: list[dict[str, Any]]) -> Figure:
+def stalls(rows: list[dict[str, Any]], protocol: str = "hls") -> Figure:
+    """Stalls against the media fetched: parts (LL-HLS) or segments (LL-DASH) a second."""
+    key, unit, every = ("segment", "segments", SEGMENT_S) if protocol == "dash" else (
+        "part", "parts", PART_S
+    )  # fmt: skip
     t = [r["t"] for r in rows]
     fig, ax = plt.subplots(figsize=SIZE)
     ax.bar(t, [r["stall"] for r in rows], width=0.9, color="tab:red", label="stalls / s")
     _axis(ax, "stalls per second")
     parts = ax.twinx()
-    parts.plot(t, [r["part"] for r in rows], color="tab:gray", label="parts fetched / s")
-    needed = [r["users"] / PART_S for r in rows]
-    parts.plot(t, needed, color="tab:gray", linestyle=":", label="parts the audience needs / s")
-    parts.set_ylabel("parts fetched per second")
+    parts.plot(t, [r.get(key, 0) for r in rows], color="tab:gray", label=f"{unit} fetched / s")
+    needed = [r["users"] / every for r in rows]
+    parts.plot(t, needed, color="tab:gray", linestyle=":", label=f"{unit} the audience needs / s")
+    parts.set_ylabel(f"{unit} fetched per second")
     _legend(ax, parts)
     _frame(ax, parts)
     ax.set_title("Playback: stalls (buffer ran dry) against parts delivered")
     return fig
 
 
-def amplification(origin: list[dict[str, Any]], started: float) -> Figure:
-    t, playlist, part = [], [], []
+def amplification(origin: list[dict[str, Any]], started: float, protocol: str = "hls") -> Figure:
+    """Origin requests per published part (LL-HLS: playlists, parts) or segment (LL-DASH:
+    MPDs, segments), between successive /metrics readings."""
+    dash = protocol == "dash"
+    keys, per, unit = (
+        (("mpd_requests", "MPD"), ("segment_requests", "segment")),
+        PARTS_PER_SEGMENT,
+        "segment",
+    ) if dash else (
+        (("playlist_requests", "playlist"), ("part_requests", "part")),
+        1,
+        "part",
+    )  # fmt: skip
+    t: list[float] = []
+    lines: tuple[list[float], list[float]] = ([], [])
     for before, after in pairwise(origin):
-        parts = after["parts_published"] - before["parts_published"]
-        if parts <= 0:
+        published = (after["parts_published"] - before["parts_published"]) / per
+        if published <= 0:
             continue
         t.append(after["at"] - started)
-        playlist.append((after["playlist_requests"] - before["playlist_requests"]) / parts)
-        part.append((after["part_requests"] - before["part_requests"]) / parts)
+        for line, (key, _) in zip(lines, keys, strict=True):
+            line.append((after.get(key, 0.0) - before.get(key, 0.0)) / published)
     fig, ax = plt.subplots(figsize=SIZE)
-    ax.plot(t, playlist, color="tab:blue", marker=".", label="playlist requests per part")
-    ax.plot(t, part, color="tab:green", marker=".", label="part requests per part")
+    for line, (_, name), color in zip(lines, keys, ("tab:blue", "tab:green"), strict=True):
+        ax.plot(t, line, color=color, marker=".", label=f"{name} requests per {unit}")
     ax.axhline(
         AMPLIFICATION_MAX, color="tab:red", linestyle="--", label=f"limit {AMPLIFICATION_MAX}"
     )
-    _axis(ax, "origin requests per published part")
+    _axis(ax, f"origin requests per published {unit}")
     _frame(ax)
     ax.legend(loc="upper right", fontsize=8)
     ax.set_title("Origin request amplification (from the origin's /metrics)")
+    return fig
+
+
+def chunk_latency(rows: list[dict[str, Any]]) -> Figure:
+    """LL-DASH: how late each segment's first chunk arrived, per second of the run."""
+    t = [r["t"] for r in rows]
+    fig, ax = plt.subplots(figsize=SIZE)
+    for key, color in (("chunk latency p50", "tab:blue"), ("chunk latency p99", "tab:purple")):
+        values = [v if (v := r.get(key)) is not None else float("nan") for r in rows]
+        label = key.replace("chunk latency", "first chunk's arrival,")
+        ax.plot(t, values, color=color, marker=".", label=label)
+    _axis(ax, "milliseconds after its end")
+    _frame(ax)
+    ax.legend(loc="upper center", fontsize=8, ncol=2, bbox_to_anchor=(0.5, -0.22), frameon=False)
+    ax.set_title("LL-DASH chunk arrival latency per second (segments asked for on time)")
     return fig
 
 
@@ -222,14 +256,17 @@ def figures(report: dict[str, Any]) -> dict[str, tuple[str, Figure]]:
     started = report["engine"]["started"]
     origin = report["origin"]
     pairs = report["media"].get("probe_latencies", [])
+    protocol = report["plan"].get("protocol") or "hls"  # (reports from before it were LL-HLS)
     out = {
         "audience": ("audience.png", audience(rows)),
         "join latency": ("join-latency.png", join_latency(rows, origin, started)),
-        "stalls": ("stalls.png", stalls(rows)),
+        "stalls": ("stalls.png", stalls(rows, protocol)),
         "speaker to listener latency": ("speaker-latency.png", speaker_latency(pairs, started)),
     }
+    if protocol == "dash":
+        out["chunk latency"] = ("chunk-latency.png", chunk_latency(rows))
     if len(origin) >= 2:
-        out["amplification"] = ("amplification.png", amplification(origin, started))
+        out["amplification"] = ("amplification.png", amplification(origin, started, protocol))
         out["origin"] = ("origin.png", origin_memory(origin, started))
     return out
 

@@ -15,6 +15,9 @@ from typing import Any
 
 from majlis.scaletest.plots import draw_all
 
+#: How the report names what the listeners played (plan.PROTOCOLS).
+PROTOCOL_NAMES = {"dash": "LL-DASH", "hls": "LL-HLS"}
+
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
 h1{font-size:1.5em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
@@ -45,9 +48,73 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
 
-def _pair(amp: dict[str, Any]) -> str:
-    """Playlist and part requests per published part, side by side."""
-    return f"{_fmt(amp.get('playlist_per_part'), '', 3)} / {_fmt(amp.get('part_per_part'), '', 3)}"
+def _pair(
+    amp: dict[str, Any], first: str = "playlist_per_part", second: str = "part_per_part"
+) -> str:
+    """Two origin request ratios side by side: playlist and part requests per published part
+    (LL-HLS), or segment and MPD requests per published segment (LL-DASH)."""
+    return f"{_fmt(amp.get(first), '', 3)} / {_fmt(amp.get(second), '', 3)}"
+
+
+def _ms(timings: dict[str, Any] | None, *quantiles: str) -> str:
+    timings = timings or {}
+    return " / ".join(_fmt(timings.get(q), " ms") for q in quantiles)
+
+
+def _protocol(s: dict[str, Any]) -> str:
+    """A summary's protocol (reports from before --protocol were LL-HLS)."""
+    return str(s.get("protocol") or "hls")
+
+
+def _media_rows(s: dict[str, Any]) -> list[tuple[str, str]]:
+    """The figures of what the listeners fetched, in their protocol's terms."""
+    amp = s.get("amplification") or {}
+    steady = s.get("amplification_steady") or {}
+    if _protocol(s) == "dash":
+        chunk = s.get("chunk_latency_ms") or {}
+        return [
+            (
+                "chunk arrival latency: first chunk of each segment asked for on time, "
+                "arrival - its end on the MPD timeline (p50 / p99 / max)",
+                f"{_ms(chunk, 'p50', 'p99', 'max')} ({_fmt(chunk.get('count'))})",
+            ),
+            (
+                "playback latency when the run stopped: the modelled player behind the speaker "
+                "(p50 / p99)",
+                _ms(s.get("playback_latency_ms"), "p50", "p99"),
+            ),
+            (
+                "segments fetched / MPD reloads / heartbeats",
+                f"{s.get('segments_fetched', 0):,} / {s.get('mpd_reloads', 0):,} / "
+                f"{s['heartbeats']:,}",
+            ),
+            ("requests / errors (not 503/429)", f"{s['requests']:,} / {s['errors']:,}"),
+            ("origin: segments published", _fmt(amp.get("segments_published"), "", 1)),
+            (
+                "origin: segment / MPD requests per segment, steady (everyone playing)",
+                _pair(steady, "segment_per_segment", "mpd_per_segment"),
+            ),
+            (
+                "origin: segment / MPD requests per segment, whole run (arrivals included)",
+                _pair(amp, "segment_per_segment", "mpd_per_segment"),
+            ),
+        ]
+    return [
+        (
+            "parts fetched / playlist reloads / heartbeats",
+            f"{s['parts_fetched']:,} / {s['playlist_reloads']:,} / {s['heartbeats']:,}",
+        ),
+        ("requests / errors (not 503/429)", f"{s['requests']:,} / {s['errors']:,}"),
+        ("origin: parts published", _fmt(amp.get("parts_published"))),
+        (
+            "origin: playlist / part requests per part, steady (everyone playing)",
+            _pair(steady),
+        ),
+        (
+            "origin: playlist / part requests per part, whole run (arrivals included)",
+            _pair(amp),
+        ),
+    ]
 
 
 def _rows(pairs: list[tuple[str, str]]) -> str:
@@ -55,8 +122,6 @@ def _rows(pairs: list[tuple[str, str]]) -> str:
 
 
 def _figures(s: dict[str, Any], duration_s: float) -> list[tuple[str, str]]:
-    amp = s.get("amplification") or {}
-    steady = s.get("amplification_steady") or {}
     origin_join = s.get("origin_join_s_at_most") or {}
     lat = s["speaker_to_listener_s"]
     return [
@@ -94,20 +159,7 @@ def _figures(s: dict[str, Any], duration_s: float) -> list[tuple[str, str]]:
             "speaker → listener latency (p50 / p95, marks heard)",
             f"{_fmt(lat['p50'], ' s', 2)} / {_fmt(lat['p95'], ' s', 2)} ({lat['count']})",
         ),
-        (
-            "parts fetched / playlist reloads / heartbeats",
-            f"{s['parts_fetched']:,} / {s['playlist_reloads']:,} / {s['heartbeats']:,}",
-        ),
-        ("requests / errors (not 503/429)", f"{s['requests']:,} / {s['errors']:,}"),
-        ("origin: parts published", _fmt(amp.get("parts_published"))),
-        (
-            "origin: playlist / part requests per part, steady (everyone playing)",
-            _pair(steady),
-        ),
-        (
-            "origin: playlist / part requests per part, whole run (arrivals included)",
-            _pair(amp),
-        ),
+        *_media_rows(s),
         ("origin: requests shed (503)", _fmt(s["origin_shed"])),
         ("origin: peak resident memory", _fmt(s["origin_peak_rss_mb"], " MB", 0)),
         (
@@ -185,7 +237,7 @@ def _caveats(report: dict[str, Any]) -> list[str]:
         notes.append(
             "The counts assume what every node shares keeps up at tonight's scale: the "
             "database and Redis behind the API nodes, the origin behind the edges (about "
-            "one request per part per edge)."
+            f"one request per {'segment' if _protocol(s) == 'dash' else 'part'} per edge)."
         )
     return notes
 
@@ -200,8 +252,61 @@ def _verdict_box(verdict: dict[str, Any]) -> str:
     )
 
 
+_LISTENER_HLS = """<li>Listeners are Locust users playing LL-HLS the way hls.js does: join
+(503/429 waited out with the jittered Retry-After), init segment, the last three parts, then
+blocking playlist reloads (<code>_HLS_msn</code>/<code>_HLS_part</code>) and the part each names.
+A playback-buffer model starts playing after three parts, drains in real time, and counts a
+stall whenever it runs dry. Stall ratio = stalled time / (audio received + stalled).</li>"""
+
+_LISTENER_DASH = """<li>Listeners are Locust users playing low-latency DASH the way dash.js does
+(what the web client plays wherever there are Media Source Extensions): join (503/429 waited
+out with the jittered Retry-After), the MPD, the clock (its <code>UTCTiming</code>), the init
+segment; then, starting the MPD's latency target (1.2 s) behind live in the segment holding that
+point, each segment asked for once its first chunk is done
+(<code>availabilityTimeOffset</code>) and read as it streams in, each CMAF chunk into a
+playback-buffer model the moment it is complete. The model plays from the first chunk, drains in
+real time, and counts a stall whenever it runs dry; the MPD is re-read every
+<code>minimumUpdatePeriod</code>, and a listener more than three segments behind live tunes in
+again. Stall ratio = stalled time / (audio received + stalled).</li>
+<li>Chunk arrival latency: for each segment asked for on time, when its first chunk arrived,
+less the end of that chunk on the MPD's timeline (when its last sample was captured): the
+encoder's, origin's and edge's share of the latency, on the origin's clock. Playback latency
+adds the player's buffer: the modelled player's position against the speaker when the run
+stopped.</li>"""
+
+_AMPLIFICATION_HLS = """<li>Amplification: the origin's <code>majlis_http_requests_total</code>
+for the playlist and part routes, over <code>majlis_hls_parts_published_total</code>: in the
+steady state (from 2 s after every listener was playing to the last reading before the load
+stopped; the check uses it) and over the whole run. Arrivals add at most one origin request a
+second per edge (a newcomer's first playlist is cached for a second), whatever the crowd.</li>"""
+
+_AMPLIFICATION_DASH = """<li>Amplification: the origin's <code>majlis_http_requests_total</code>
+for the segment route (<code>/dash/{space_id}/{rendition}/{name}</code>) and the MPD's, over the
+segments published (<code>majlis_hls_parts_published_total</code> / 8: the AAC stream's parts
+are the DASH segments' chunks): in the steady state (from 2 s after every listener was playing
+to the last reading before the load stopped; the check reads segment requests) and over the
+whole run. The MPD is re-read every 6 s by each listener and kept 2 s by an edge: about one
+origin request per segment per edge whatever the audience, so it is shown, not checked.</li>"""
+
+_MEASURED = """<li>"Seated" is from the first join attempt to the 200, retries included; "time to
+first audio" from the first join attempt to the moment the buffer model starts playing.</li>
+<li>Speaker → listener latency: speaker 0 (a WHIP bot) sends a 60 ms tone burst at every even
+second of the wall clock; probe listeners follow the LL-HLS playlist through the same edge, decode
+each part with PyAV and date each burst by the part's arrival plus its offset in the part. A
+player's own buffer comes on top (about three parts for hls.js; dash.js aims at 1.2 s behind
+live).</li>"""
+
+
+def _how(protocol: str) -> str:
+    """How the figures were measured, for the protocol the listeners played."""
+    if protocol == "dash":
+        return "\n".join((_LISTENER_DASH, _MEASURED, _AMPLIFICATION_DASH))
+    return "\n".join((_LISTENER_HLS, _MEASURED, _AMPLIFICATION_HLS))
+
+
 def render_html(report: dict[str, Any], pngs: dict[str, str]) -> str:
     verdict, plan, s = report["verdict"], report["plan"], report["summary"]
+    protocol = _protocol(s)
     checks = "".join(
         f"<tr><td class={'ok' if c['ok'] else 'bad'}>{'pass' if c['ok'] else 'FAIL'}</td>"
         f"<th>{escape(c['name'])}</th><td class=n>{escape(c['measured'])}</td>"
@@ -221,39 +326,25 @@ def render_html(report: dict[str, Any], pngs: dict[str, str]) -> str:
 <p class=note>{escape(when)} · profile <b>{escape(plan["profile"])}</b>:
 {plan["listeners"]:,} listeners over {plan["over_s"]:g} s, then {plan["hold_s"]:g} s at full
 audience · {plan["speakers"]} speaker(s), {plan["probes"]} probe(s) ·
-API {escape(plan["api_url"])} · listening on {escape(plan["hls_url_base"])}</p>
+API {escape(plan["api_url"])} · {PROTOCOL_NAMES[protocol]} listeners on
+{escape(plan["hls_url_base"])}</p>
 {_verdict_box(verdict)}
 {"<ul>" + caveats + "</ul>" if caveats else ""}
 <h2>Checks on this run</h2><table>{checks}</table>
 <h2>Tonight's plan, extrapolated</h2><table>{_rows(_plan_rows(verdict["plan"]))}</table>
-<p class=note>An edge costs the origin about one request per published part whatever its audience
-(the amplification check above), so edges scale out independently: the listeners one edge held
-here, divided into the target, is the edge count: an upper bound unless that edge held the whole
-audience, as nothing on an edge refuses work and a passing run never finds its limit. Joins are
-the only per-listener cost on API nodes: the target divided by its arrival window is the join rate
-tonight needs, divided by what one node admitted here (the peak 3-second average of seated
-listeners per second). That is a node's capacity only when it refused joins (503); a node that
-refused none admitted what this run asked, a lower bound, and no API node count is derived from
-it: the verdict then says how large a run would find the capacity.</p>
+<p class=note>An edge costs the origin about one request per published part (LL-HLS) or segment
+(LL-DASH) whatever its audience (the amplification check above), so edges scale out independently:
+the listeners one edge held here, divided into the target, is the edge count: an upper bound unless
+that edge held the whole audience, as nothing on an edge refuses work and a passing run never finds
+its limit. Joins are the only per-listener cost on API nodes: the target divided by its arrival
+window is the join rate tonight needs, divided by what one node admitted here (the peak 3-second
+average of seated listeners per second). That is a node's capacity only when it refused joins (503);
+a node that refused none admitted what this run asked, a lower bound, and no API node count is
+derived from it: the verdict then says how large a run would find the capacity.</p>
 <h2>Figures</h2><table>{_rows(_figures(s, _duration(report)))}</table>
 <h2>Plots</h2>{plots}
 <h2>How these were measured</h2><ul class=note>
-<li>Listeners are Locust users: join (503/429 waited out with the jittered Retry-After), init
-segment, the last three parts, then blocking playlist reloads
-(<code>_HLS_msn</code>/<code>_HLS_part</code>) and the part each names. A playback-buffer model
-starts playing after three parts, drains in real time, and counts a stall whenever it runs dry.
-Stall ratio = stalled time / (audio received + stalled).</li>
-<li>"Seated" is from the first join attempt to the 200, retries included; "time to first audio"
-from the first join attempt to the moment the buffer model starts playing.</li>
-<li>Speaker → listener latency: speaker 0 (a WHIP bot) sends a 60 ms tone burst at every even
-second of the wall clock; probe listeners follow the same playlist, decode each part with PyAV and
-date each burst by the part's arrival plus its offset in the part. A player's own buffer (about
-three parts for hls.js) comes on top.</li>
-<li>Amplification: the origin's <code>majlis_http_requests_total</code> for the playlist and part
-routes, over <code>majlis_hls_parts_published_total</code>: in the steady state (from 2 s
-after every listener was playing to the last reading before the load stopped; the check uses
-it) and over the whole run. Arrivals add at most one origin request a second per edge (a
-newcomer's first playlist is cached for a second), whatever the crowd.</li>
+{_how(protocol)}
 </ul>
 <p class=note>Raw data: <a href="report.json">report.json</a>.</p>
 </body></html>

@@ -58,9 +58,10 @@ def steady_readings(
     until the load stopped.
 
     Arrivals cost an edge a few extra origin requests (each newcomer's first, plain playlist
-    is cached for a second only), at most one a second per edge whatever the crowd; a saturated
-    generator spreads its listeners' first playlists well past their join. The steady state
-    is what an audience of this size costs per part once it is all listening, so the check
+    is cached for a second only; a DASH newcomer's first segment is an older one, its chunks
+    all there), at most one a second per edge whatever the crowd; a saturated generator
+    spreads its listeners' first requests well past their join. The steady state is what an
+    audience of this size costs per part (or segment) once it is all listening, so the check
     uses it.
     """
     playing, at = 0, None
@@ -75,10 +76,25 @@ def steady_readings(
     return [r for r in readings if at <= r.at <= end]
 
 
-def _worst(amp: dict[str, Any] | None) -> float | None:
+def _worst(amp: dict[str, Any] | None, protocol: str = "hls") -> float | None:
+    """The figure the amplification check reads: for LL-HLS the worse of playlist and part
+    requests per part; for LL-DASH segment requests per segment (each listener's one request a
+    segment; the MPD is reloaded every 6 s and cached 2 s at an edge, whatever the audience)."""
+    if protocol == "dash":
+        value = amp.get("segment_per_segment") if amp else None
+        return None if value is None else float(value)
     if not amp or amp["playlist_per_part"] is None:
         return None
     return float(max(amp["playlist_per_part"], amp["part_per_part"]))
+
+
+def _timings(totals: dict[str, Any], name: str) -> dict[str, float | None]:
+    """A request name's percentiles and count, in ms, from the engine's totals."""
+    out: dict[str, float | None] = {
+        q: _field(totals, name, f"{q}_ms") for q in ("p50", "p90", "p99", "max")
+    }
+    out["count"] = _count(totals, name)
+    return out
 
 
 def summarize(
@@ -87,6 +103,7 @@ def summarize(
     media: dict[str, Any],
     readings: Sequence[Reading],
     behind_edge: bool,
+    protocol: str = "hls",
 ) -> tuple[dict[str, Any], Figures]:
     totals: dict[str, Any] = engine["totals"]
     http = {k: v for k, v in totals.items() if isinstance(v, dict) and v.get("type") in HTTP_TYPES}
@@ -101,10 +118,13 @@ def summarize(
     amp = amplification(readings[0], readings[-1]) if len(readings) >= 2 else None
     steady = steady_readings(engine, listeners, readings)
     steady_amp = amplification(steady[0], steady[-1]) if len(steady) >= 2 else None
-    worst = _worst(steady_amp) if _worst(steady_amp) is not None else _worst(amp)
+    worst = _worst(steady_amp, protocol)
+    if worst is None:
+        worst = _worst(amp, protocol)
     rss = [r.rss_bytes for r in readings if r.rss_bytes is not None]
     seated = _count(totals, "seated")
     summary = {
+        "protocol": protocol,
         "listeners": listeners,
         "seated": seated,
         "requests": requests,
@@ -130,6 +150,12 @@ def summarize(
         "parts_fetched": _count(totals, "part"),
         "playlist_reloads": _count(totals, "playlist"),
         "heartbeats": _count(totals, "heartbeat"),
+        "segments_fetched": _count(totals, "segment"),
+        "mpd_reloads": _count(totals, "mpd"),
+        # LL-DASH: first chunk of each segment asked for on time, arrival - end on the timeline
+        "chunk_latency_ms": _timings(totals, "chunk latency"),
+        # LL-DASH: how far behind the speaker each listener's player was when the run stopped
+        "playback_latency_ms": _timings(totals, "playback latency"),
         "stalls": _count(totals, "stall"),
         "stalled_s": stall_ms / 1000,
         "audio_s": audio_ms / 1000,
@@ -162,5 +188,6 @@ def summarize(
         generator_cpu_peak=summary["generator_cpu_peak"],
         generator_lag_ms_peak=summary["generator_lag_ms_peak"],
         join_p50_s=summary["origin_join_s_at_most"]["p50"],
+        protocol=protocol,
     )
     return summary, figures

@@ -1,18 +1,23 @@
-"""The simulated listener, as a Locust user. Imported only by the engine process (gevent).
+"""The simulated LL-HLS listener, as a Locust user, and what every simulated listener shares.
+Imported only by the engine process (gevent).
 
-One user is one player: it joins (waiting out 503/429 with the jittered Retry-After), fetches
-the init segment and the last parts of the live playlist (a player starts a few parts behind
-the live edge), then follows the stream the LL-HLS way — a blocking playlist reload for the
-next part, then that part — feeding a playback-buffer model that counts stalls, and
-heartbeats at the interval the join answer gave.
+``BaseListener`` is a listener of either protocol up to its first media request: it joins
+(waiting out 503/429 with the jittered Retry-After), heartbeats at the interval the join answer
+gave, and turns what its playback-buffer model hears into measurements. ``ListenerUser``
+(LL-HLS, hls.js's way) fetches the init segment and the last parts of the live playlist (a
+player starts a few parts behind the live edge), then follows the stream part by part: a
+blocking playlist reload for the next part, then that part. ``dash_user.DashListenerUser``
+is the LL-DASH one (dash.js's way, what the web client plays).
 
 Measurements travel as Locust request events, so a distributed run aggregates them on the
 master like any request: real requests are named ``join``, ``playlist``, ``part``, ``init``,
-``heartbeat``; refusals ``join 503`` / ``join 429`` (and ``playlist 503`` ...); derived
-figures use request type ``METRIC``: ``seated`` (first join attempt → 200), ``first audio``
-(first attempt → playback starts), ``stall`` (one per stall, its length), ``audio`` (seconds
-of audio received, reported every 16 parts and at stop), ``resync`` (the part asked for was
-gone, or far behind live: tuned in again at the live edge).
+``heartbeat`` (DASH: ``mpd``, ``clock``, ``init``, ``segment``); refusals ``join 503`` /
+``join 429`` (and ``playlist 503``, ``segment 503`` ...); derived figures use request type
+``METRIC``: ``seated`` (first join attempt → 200), ``first audio`` (first attempt → playback
+starts), ``stall`` (one per stall, its length), ``audio`` (seconds of audio received, reported
+every 16 parts or chunks and at stop), ``resync`` (the part asked for was gone, or far behind
+live: tuned in again at the live edge); DASH adds ``chunk latency`` and ``playback latency``
+(dash_user.py).
 """
 
 from __future__ import annotations
@@ -37,7 +42,10 @@ MAX_BEHIND_PARTS = 12
 AUDIO_REPORT_PARTS = 16
 
 
-class ListenerUser(FastHttpUser):
+class BaseListener(FastHttpUser):
+    """Join, heartbeat, and the measurements every listener reports, whatever it plays."""
+
+    abstract = True
     wait_time = constant(0)
     #: Set by the engine (local) or by the master's ``majlis_config`` message (workers).
     config: ClassVar[dict[str, Any]] = {}
@@ -69,17 +77,17 @@ class ListenerUser(FastHttpUser):
         gevent.sleep(wait)
         return None
 
-    def on_start(self) -> None:
+    def join(self) -> dict[str, Any]:
+        """Join until seated (the join answer), and get ready to heartbeat and count audio."""
         cfg = self.config
         self.api = cfg["api_url"]
-        self.hls_url = ""
         self.first_attempt = time.time()
         join = f"{self.api}/api/v1/spaces/{cfg['space_id']}/join"
         while True:
             with self.client.post(join, name="join", catch_response=True) as response:
                 status = response.status_code
                 if status == 200:
-                    body = response.json()
+                    body: dict[str, Any] = response.json()
                     break
                 if status in RETRYABLE:
                     response.request_meta["name"] = f"join {status}"
@@ -90,15 +98,50 @@ class ListenerUser(FastHttpUser):
                     wait = retry_delay(None, 2.0)
             gevent.sleep(wait)
         self.metric("seated", (time.time() - self.first_attempt) * 1000)
-        self.hls_url = cfg["hls_url_base"] + playlist.path_of(body["hls_url"])
-        self.base = playlist.hls_base(self.hls_url)
         self.heartbeat_url = self.api + playlist.path_of(body["heartbeat_url"])
         self.heartbeat_every = float(body["heartbeat_interval_s"])
         self.next_heartbeat = time.time() + self.heartbeat_every
+        self.audio_unreported, self.parts_unreported = 0.0, 0
+        return body
+
+    def heartbeat(self) -> None:
+        """Heartbeat if it is time to."""
+        if time.time() >= self.next_heartbeat:
+            self.next_heartbeat = time.time() + self.heartbeat_every
+            self.client.post(self.heartbeat_url, name="heartbeat")
+
+    def heard(self, duration_s: float, started: bool, stalls: list[tuple[float, float]]) -> None:
+        """The buffer model took ``duration_s`` of audio (``started``: it began playing)."""
+        if started:
+            self.metric("first audio", (time.time() - self.first_attempt) * 1000)
+        self.audio_unreported += duration_s
+        self.parts_unreported += 1
+        if self.parts_unreported >= AUDIO_REPORT_PARTS:
+            self.report_audio()
+        for _began, gap in stalls:
+            self.metric("stall", gap * 1000)
+
+    def report_audio(self) -> None:
+        if self.parts_unreported:
+            self.metric("audio", self.audio_unreported * 1000)
+        self.audio_unreported, self.parts_unreported = 0.0, 0
+
+    def on_stop(self) -> None:
+        if hasattr(self, "parts_unreported"):  # (a user stopped before it was seated has none)
+            self.report_audio()
+
+
+class ListenerUser(BaseListener):
+    """An LL-HLS listener, the way hls.js is one in low-latency mode."""
+
+    def on_start(self) -> None:
+        self.hls_url = ""
+        body = self.join()
+        self.hls_url = self.config["hls_url_base"] + playlist.path_of(body["hls_url"])
+        self.base = playlist.hls_base(self.hls_url)
         self.buffer = PlaybackBuffer(start_s=0.0)
         self.next: tuple[int, int] | None = None
         self.last: tuple[int, int] | None = None  # the newest part in the buffer
-        self.audio_unreported, self.parts_unreported = 0.0, 0
         while self.get(self.base + "init.mp4", "init") is None:
             pass
         self.tune_in()
@@ -128,29 +171,13 @@ class ListenerUser(FastHttpUser):
         if self.get(self.base + ref.name, "part") is None:
             return False
         self.last = ref.key
-        if self.buffer.add(time.time(), ref.duration_s):
-            self.metric("first audio", (time.time() - self.first_attempt) * 1000)
-        self.audio_unreported += ref.duration_s
-        self.parts_unreported += 1
-        if self.parts_unreported >= AUDIO_REPORT_PARTS:
-            self.report_audio()
-        for _began, gap in self.buffer.take_stalls():
-            self.metric("stall", gap * 1000)
+        started = self.buffer.add(time.time(), ref.duration_s)
+        self.heard(ref.duration_s, started, self.buffer.take_stalls())
         return True
-
-    def report_audio(self) -> None:
-        if self.parts_unreported:
-            self.metric("audio", self.audio_unreported * 1000)
-        self.audio_unreported, self.parts_unreported = 0.0, 0
-
-    def on_stop(self) -> None:
-        self.report_audio()
 
     @task
     def step(self) -> None:
-        if time.time() >= self.next_heartbeat:
-            self.next_heartbeat = time.time() + self.heartbeat_every
-            self.client.post(self.heartbeat_url, name="heartbeat")
+        self.heartbeat()
         if self.next is None:
             gevent.sleep(0.25)
             self.tune_in()

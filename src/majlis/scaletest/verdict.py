@@ -4,10 +4,11 @@ Two questions, kept apart so the operator sees which one failed:
 
 1. Did the deployment behave under this run's load? (no errors other than 503/429, everyone
    seated, stalls under 1 %, speaker → listener latency within budget, edge amplification
-   <= 1.05 origin requests per part.) A failed check is NO-GO whatever the arithmetic says.
+   <= 1.05 origin requests per part, or per segment for LL-DASH listeners.) A failed check is
+   NO-GO whatever the arithmetic says.
 2. Does the arithmetic reach tonight's audience? The run measured one edge and one API node;
-   audience cost per edge is flat (each edge costs the origin ~1 request per part whatever its
-   audience), so tonight needs ``target / listeners-per-edge`` edges and
+   audience cost per edge is flat (each edge costs the origin ~1 request per part or segment
+   whatever its audience), so tonight needs ``target / listeners-per-edge`` edges and
    ``target / surge-window / joins-per-second-per-node`` API nodes.
 
 A count is only as good as the capacity it divides by. An API node that refused joins (503)
@@ -55,7 +56,9 @@ class Figures:
     errors: int
     stall_ratio: float | None
     latency_p50_s: float | None
-    amplification: float | None  # worst of playlist and part requests per part; None = no edge
+    #: LL-HLS: worst of playlist and part requests per part; LL-DASH: segment requests per
+    #: segment (summary._worst). None: not measured.
+    amplification: float | None
     behind_edge: bool
     joins_per_s_peak: float
     shed_seen: bool
@@ -63,6 +66,8 @@ class Figures:
     generator_lag_ms_peak: float = 0.0
     #: The node's own join latency p50 (at most: a /metrics histogram bucket bound), seconds.
     join_p50_s: float | None = None
+    #: What the listeners played: "dash" or "hls" (plan.PROTOCOLS).
+    protocol: str = "hls"
 
 
 def checks(f: Figures) -> list[Check]:
@@ -92,9 +97,10 @@ def checks(f: Figures) -> list[Check]:
         ),
     ]
     if f.behind_edge:
+        unit = "segment" if f.protocol == "dash" else "part"
         out.append(
             Check(
-                "origin requests per part per edge",
+                f"origin requests per {unit} per edge",
                 f.amplification is not None and f.amplification <= AMPLIFICATION_MAX,
                 "n/a (no /metrics)" if f.amplification is None else f"{f.amplification:.3f}",
                 f"<= {AMPLIFICATION_MAX}",
