@@ -19,6 +19,7 @@ from majlis.live.redis_backend import RedisEventBus
 from majlis.media.dash.segments import MAX_AHEAD, TooFarAhead, open_segment
 from majlis.media.hls.shared import HlsSource, MemoryPartStore, PartStore, RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
+from majlis.media.program_streams import AAC, OPUS, attach, last_states, stream_key
 from tests.services import redis_url
 from tests.support.wait import eventually_async
 
@@ -223,6 +224,34 @@ async def a_segment_may_be_sent_in_chunks_of_several_parts(nodes: Nodes) -> None
     ]
 
 
+async def each_rendition_of_a_space_is_its_own_stream(nodes: Nodes) -> None:
+    """A Space's AAC stream keeps the Space id as its key (LL-HLS unchanged), its Opus stream
+    has its own (program_streams.stream_key): bytes, init, parts and last states apart."""
+    aac, opus = _stream(), LiveStream(0.48, 4, window_segments=6)
+    opus.set_init(b"opus-init")
+    attach(nodes.media, "s9", {AAC: aac, OPUS: opus})
+    _publish(aac, PPS + 1)
+    for index in range(3):
+        opus.publish(b"opus " + _part(0, index), 0.48)
+    aac_source = await _source(nodes, "s9", aac)
+    opus_source = await _source(nodes, stream_key("s9", OPUS), opus)
+    assert (await aac_source.init(), await opus_source.init()) == (b"init-bytes", b"opus-init")
+    assert await aac_source.part(0, 1, 1) == _part(0, 1)
+    assert await opus_source.part(0, 1, 1) == b"opus " + _part(0, 1)
+    assert await opus_source.segment(0) is None  # AAC's segment 0 is complete, Opus's is not
+    assert opus_source.current().part_target_s == 0.48
+    # What a room opened after a failover continues: each rendition's own last state (in
+    # memory there is no other node, so nothing to continue).
+    states = await last_states(nodes.reader, "s9")
+    if isinstance(nodes.reader, RedisPartStore):
+        assert {r: s.hinted if s else None for r, s in states.items()} == {
+            AAC: aac.state().hinted,
+            OPUS: opus.state().hinted,
+        }
+    else:
+        assert states == {AAC: None, OPUS: None}
+
+
 SCENARIOS = [
     an_unknown_space_has_no_source,
     parts_segments_and_init_are_served_byte_for_byte,
@@ -233,6 +262,7 @@ SCENARIOS = [
     a_segment_not_begun_waits_and_one_too_far_ahead_is_refused,
     a_segment_ends_with_its_stream,
     a_segment_may_be_sent_in_chunks_of_several_parts,
+    each_rendition_of_a_space_is_its_own_stream,
 ]
 
 

@@ -8,16 +8,24 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from majlis.bots.sources import ToneSource
+from majlis.bots.sources import PacedSource, ToneSource
 from majlis.bots.speaker import SpeakerBot
 
 
 class BotThread:
-    def __init__(self, base_url: str, space_id: str, token: str, tone_hz: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        space_id: str,
+        token: str,
+        tone_hz: float,
+        source: PacedSource | None = None,
+    ) -> None:
+        """The bot sends a tone at ``tone_hz``, or ``source`` when one is given."""
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self.bot = SpeakerBot(base_url, space_id, token, ToneSource(tone_hz))
+        self.bot = SpeakerBot(base_url, space_id, token, source or ToneSource(tone_hz))
         self._call(self.bot.connect())
 
     def _call(self, coroutine: Any, timeout: float = 30) -> Any:

@@ -22,7 +22,7 @@ import pytest
 
 from majlis.api.dash import utc_time
 from majlis.media.dash.chunks import Fragments
-from majlis.media.dash.mpd import AAC, TIME_SHIFT_BUFFER_S, render_mpd
+from majlis.media.dash.mpd import AAC, OPUS, TIME_SHIFT_BUFFER_S, Track, chunk_parts, render_mpd
 from majlis.media.dash.timeline import read_timeline
 from majlis.media.hls.stream import LiveStream
 from tests.client import (
@@ -39,6 +39,10 @@ NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 PART_S = 0.256
 PPS = 8
 SEGMENT_S = PART_S * PPS
+#: The Opus rendition's (media/program.py): parts of 24 frames of 20 ms, segments of 4 parts.
+OPUS_PART_S = 0.48
+OPUS_PPS = 4
+OPUS_SEGMENT_S = OPUS_PART_S * OPUS_PPS
 
 
 class Clock:
@@ -56,7 +60,7 @@ def _published(stream: LiveStream, clock: Clock, parts: int) -> None:
 
 
 def _mpd(stream: LiveStream, now: float = 1_800_000_100.0) -> ET.Element:
-    return ET.fromstring(render_mpd(stream.state(), (AAC,), now))
+    return ET.fromstring(render_mpd([Track(AAC, stream.state())], now))
 
 
 def _seconds(duration: str) -> float:
@@ -103,7 +107,7 @@ def test_larger_chunks_make_a_segment_available_later() -> None:
     stream = LiveStream(PART_S, PPS, clock=clock)
     stream.set_init(b"init")
     _published(stream, clock, 1)
-    mpd = ET.fromstring(render_mpd(stream.state(), (AAC,), clock.now, chunk_parts=2))
+    mpd = ET.fromstring(render_mpd([Track(AAC, stream.state(), 2)], clock.now))
     template = mpd.find("d:Period/d:AdaptationSet/d:SegmentTemplate", NS)
     assert template is not None
     assert float(template.get("availabilityTimeOffset", "")) == pytest.approx(PART_S * (PPS - 2))
@@ -134,7 +138,7 @@ def test_a_client_reads_the_timeline_the_mpd_was_written_with() -> None:
     stream = LiveStream(PART_S, PPS, clock=clock)
     stream.set_init(b"init")
     _published(stream, clock, PPS * 3 + 2)  # segment 3 has two chunks
-    timeline = read_timeline(render_mpd(stream.state(), (AAC,), clock.now))
+    timeline = read_timeline(render_mpd([Track(AAC, stream.state())], clock.now))
     anchor = stream.state().anchor
     assert anchor is not None
     assert timeline.start == pytest.approx(anchor.availability_start + anchor.period_start_s)
@@ -155,6 +159,97 @@ def test_an_ended_stream_has_a_duration_and_no_more_updates() -> None:
     mpd = _mpd(stream)
     assert mpd.get("minimumUpdatePeriod") is None
     assert _seconds(mpd.get("mediaPresentationDuration", "")) == pytest.approx((PPS + 2) * PART_S)
+
+
+def _program(streams: list[LiveStream], clock: Clock, seconds: float) -> None:
+    """``seconds`` of one program through every stream's encoder: the clock moves in 20 ms
+    ticks, and each stream publishes a part as soon as the program holds all of it."""
+    program_s, published = 0.0, [0.0] * len(streams)
+    for _ in range(round(seconds / 0.02)):
+        clock.now += 0.02
+        program_s += 0.02
+        for i, stream in enumerate(streams):
+            while published[i] + stream.part_target_s <= program_s + 1e-9:
+                stream.publish(b"chunk", stream.part_target_s)
+                published[i] += stream.part_target_s
+
+
+def _renditions(
+    clock: Clock, continues: tuple[LiveStream, LiveStream] | None = None
+) -> list[LiveStream]:
+    aac = LiveStream(PART_S, PPS, clock=clock, continues=continues and continues[0].state())
+    opus = LiveStream(
+        OPUS_PART_S, OPUS_PPS, clock=clock, continues=continues and continues[1].state()
+    )
+    aac.set_init(b"aac")
+    opus.set_init(b"opus")
+    return [aac, opus]
+
+
+def _both(streams: list[LiveStream], now: float) -> str:
+    return render_mpd([Track(AAC, streams[0].state()), Track(OPUS, streams[1].state())], now)
+
+
+def test_the_mpd_offers_opus_beside_aac_each_on_its_own_timeline() -> None:
+    clock = Clock(1_800_000_000.0)
+    streams = _renditions(clock)
+    _program(streams, clock, 5.0)
+    text = _both(streams, clock.now)
+    mpd = ET.fromstring(text)
+    assert len(mpd.findall("d:Period", NS)) == 1
+    sets = mpd.findall("d:Period/d:AdaptationSet", NS)
+    described = [
+        (a.get("id"), a.get("selectionPriority"), r.get("id"), r.get("codecs"), r.get("bandwidth"))
+        for a in sets
+        for r in a.findall("d:Representation", NS)
+    ]
+    assert described == [
+        ("0", "1", "aac", "mp4a.40.2", "64000"),
+        ("1", "2", "opus", "opus", "36000"),
+    ]
+    templates = [a.find("d:SegmentTemplate", NS) for a in sets]
+    assert [(t.get("duration"), t.get("startNumber")) for t in templates if t is not None] == [
+        ("98304", "0"),  # 2.048 s
+        ("92160", "0"),  # 1.92 s
+    ]
+    offsets = [float(t.get("availabilityTimeOffset", "")) for t in templates if t is not None]
+    assert offsets == pytest.approx([SEGMENT_S - PART_S, OPUS_SEGMENT_S - OPUS_PART_S])
+    # One Period, whose start is media time zero of both: the clients' timelines agree.
+    aac, opus = read_timeline(text), read_timeline(text, prefer=("opus",))
+    assert (aac.representation, opus.representation) == ("aac", "opus")
+    assert opus.start == aac.start
+    assert (opus.segment_s, opus.chunk_s) == pytest.approx((OPUS_SEGMENT_S, OPUS_PART_S))
+    assert opus.segment_path(3) == "opus/3.m4s" and opus.init_path() == "opus/init.mp4"
+    times = {
+        r.get("wallClockTime")
+        for r in mpd.iterfind("d:Period/d:AdaptationSet/d:ProducerReferenceTime", NS)
+    }
+    assert len(times) == 1
+
+
+def test_a_chunk_lasts_about_as_long_in_either_rendition() -> None:
+    """``MAJLIS_DASH_CHUNK_PARTS`` counts AAC parts; Opus chunks are its parts nearest that."""
+    aac, opus = (s.state() for s in _renditions(Clock(0.0)))
+    for parts, opus_parts in ((1, 1), (2, 1), (4, 2), (8, 4)):
+        assert chunk_parts(aac, parts * PART_S) == parts
+        assert chunk_parts(opus, parts * PART_S) == opus_parts
+
+
+def test_a_failover_continues_each_rendition_in_a_new_period() -> None:
+    clock = Clock(1_800_000_000.0)
+    dead = _renditions(clock)
+    _program(dead, clock, 5.0)  # AAC: 2 segments and 3 parts; Opus: 2 segments and 2 parts
+    clock.now += 4.0
+    heirs = _renditions(clock, continues=(dead[0], dead[1]))
+    _program(heirs, clock, 1.0)
+    mpd = ET.fromstring(_both(heirs, clock.now))
+    period = mpd.find("d:Period", NS)
+    assert period is not None and period.get("id") == "p1"
+    numbers = [
+        t.get("startNumber") for t in mpd.iterfind("d:Period/d:AdaptationSet/d:SegmentTemplate", NS)
+    ]
+    assert numbers == [str(dead[0].state().hinted[0] + 1), str(dead[1].state().hinted[0] + 1)]
+    assert numbers == ["3", "3"]
 
 
 # --- over HTTP, on a live Space -----------------------------------------------------------------
@@ -220,8 +315,12 @@ def test_bad_segment_requests_are_clear_404s_that_no_cache_keeps(api: Api) -> No
         f"/dash/{sid}/aac/-1.m4s",
         f"/dash/{sid}/aac/one.m4s",
         f"/dash/{sid}/aac/{'9' * 13}.m4s",
+        f"/dash/{sid}/opus/{number + 50}.m4s",
         "/dash/nosuchspace/live.mpd",
         "/dash/nosuchspace/aac/1.m4s",
+        "/dash/nosuchspace/opus/init.mp4",
+        f"/dash/{sid}.opus/aac/init.mp4",  # a stream key is not a Space id (program_streams)
+        f"/hls/{sid}.opus/live.m3u8",  # and LL-HLS never serves the Opus stream
     ):
         response = api.http.get(path)
         problem_of(response, 404)
@@ -291,7 +390,14 @@ def test_the_lean_dash_listener_counts_chunks_however_the_bytes_are_cut(api: Api
     host.post(f"/api/v1/spaces/{sid}/end")
 
 
-def test_the_lean_dash_listener_hears_a_live_space_near_live(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("rendition", "part_s", "segment_s"),
+    [("aac", PART_S, SEGMENT_S), ("opus", OPUS_PART_S, OPUS_SEGMENT_S)],
+    ids=["aac", "opus"],
+)
+def test_the_lean_dash_listener_hears_a_live_space_near_live(
+    api: Api, rendition: str, part_s: float, segment_s: float
+) -> None:
     host = api.sign_up("dashlean")
     sid = host.create_space("Lean listeners")["id"]
     wait_for_live_stream(api.http, sid)
@@ -299,13 +405,14 @@ def test_the_lean_dash_listener_hears_a_live_space_near_live(api: Api) -> None:
     mpd_url = str(api.http.base_url.join(f"/dash/{sid}/live.mpd"))
 
     async def listen() -> None:
-        await asyncio.gather(*(dash_listener(mpd_url, 5.0, s) for s in stats))
+        await asyncio.gather(*(dash_listener(mpd_url, 5.0, s, prefer=(rendition,)) for s in stats))
 
     asyncio.run(listen())
     for s in stats:
         assert s.errors == 0, s.error_samples
-        assert s.parts >= 5.0 / PART_S  # five seconds of chunks, and those it started with
-        assert s.requests <= 2 + 5.0 / SEGMENT_S + 2  # MPD, clock, init; one per segment
+        assert s.renditions == {rendition: 1}
+        assert s.parts >= 5.0 / part_s  # five seconds of chunks, and those it started with
+        assert s.requests <= 2 + 5.0 / segment_s + 2  # MPD, clock, init; one per segment
         # The first chunk of each segment arrives as soon as it exists (~0.1 s after its last
         # sample was captured), long before the segment is complete (1.8 s later): streamed,
         # not stored and forwarded. The bound leaves room for a loaded machine.

@@ -153,6 +153,8 @@ class ListenerStats:
     #: one origin fetch), and the numbers of the segments asked for.
     edge_misses: int = 0
     segments: set[int] = field(default_factory=set)
+    #: DASH listeners: how many chose each Representation (by id) from the MPD.
+    renditions: dict[str, int] = field(default_factory=dict)
     startup_s: list[float] = field(default_factory=list)
     #: DASH listeners: for each segment, how long after its first chunk's last sample was
     #: captured that chunk arrived (the edge's and origin's share of the latency).
@@ -178,6 +180,8 @@ class ListenerStats:
         self.steady_s += other.steady_s
         self.edge_misses += other.edge_misses
         self.segments |= other.segments
+        for rendition, count in other.renditions.items():
+            self.renditions[rendition] = self.renditions.get(rendition, 0) + count
         self.startup_s.extend(other.startup_s)
         self.chunk_latency_s.extend(other.chunk_latency_s)
         self.playback_latency_s.extend(other.playback_latency_s)
@@ -343,6 +347,7 @@ async def dash_listener(
     steady: tuple[int, float] | None = None  # (bytes, clock) once the first segment is in
     try:
         timeline = read_timeline(await conn.get(url.path), prefer)
+        stats.renditions[timeline.representation] = 1
         offset = xs_datetime_s((await conn.get(TIME_PATH)).decode()) - time.time()
 
         def now() -> float:
@@ -431,17 +436,19 @@ async def audience(
     low_latency: bool = True,
     start_parts: int = START_PARTS,
     dash: bool = False,
+    prefer: tuple[str, ...] = ("aac",),
 ) -> ListenerStats:
     """``listeners`` listeners joining evenly over ``ramp_s``, each listening ``duration_s``:
     LL-HLS listeners, plain HLS ones (whole segments) with ``low_latency=False``, or LL-DASH
-    ones with ``dash=True`` (then ``playlist_url`` is the MPD's)."""
+    ones with ``dash=True`` (then ``playlist_url`` is the MPD's, and ``prefer`` names the
+    Representations they choose, in order)."""
     total = ListenerStats()
 
     async def one(i: int) -> None:
         await asyncio.sleep(ramp_s * i / max(1, listeners))
         mine = ListenerStats()
         if dash:
-            await dash_listener(playlist_url, duration_s, mine)
+            await dash_listener(playlist_url, duration_s, mine, prefer=prefer)
         elif low_latency:
             await hls_listener(playlist_url, duration_s, mine, start_parts)
         else:

@@ -37,6 +37,7 @@ from majlis.domain.space_cache import SPACE_ID
 from majlis.media.hls.shared import HlsSource
 from majlis.media.hls.stream import BadDirective, NotYet
 from majlis.media.hls.vod import vod_playlist
+from majlis.media.program_streams import AAC, stream_key
 from majlis.media.recording import RecordingIndex
 from majlis.media.sdp import MAX_SDP_BYTES, SdpError, check_offer
 from majlis.security.grants import MAX_LENGTH as GRANT_MAX_LENGTH
@@ -140,9 +141,11 @@ async def _caller(svc: Services, space_id: str, me: Account | None, grant: str |
     return account
 
 
-async def live_source(svc: Services, space_id: str) -> HlsSource:
-    """The Space's live stream, from whichever node runs it (the shared part store)."""
-    stream = await svc.media.parts.source(space_id) if SPACE_ID.fullmatch(space_id) else None
+async def live_source(svc: Services, space_id: str, rendition: str = AAC) -> HlsSource:
+    """The Space's live stream (``rendition``'s: LL-HLS has AAC only), from whichever node runs
+    it (the shared part store)."""
+    key = stream_key(space_id, rendition)
+    stream = await svc.media.parts.source(key) if SPACE_ID.fullmatch(space_id) else None
     if stream is None:
         raise NotFound("this Space is not live here (yet); its replay is at replay_url")
     return stream

@@ -37,10 +37,12 @@ from majlis.domain.errors import BadOffer, Conflict, Forbidden, NotFound, Overlo
 from majlis.domain.events import SPACES_TOPIC, space_topic
 from majlis.domain.space_cache import SPACE_ID
 from majlis.live.bus import Subscription
+from majlis.media import program_streams
 from majlis.media.hls.shared import build_part_store
 from majlis.media.hls.stream import LiveStream
 from majlis.media.mixer import Pcm
 from majlis.media.program import ProgramOutput
+from majlis.media.program_streams import AAC, Streams
 from majlis.media.room import Room
 from majlis.media.teaser import BadTeaser, TeaserPlayer, decode_teaser, default_hold
 from majlis.media.whip import NegotiationFailed, SpeakerSession
@@ -84,7 +86,8 @@ class MediaPlane:
         #: Spaces that should run but no node could take (NoMediaNode): retried every check.
         self._unplaced: set[str] = set()
         self.rooms: dict[str, Room] = {}
-        self._ended: dict[str, LiveStream] = {}
+        #: Ended Spaces' streams, kept servable for ENDED_STREAM_GRACE_S (every rendition).
+        self._ended: dict[str, Streams] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
         self._lifecycle: asyncio.Task[None] | None = None
         self._opening: dict[str, asyncio.Task[Room]] = {}
@@ -383,8 +386,8 @@ class MediaPlane:
     async def _open(self, space_id: str, record: bool, teaser: Pcm | None) -> Room:
         recording = self.recording_path(space_id) if record else None
         # A pre-show is not recorded: the replay starts when the show does (Room.go_live).
-        continues = await self.parts.last_state(space_id)
-        if continues is not None:
+        continues = await program_streams.last_states(self.parts, space_id)
+        if continues[AAC] is not None:
             log.warning("media: Space %s continues here after its node failed", space_id)
         program = ProgramOutput(recording, defer_recording=teaser is not None, continues=continues)
 
@@ -403,7 +406,7 @@ class MediaPlane:
         )
         await room.start()
         self.rooms[space_id] = room
-        self.parts.attach(space_id, room.stream)
+        program_streams.attach(self.parts, space_id, program.streams)
         self._watchers[space_id] = asyncio.create_task(self._watch(room))
         log.info("media: room open for Space %s (recording: %s)", space_id, bool(recording))
         return room
@@ -430,18 +433,18 @@ class MediaPlane:
         if not ended:
             # Moved to another node, or this node stops: its ENDLIST must not reach listeners,
             # who continue with the next node's stream.
-            self.parts.detach(space_id, room.stream)
+            program_streams.detach(self.parts, space_id, room.program.streams)
         await room.stop()
         if ended:
-            self._ended[space_id] = room.stream
+            streams = self._ended[space_id] = room.program.streams
             asyncio.get_running_loop().call_later(
-                ENDED_STREAM_GRACE_S, self._forget_ended, space_id, room.stream
+                ENDED_STREAM_GRACE_S, self._forget_ended, space_id, streams
             )
 
-    def _forget_ended(self, space_id: str, stream: LiveStream) -> None:
-        if self._ended.get(space_id) is stream:
+    def _forget_ended(self, space_id: str, streams: Streams) -> None:
+        if self._ended.get(space_id) is streams:
             del self._ended[space_id]
-        self.parts.detach(space_id, stream)
+        program_streams.detach(self.parts, space_id, streams)
 
     async def _watch(self, room: Room) -> None:
         """The room's stage events, until the room closes (this task is cancelled then). After
@@ -491,7 +494,7 @@ class MediaPlane:
 
     def stream(self, space_id: str) -> LiveStream | None:
         room = self.rooms.get(space_id)
-        return room.stream if room is not None else self._ended.get(space_id)
+        return room.stream if room is not None else self._ended.get(space_id, {}).get(AAC)
 
     async def authorize(self, space_id: str, me: Account) -> Space:
         """Refuse callers before reading their offer: unknown Space, not live, not on stage."""

@@ -1,8 +1,20 @@
-"""The program output of a Space: the mix, encoded once, as an LL-HLS stream and a recording.
+"""The program output of a Space: the mix, encoded once per rendition, as live streams and a
+recording.
 
-Parameters, chosen for latency with hls.js and for Safari's rules: AAC-LC 48 kHz mono 64 kb/s;
-a part is 12 AAC frames (0.256 s, under the 0.5 s the issue allows, so PART-HOLD-BACK of
-3 x 0.256 s keeps players close to live); a segment is 8 parts (2.048 s).
+AAC-LC, the rendition every player plays (LL-HLS, DASH) and the recording's. Parameters, chosen
+for latency with hls.js and for Safari's rules: 48 kHz mono 64 kb/s; a part is 12 AAC frames
+(0.256 s, under the 0.5 s the issue allows, so PART-HOLD-BACK of 3 x 0.256 s keeps players close
+to live); a segment is 8 parts (2.048 s).
+
+Opus, the speech rendition (DASH only, never recorded: replays stay AAC): 32 kb/s, a part is
+24 frames of 20 ms (0.48 s), a segment 4 parts (1.92 s): the smallest part that keeps a
+listener's bytes within 1.15x of 32 kb/s with container and HTTP overhead (``hls.opus``). It is
+encoded on its own thread, so the AAC thread's timing is exactly what it was without it.
+
+Both encoders are handed the same PCM chunks from the program's first frame, so both decode
+timelines start at the same program sample: the one fact the MPD relies on to put both
+renditions in one Period (``dash.mpd``). A chunk the AAC encoder drops (its thread fell 2 s
+behind) is not given to Opus either, so a stall shortens both timelines alike.
 """
 
 from __future__ import annotations
@@ -15,9 +27,12 @@ from pathlib import Path
 
 from majlis.media.hls import fmp4
 from majlis.media.hls.aac import LATENCY_SAMPLES
+from majlis.media.hls.opus import FRAME_SIZE as OPUS_FRAME_SIZE
+from majlis.media.hls.opus import OpusEncoder
 from majlis.media.hls.packager import EncoderThread, OnPart, Packager
-from majlis.media.hls.stream import LiveStream, StreamState
+from majlis.media.hls.stream import LiveStream
 from majlis.media.mixer import FRAME_S, SAMPLE_RATE, Pcm
+from majlis.media.program_streams import AAC, OPUS, Continues, Streams
 from majlis.media.recording import Recorder
 from majlis.telemetry import HLS_PARTS, PART_PUBLISH_LAG
 
@@ -26,6 +41,9 @@ log = logging.getLogger(__name__)
 FRAMES_PER_PART = 12
 PARTS_PER_SEGMENT = 8
 PART_TARGET_S = FRAMES_PER_PART * 1024 / SAMPLE_RATE
+OPUS_FRAMES_PER_PART = 24
+OPUS_PARTS_PER_SEGMENT = 4
+OPUS_PART_TARGET_S = OPUS_FRAMES_PER_PART * OPUS_FRAME_SIZE / SAMPLE_RATE
 
 
 class ProgramOutput:
@@ -33,11 +51,13 @@ class ProgramOutput:
         self,
         recording: Path | None,
         defer_recording: bool = False,
-        continues: StreamState | None = None,
+        continues: Continues | None = None,
     ) -> None:
         """``defer_recording``: the program starts as a pre-show, which is not recorded; the
         recording begins at ``start_recording`` (the show's start), so a replay starts there.
-        ``continues``: the stream of a node that died with this Space (see LiveStream)."""
+        ``continues``: per rendition, the stream of a node that died with this Space (see
+        LiveStream); each rendition continues its own."""
+        continues = continues or {}
         self.recording = recording
         self._defer_recording = defer_recording
         #: (sequence number, decode time) subtracted from the parts written to the recording:
@@ -47,10 +67,22 @@ class ProgramOutput:
             PART_TARGET_S,
             PARTS_PER_SEGMENT,
             pipeline_delay_s=FRAME_S + LATENCY_SAMPLES / SAMPLE_RATE,
-            continues=continues,
+            continues=continues.get(AAC),
+        )
+        # Dated with no codec delay: an Opus packet comes out as soon as its 960th sample goes
+        # in, and decoders that honour its PreSkip (Chromium, FFmpeg) play track time t as
+        # program sample t (``hls.opus``), so a part's end on the track is the newest sample
+        # mixed. Its anchor then agrees with the AAC one (checked on a live Space in
+        # tests/media/test_dash_opus.py).
+        self.opus_stream = LiveStream(
+            OPUS_PART_TARGET_S,
+            OPUS_PARTS_PER_SEGMENT,
+            pipeline_delay_s=FRAME_S,
+            continues=continues.get(OPUS),
         )
         self._recorder: Recorder | None = None
         self._encoder: EncoderThread | None = None
+        self._opus: EncoderThread | None = None
         #: Seconds of program published so far: over hours it must track wall time.
         self.published_s = 0.0
         #: When the first program frame began (monotonic): anchors majlis_part_publish_lag.
@@ -74,10 +106,18 @@ class ProgramOutput:
                 first_decode_time=first_decode_time,
             )
 
+        def opus_packager(on_part: OnPart) -> Packager:
+            return Packager(on_part, OPUS_FRAMES_PER_PART, encoder=OpusEncoder())
+
         self._encoder = await asyncio.to_thread(
             EncoderThread, packager, loop, self._publish, tee=self._record
         )
+        # Its own thread (and codec): never on the loop, never in the AAC thread's way.
+        self._opus = await asyncio.to_thread(
+            EncoderThread, opus_packager, loop, self.opus_stream.publish, name="majlis-opus"
+        )
         self.stream.set_init(self._encoder.init, first_decode_time)
+        self.opus_stream.set_init(self._opus.init)
         if not self._defer_recording:
             await self.start_recording()
 
@@ -100,9 +140,15 @@ class ProgramOutput:
         HLS_PARTS.inc()
 
     @property
+    def streams(self) -> Streams:
+        """Every rendition's live stream, by rendition id."""
+        return {AAC: self.stream, OPUS: self.opus_stream}
+
+    @property
     def dropped_samples(self) -> int:
-        """Program audio the encoder thread could not keep up with (it fell > 2 s behind)."""
-        return 0 if self._encoder is None else self._encoder.dropped_samples
+        """Program audio the encoder threads could not keep up with (one fell > 2 s behind),
+        both renditions' counted."""
+        return sum(e.dropped_samples for e in (self._encoder, self._opus) if e is not None)
 
     def _record(self, part: bytes, _duration: float) -> None:
         """Runs on the encoder thread: the recording's disk writes stay off the event loop."""
@@ -119,15 +165,19 @@ class ProgramOutput:
     def submit(self, pcm: Pcm) -> None:
         if self._first_frame_at is None:  # the mixer made this frame's first sample FRAME_S ago
             self._first_frame_at = time.monotonic() - FRAME_S
-        if self._encoder is not None:
-            self._encoder.submit(pcm)
+        # The same chunks to both, from the first: their timelines start at the same sample.
+        if self._encoder is not None and self._encoder.submit(pcm) and self._opus is not None:
+            self._opus.submit(pcm)
 
     async def stop(self) -> None:
-        """Flush the last parts into the stream and the recording, then mark the stream ended."""
-        if self._encoder is not None:
-            await self._encoder.stopped()
+        """Flush the last parts into the streams and the recording, then mark the streams
+        ended."""
+        encoders = [e.stopped() for e in (self._encoder, self._opus) if e is not None]
+        if encoders:
+            await asyncio.gather(*encoders)
             await asyncio.sleep(0)  # let the last call_soon_threadsafe deliveries run
         self.stream.end()
+        self.opus_stream.end()
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
             await asyncio.to_thread(recorder.close)

@@ -23,14 +23,25 @@ What the DASH-IF low-latency guidelines (IOP v5 part 5, "Low-latency Modes") ask
 A failover (the Space's room restarts on another node) is a new ``Period``: a new encoder and a
 new decode timeline, where LL-HLS has ``EXT-X-DISCONTINUITY``. Only the current Period is listed:
 the dead node's segments are not served any more.
+
+Renditions: one ``AdaptationSet`` per codec, each cut from its own stream (``Track``): AAC-LC
+(id 0, the LL-HLS stream's CMAF chunks) and Opus (id 1, the speech rendition, ~32 kb/s). Each
+has its own ``SegmentTemplate``, from its own stream's ``Anchor``: its segments last 1.92 s,
+not 2.048 s, and number on their own. The Period's start is the AAC stream's. Opus plays in the
+browsers that can (dash.js drops an AdaptationSet whose codec ``MediaSource.isTypeSupported``
+refuses, then picks the highest ``@selectionPriority``); the others play AAC.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from majlis.media.hls import aac, opus
 from majlis.media.hls.stream import Anchor, StreamState
+from majlis.media.program_streams import AAC as AAC_ID
+from majlis.media.program_streams import OPUS as OPUS_ID
 
 #: How often clients re-read the MPD: only to learn of a new Period (a failover) or the end.
 MINIMUM_UPDATE_PERIOD_S = 6.0
@@ -53,13 +64,42 @@ class Rendition:
     """One Representation: its id is also its path segment (``{id}/init.mp4``)."""
 
     id: str
+    #: Its AdaptationSet's id (and its ProducerReferenceTime's), the same in every Period.
+    set_id: int
     codecs: str
+    #: Bits per second a listener receives of it (``@bandwidth``).
     bandwidth: int
     sample_rate: int = 48000
     channels: int = 1
+    #: ``AdaptationSet@selectionPriority`` (ISO/IEC 23009-1 5th edition, AdaptationSet
+    #: semantics): among the sets a client can play, the highest is chosen first; 1 if absent.
+    #: dash.js 5 honours it before its ``selectionModeForInitialTrack`` (MediaController.js).
+    selection_priority: int = 1
 
 
-AAC = Rendition("aac", "mp4a.40.2", 64000)
+AAC = Rendition(AAC_ID, 0, aac.CODECS, 64000)
+#: Opus is preferred where it plays: half the bytes for speech. Its bandwidth is the segments'
+#: bytes, container included, on the costliest content: a steady tone, which libopus's
+#: constrained VBR codes at 4,054 B/s (``hls.opus``), plus 417 B/s of moof and mdat headers
+#: (200 B per 0.48 s part) is 35.8 kb/s; a live Space with a bot's tone measured 35.7 kb/s.
+#: Speech costs ~31.9 kb/s, silence ~17.3. (tests/media/test_dash_opus.py checks the bound.)
+OPUS = Rendition(OPUS_ID, 1, opus.CODECS, 36000, selection_priority=2)
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    """One AdaptationSet: a rendition, the state of the stream it is cut from, and how many of
+    that stream's parts make a chunk (``segments.open_segment``)."""
+
+    rendition: Rendition
+    state: StreamState
+    chunk_parts: int = 1
+
+    @property
+    def anchor(self) -> Anchor:
+        if self.state.anchor is None:
+            raise ValueError(f"the {self.rendition.id} stream has no anchor before its first part")
+        return self.state.anchor
 
 
 def xs_datetime(epoch_s: float) -> str:
@@ -78,18 +118,37 @@ def availability_time_offset(state: StreamState, chunk_parts: int = 1) -> float:
     return state.segment_s - chunk_parts * state.part_target_s
 
 
-def render_mpd(
-    state: StreamState,
-    renditions: tuple[Rendition, ...],
-    now: float,
-    time_url: str = TIME_PATH,
-    chunk_parts: int = 1,
-) -> str:
-    """The MPD of a stream whose first part is published (``state.anchor`` is set), whose
-    segments are sent in chunks of ``chunk_parts`` parts (segments.open_segment)."""
-    anchor = state.anchor
-    if anchor is None:
-        raise ValueError("the stream has no anchor before its first part")
+def chunk_parts(state: StreamState, chunk_s: float) -> int:
+    """How many of the stream's parts make the chunk closest to ``chunk_s`` seconds: at least
+    one, at most a segment, and a whole fraction of the segment.
+
+    Why by duration: ``MAJLIS_DASH_CHUNK_PARTS`` counts AAC parts (0.256 s), chosen because
+    Varnish wakes every streaming listener once per chunk; Opus parts last 0.48 s, so 1 or 2 AAC
+    parts make one Opus part, 4 make two and 8 (a whole segment) make four. A listener of either
+    rendition then costs the edge about as many wake-ups a second.
+    """
+    whole = [n for n in range(1, state.parts_per_segment + 1) if state.parts_per_segment % n == 0]
+    return min(whole, key=lambda n: (abs(n * state.part_target_s - chunk_s), n))
+
+
+def render_mpd(tracks: Sequence[Track], now: float, time_url: str = TIME_PATH) -> str:
+    """The MPD of a Space's streams, one AdaptationSet per track, each stream with its first
+    part published (its anchor set).
+
+    The first track (AAC) is the reference: its anchor gives ``availabilityStartTime`` and the
+    Period's start, its state the Period's id and, once ended, the presentation's duration.
+    Every other track shares that Period start because every stream of the program starts at
+    the same program sample (``program.ProgramOutput`` hands both encoders the same PCM from the
+    first frame, on this node and after a failover alike): media time zero of each track's
+    ``presentationTimeOffset`` is the same instant. Their own anchors only estimate that
+    instant, each from when its first part was published (within ~3 ms of each other on an
+    idle machine, tens of ms on a busy one); one value keeps the two timelines exactly in step
+    (tests/media/test_dash_opus.py decodes both over the same stretch: 0 ms apart).
+    """
+    if not tracks:
+        raise ValueError("an MPD needs at least one track")
+    reference = tracks[0]
+    state, anchor = reference.state, reference.anchor
     ended = state.ended
     top = [
         '<?xml version="1.0" encoding="UTF-8"?>\n',
@@ -98,8 +157,8 @@ def render_mpd(
         ' type="dynamic"',
         f' availabilityStartTime="{xs_datetime(anchor.availability_start)}"',
         f' publishTime="{xs_datetime(now)}"',
-        f' maxSegmentDuration="{xs_duration(state.segment_s)}"',
-        f' minBufferTime="{xs_duration(state.part_target_s * 2)}"',
+        f' maxSegmentDuration="{xs_duration(max(t.state.segment_s for t in tracks))}"',
+        f' minBufferTime="{xs_duration(max(t.state.part_target_s for t in tracks) * 2)}"',
         f' timeShiftBufferDepth="{xs_duration(TIME_SHIFT_BUFFER_S)}"',
     ]
     if ended:
@@ -116,23 +175,40 @@ def render_mpd(
         f'    <PlaybackRate min="{PLAYBACK_RATE_MIN}" max="{PLAYBACK_RATE_MAX}"/>\n',
         "  </ServiceDescription>\n",
         f'  <Period id="p{state.discontinuities}" start="{xs_duration(anchor.period_start_s)}">\n',
-        '    <AdaptationSet id="0" contentType="audio" mimeType="audio/mp4" lang="und"'
-        ' segmentAlignment="true" startWithSAP="1">\n',
-        '      <ProducerReferenceTime id="0" type="encoder"'
-        f' wallClockTime="{xs_datetime(anchor.availability_start + anchor.period_start_s)}"'
-        f' presentationTime="{anchor.first_decode_time}">\n',
-        f'        <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="{time_url}"/>\n',
-        "      </ProducerReferenceTime>\n",
-        # (The schema orders an AdaptationSet's children: ProducerReferenceTime, then Role.)
-        '      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>\n',
-        _template(state, anchor, chunk_parts),
-        *(_representation(r) for r in renditions),
-        "    </AdaptationSet>\n",
+        *(
+            _adaptation_set(track, anchor.availability_start + anchor.period_start_s, time_url)
+            for track in tracks
+        ),
         "  </Period>\n",
         f'  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="{time_url}"/>\n',
         "</MPD>\n",
     ]
     return "".join(top + body)
+
+
+def _adaptation_set(track: Track, period_start: float, time_url: str) -> str:
+    """The track's AdaptationSet: ``period_start`` (epoch s) is its media time zero."""
+    anchor, rendition = track.anchor, track.rendition
+    index = rendition.set_id
+    return "".join(
+        (
+            f'    <AdaptationSet id="{index}" contentType="audio" mimeType="audio/mp4" lang="und"'
+            ' segmentAlignment="true" startWithSAP="1"'
+            f' selectionPriority="{rendition.selection_priority}">\n',
+            # Its own id, as the schema asks; both map the Period start alike (offset 0).
+            f'      <ProducerReferenceTime id="{index}" type="encoder"'
+            f' wallClockTime="{xs_datetime(period_start)}"'
+            f' presentationTime="{anchor.first_decode_time}">\n',
+            '        <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014"'
+            f' value="{time_url}"/>\n',
+            "      </ProducerReferenceTime>\n",
+            # (The schema orders an AdaptationSet's children: ProducerReferenceTime, then Role.)
+            '      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>\n',
+            _template(track.state, anchor, track.chunk_parts),
+            _representation(rendition),
+            "    </AdaptationSet>\n",
+        )
+    )
 
 
 def _template(state: StreamState, anchor: Anchor, chunk_parts: int) -> str:
