@@ -160,6 +160,8 @@ def test_chromium_speaks_over_whip_and_hears_the_stage(
 def test_dash_js_in_chromium_plays_the_live_space_close_to_live(
     server: RunningServer, api: Api, browser: Browser
 ) -> None:
+    """dash.js 5 picks the Opus AdaptationSet (its ``@selectionPriority`` is the higher, and
+    Chromium's Media Source plays Opus in MP4) and plays it near live."""
     host = api.sign_up("dash")
     space = host.create_space("dash.js listens")
     bot = BotThread(server.base_url, space["id"], host.token, 523)
@@ -168,6 +170,8 @@ def test_dash_js_in_chromium_plays_the_live_space_close_to_live(
         page.goto(f"{server.base_url}/spaces/{space['id']}")
         state = _wait(page, lambda s: s.get("playing") is True, 20)
         assert state["player"] == "dash.js" and state["listenerId"]
+        state = _wait(page, lambda s: s.get("dashRepresentation") is not None, 10)
+        assert state["dashRepresentation"] == {"id": "opus", "codecs": "opus", "bandwidth": 36000}
         first = page.evaluate("() => document.getElementById('player').currentTime")
         page.wait_for_timeout(3000)
         later = page.evaluate("() => document.getElementById('player').currentTime")
@@ -180,8 +184,9 @@ def test_dash_js_in_chromium_plays_the_live_space_close_to_live(
             "() => performance.getEntriesByType('resource').map(e => e.name)"
             ".filter(n => n.includes('/dash/') || n.includes('/hls/'))"
         )
-        segments = [n for n in fetched if re.search(r"/dash/[^/]+/aac/\d+\.m4s$", n)]
+        segments = [n for n in fetched if re.search(r"/dash/[^/]+/opus/\d+\.m4s$", n)]
         assert segments, fetched
+        assert not [n for n in fetched if "/aac/" in n], fetched  # one rendition, not two
         assert not [n for n in fetched if "/hls/" in n], fetched  # one path, not two
         assert page.evaluate("() => window.majlis.dashErrors") == []
     finally:

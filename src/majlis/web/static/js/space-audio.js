@@ -218,8 +218,18 @@
       return null;
     }
 
+    /* The Representation dash.js plays: the MPD offers Opus (preferred, selectionPriority)
+       and AAC, and dash.js drops what MediaSource.isTypeSupported refuses. */
+    function dashRepresentation() {
+      try {
+        var r = dash.getCurrentRepresentationForType("audio");
+        return r ? { id: r.id, codecs: r.codecs, bandwidth: r.bandwidth } : null;
+      } catch (e) { return null; } /* its stream is not initialised yet */
+    }
+
     function stopListening() {
       clearTimeout(restartTimer);
+      debug.dashRepresentation = null;
       if (dash) {
         dash.destroy(); /* also detaches the element (it empties src) */
         dash = null;
@@ -273,6 +283,7 @@
     player.addEventListener("timeupdate", function () {
       debug.currentTime = player.currentTime;
       debug.liveLatency = source && source.live ? liveLatency() : null;
+      if (dash) { debug.dashRepresentation = dashRepresentation(); }
     });
 
     function tryPlay() {

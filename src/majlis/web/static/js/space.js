@@ -42,7 +42,7 @@
     role: "listener", message: "", listenerId: null, joinAttempts: 0, joinStatuses: [], retryInS: null,
     heartbeats: 0, heartbeatFailures: 0, snapshots: 0, events: 0, listenerCount: null, stage: [],
     speaking: [], requestPending: false, streaming: null, player: null, playing: false, currentTime: 0,
-    autoplayBlocked: false, playerRestarts: 0, hlsErrors: [], dashErrors: [], liveLatency: null, hearing: null, constraints: null,
+    autoplayBlocked: false, playerRestarts: 0, hlsErrors: [], dashErrors: [], dashRepresentation: null, liveLatency: null, hearing: null, constraints: null,
     whipStatus: null, sessionUrl: null, connectionState: null, remoteTracks: 0, packetsSent: 0,
     packetsReceived: 0, totalSamplesReceived: 0, reconnecting: false, reconnects: 0, drops: 0, muted: true, reactionsSent: 0, reactionsReceived: 0,
     reload: window.performance && performance.timeOrigin,
