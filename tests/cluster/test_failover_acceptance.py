@@ -29,6 +29,7 @@ import pytest
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.media.hls.stream import StreamState
+from majlis.media.program_streams import OPUS, stream_key
 from majlis.media.recording import RecordingIndex
 from tests.client import Api
 from tests.cluster.cluster import Cluster, placed, stream_state
@@ -97,6 +98,8 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
             killed_at = time.monotonic()
             old = await stream_state(cluster.prefix, space_id)
             assert old is not None and old.last_part is not None
+            old_opus = await stream_state(cluster.prefix, stream_key(space_id, OPUS))
+            assert old_opus is not None and old_opus.last_part is not None
 
             async def moved() -> str | None:
                 now_on = await placed(cluster.prefix, space_id)
@@ -122,18 +125,28 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
                 message="the stream did not continue",
             )
             print(f"the new node's first part listed {time.monotonic() - killed_at:.2f} s after")
-            # DASH: the failover is a new Period on the same timeline, whose first segment is
-            # the one after the dead node's last; any node streams it.
+            # DASH: the failover is a new Period on the same timeline, whose first segment in
+            # each rendition (AAC, Opus) is the one after the dead node's last of that
+            # rendition; any node streams it.
             mpd_after = ET.fromstring((await asyncio.to_thread(httpx.get, mpd_url)).text)
             assert mpd_after.get("availabilityStartTime") == mpd_before.get("availabilityStartTime")
             period = mpd_after.find("d:Period", DASH_NS)
-            template = mpd_after.find("d:Period/d:AdaptationSet/d:SegmentTemplate", DASH_NS)
-            assert period is not None and template is not None
-            assert period.get("id") == "p1", ET.tostring(mpd_after)
-            assert int(template.get("startNumber", "")) == old.hinted[0] + 1
-            first_new = f"{cluster.url('api-1')}/dash/{space_id}/aac/{old.hinted[0] + 1}.m4s"
-            segment = await asyncio.to_thread(httpx.get, first_new, timeout=15)
-            assert segment.status_code == 200 and segment.content.startswith(b"\0\0"), segment
+            assert period is not None and period.get("id") == "p1", ET.tostring(mpd_after)
+            sets = period.findall("d:AdaptationSet", DASH_NS)
+            assert len(sets) == len(mpd_before.findall("d:Period/d:AdaptationSet", DASH_NS)) == 2
+            for adaptation, dead in zip(sets, (old, old_opus), strict=True):
+                template = adaptation.find("d:SegmentTemplate", DASH_NS)
+                representation = adaptation.find("d:Representation", DASH_NS)
+                assert template is not None and representation is not None
+                assert int(template.get("startNumber", "")) == dead.hinted[0] + 1
+                rendition = representation.get("id")
+                first_new = (
+                    f"{cluster.url('api-1')}/dash/{space_id}/{rendition}/{dead.hinted[0] + 1}.m4s"
+                )
+                segment = await asyncio.to_thread(httpx.get, first_new, timeout=15)
+                assert segment.status_code == 200, (rendition, segment)
+                assert segment.content.startswith(b"\0\0"), rendition
+            print(f"DASH p1 starts at AAC {old.hinted[0] + 1}, Opus {old_opus.hinted[0] + 1}")
 
             # Then an API node dies too, at its set time: the edge goes on with the other one.
             await asyncio.sleep(
