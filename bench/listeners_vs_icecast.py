@@ -54,7 +54,7 @@ import httpx
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from medialib.icecast import icecast_listener, running_icecast
-from medialib.phases import idle_cores, measured_window
+from medialib.phases import idle_cores, measured_window, process_tree
 from medialib.report import base_machine, pin_to, run_main, write_result
 from tests.support.listener import (
     Connection,
@@ -235,16 +235,6 @@ def live_space(origin: str) -> Iterator[tuple[str, str]]:
         asyncio.run_coroutine_threadsafe(bot.close(), loop).result(30)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
-
-
-def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (varnishd's manager, its worker child and what that starts)."""
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                found.extend(process_tree(int(child)))
-    return found
 
 
 def phase(

@@ -55,6 +55,7 @@ from medialib.bots import SilenceSource, TimingSpeakerBot
 from medialib.browser import ListenerResult, listen
 from medialib.calibrate import aiortc_hop
 from medialib.origin import OriginWatcher
+from medialib.phases import process_tree
 from medialib.report import (
     Spread,
     core_load,
@@ -361,21 +362,12 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.edge == "varnish":
             with running_varnish(base, Path(tmp) / "varnish") as varnish:
-                for pid in _process_tree(varnish.process.pid):
+                for pid in process_tree(varnish.process.pid):
                     os.sched_setaffinity(pid, {args.server_cpu})  # the server side's core
                 result = asyncio.run(measure(space, proc.pid, args, varnish.url))
         else:
             result = asyncio.run(measure(space, proc.pid, args))
     return report(args, result)
-
-
-def _process_tree(pid: int) -> list[int]:
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for child in (task / "children").read_text().split():
-                found.extend(_process_tree(int(child)))
-    return found
 
 
 def report(args: argparse.Namespace, result: Run) -> int:

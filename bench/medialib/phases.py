@@ -19,6 +19,17 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (varnishd's manager, its worker child and what that starts),
+    so that a server of several processes can be pinned and measured as one."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            for child in (task / "children").read_text().split():
+                found.extend(process_tree(int(child)))
+    return found
+
+
 def cpu_seconds(pids: Sequence[int]) -> float:
     """utime + stime of whole processes (all their threads, dead ones included)."""
     ticks = os.sysconf("SC_CLK_TCK")

@@ -130,26 +130,14 @@ async function start(url, config) {
   window.hls = hls;
   hls.on(Hls.Events.ERROR, (_e, d) =>
     window.bench.errors.push({ at: Date.now(), type: d.type, details: d.details, fatal: d.fatal }));
-  for (const name of ["waiting", "stalled", "playing"]) {
-    audio.addEventListener(name, () => window.bench.events.push({ at: Date.now(), name }));
-  }
-  const ctx = new AudioContext({ latencyHint: "interactive" });
-  const source = ctx.createMediaElementSource(audio);
-  const analyser = ctx.createAnalyser();
-  analyser.fftSize = 8192;
-  source.connect(analyser);
-  analyser.connect(ctx.destination);
-  const buf = new Float32Array(analyser.fftSize);
+  const { ctx, scanning } = listenTo(audio);
   hls.attachMedia(audio);
   hls.on(Hls.Events.MEDIA_ATTACHED, () => hls.loadSource(url));
   await new Promise((resolve) => hls.once(Hls.Events.MANIFEST_PARSED, resolve));
   await ctx.resume();
   await audio.play();
   window.bench.started = Date.now();
-  setInterval(() => {
-    analyser.getFloatTimeDomainData(buf);
-    scan(buf, ctx.sampleRate, Date.now());
-  }, POLL_MS);
+  setInterval(scanning, POLL_MS);
   setInterval(() => sample(hls, audio, ctx), 1000);
   return { hlsVersion: Hls.version, sampleRate: ctx.sampleRate };
 }

@@ -1,4 +1,4 @@
-"""A lean simulated LL-HLS listener: hundreds per core, for edge tests and benchmarks.
+"""Lean simulated LL-HLS and LL-DASH listeners: hundreds per core, for edge tests and benchmarks.
 
 Each listener follows the live playlist the way hls.js does at the live edge: it starts
 ``PART-HOLD-BACK`` (three parts) behind the newest part, then for every part asks for the
@@ -8,7 +8,7 @@ media in real time, and stalls whenever the next part arrives after the buffer r
 
 It speaks HTTP/1.1 over raw asyncio streams with keep-alive (no HTTP library): httpx costs
 about ten times the CPU per request, and the load generator must not be what is measured.
-Only ``Content-Length`` bodies are read (what the origin and nginx send on this path).
+Bodies are read with Content-Length or chunked transfer (a DASH segment streamed as it grows).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _head(head: bytes) -> tuple[int, dict[str, str]]:
 
 
 class Connection:
-    """One keep-alive HTTP/1.1 connection that GETs and reads Content-Length bodies."""
+    """One keep-alive HTTP/1.1 connection that GETs, whole bodies or streamed."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
@@ -74,21 +74,9 @@ class Connection:
         raise AssertionError("unreachable")
 
     async def _get(self, path: str) -> bytes:
-        if self._streams is None:
-            self._streams = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self._streams
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        self.requests += 1
-        status, headers = _head(head)
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.received += len(head) + len(body)
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        if status != 200:
-            retry = headers.get("retry-after")
-            raise HttpError(status, float(retry) if retry else None)
-        return body
+        pieces: list[bytes] = []
+        await self.stream(path, pieces.append)
+        return b"".join(pieces)
 
     async def stream(self, path: str, on_bytes: Callable[[bytes], None]) -> dict[str, str]:
         """GET ``path`` and hand each piece of its body to ``on_bytes`` as it arrives: chunked
