@@ -21,6 +21,7 @@ from tests.scaletest.runner import explain, scaletest
 from tests.server import free_port, serve_process
 from tests.services import unavailable
 from tests.support.nginx import nginx_binary, running_edge
+from tests.support.varnish import running_varnish, varnishd_binary
 
 
 def _pin(pids: list[int], cpu: int) -> None:
@@ -80,3 +81,45 @@ def test_edge_keeps_origin_requests_per_part_flat(
     context = (steady, s["amplification"], s["generator_cpu_peak"], s["generator_lag_ms_peak"])
     assert steady["playlist_per_part"] <= 1.05, context
     assert steady["part_per_part"] <= 1.05, context
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_a_varnish_edge_costs_the_origin_one_request_per_segment_for_dash_listeners(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DASH rehearsal behind the edge made for it: 100 LL-DASH listeners (the default
+    protocol) through Varnish, each streaming every segment as it is produced, cost the origin
+    one segment request per segment (Varnish streams one fetch to every waiter), and each
+    segment's first chunk reaches them a fraction of a chunk after it was captured."""
+    if varnishd_binary() is None:
+        unavailable("varnishd is not installed (Debian package varnish)")
+    monkeypatch.setenv("MAJLIS_LOG_LEVEL", "warning")
+    port = free_port()
+    origin_url = f"http://127.0.0.1:{port}"
+    origin = serve_process(tmp_path, port)
+    generator = ("--generator-cpus", "1") if (os.cpu_count() or 1) >= 2 else ()
+    try:
+        _pin([origin.pid], 0)
+        with running_varnish(origin_url, tmp_path / "edge") as edge:
+            out = tmp_path / "report"
+            result, report = scaletest(
+                out, "--api-url", origin_url, "--hls-url-base", edge.url,
+                "--listeners", "100", "--profile", "ramp", "--over", "5", "--hold", "25",
+                "--probes", "1", *generator, timeout=400,
+            )  # fmt: skip
+    finally:
+        origin.terminate()
+        origin.wait(15)
+    assert result.returncode == 0, explain(result)
+    s = report["summary"]
+    assert s["protocol"] == "dash" and s["seated"] == 100, s
+    assert s["errors"] == 0, report["engine"]["totals"]["errors"]
+    assert s["segments_fetched"] > 100 * 10, s["segments_fetched"]
+    steady = s["amplification_steady"]
+    assert steady is not None and steady["segments_published"] >= 5, s
+    context = (steady, s["amplification"], s["generator_cpu_peak"], s["generator_lag_ms_peak"])
+    assert steady["segment_per_segment"] <= 1.05, context
+    check = next(c for c in report["verdict"]["checks"] if "per edge" in c["name"])
+    assert check["name"] == "origin requests per segment per edge" and check["ok"], check
+    assert s["chunk_latency_ms"]["p50"] < 500, s["chunk_latency_ms"]
