@@ -21,6 +21,9 @@ How, and why this way:
 * Listeners: majlis's are LL-HLS clients (blocking reload for the hinted part, then the part;
   ``tests.support.listener``); Icecast's read the stream. Both count stalls with the same
   playback-buffer model (0.768 s start-up buffer, real-time playback).
+* LL-DASH listeners through Varnish choose the AAC Representation (``majlis_dash``) or the Opus
+  speech rendition (``majlis_dash_opus``, 32 kb/s, 1.92 s segments of 0.48 s chunks): bytes per
+  listener-second are reported against each one's own bitrate (``bytes_over_bitrate``).
 
 Usage::
 
@@ -70,7 +73,10 @@ from tests.support.varnish import running_varnish
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "listeners_vs_icecast.json"
 BITRATE_KBPS = 64  # majlis's AAC (media/program.py)
+OPUS_KBPS = 32  # majlis's Opus rendition (media/hls/opus.py), what majlis_dash_opus hears
 PARTS_PER_SEGMENT = 8  # media/program.py
+#: An Opus segment (1.92 s, media/program.py) in AAC parts, the unit the origin counts.
+OPUS_SEGMENT_PARTS = 1.92 / 0.256
 SERVER_CPU, LOAD_CPU = 0, 1
 #: "Without stalls": at most this share of listeners saw a stall.
 STALL_SHARE = 0.01
@@ -96,7 +102,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument(
-        "--generate", choices=["hls", "segments", "dash", "icecast"], help=argparse.SUPPRESS
+        "--generate",
+        choices=["hls", "segments", "dash", "dash_opus", "icecast"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--control", help=argparse.SUPPRESS)
@@ -126,8 +134,10 @@ def generate(args: argparse.Namespace) -> int:
     print(f"START {time.time()}", flush=True)
     began = time.monotonic()
     control = ListenerStats()
-    if args.generate in ("hls", "segments", "dash"):
-        low_latency, dash = args.generate == "hls", args.generate == "dash"
+    opus = args.generate == "dash_opus"
+    prefer = ("opus",) if opus else ("aac",)
+    if args.generate in ("hls", "segments", "dash", "dash_opus"):
+        low_latency, dash = args.generate == "hls", args.generate.startswith("dash")
 
         async def with_control() -> ListenerStats:
             # One listener of the same kind straight at the origin: if it stalls too, the
@@ -140,9 +150,10 @@ def generate(args: argparse.Namespace) -> int:
                 low_latency=low_latency,
                 start_parts=args.hold_back_parts,
                 dash=dash,
+                prefer=prefer,
             )
             direct = (
-                dash_listener(args.control, args.duration + args.ramp, control)
+                dash_listener(args.control, args.duration + args.ramp, control, prefer=prefer)
                 if dash
                 else hls_listener(args.control, args.duration + args.ramp, control)
             )
@@ -172,7 +183,8 @@ def generate(args: argparse.Namespace) -> int:
     else:
         per_s = stats.bytes_received / (args.listeners * args.duration)
     result["bytes_per_listener_s"] = per_s
-    result["bytes_over_bitrate"] = per_s * 8 / (BITRATE_KBPS * 1000)
+    result["bitrate_kbps"] = OPUS_KBPS if opus else BITRATE_KBPS
+    result["bytes_over_bitrate"] = per_s * 8 / (result["bitrate_kbps"] * 1000)
     result["control_stalls"] = control.stalls
     result["generator_busy"] = (usage.ru_utime + usage.ru_stime) / (time.monotonic() - began)
     print("RESULT " + json.dumps(result), flush=True)
@@ -258,10 +270,11 @@ def phase(
         from_s=args.ramp + 1,
         to_s=args.duration - 1,
     )
+    segment_parts = OPUS_SEGMENT_PARTS if kind == "dash_opus" else PARTS_PER_SEGMENT
     return {
         "window_s": window.seconds,
         "cores": window.cores,
-        "origin": amplification(window.before, window.after),
+        "origin": amplification(window.before, window.after, segment_parts),
         "listeners": window.result,
     }
 
@@ -287,15 +300,18 @@ def origin_counts(origin: str) -> dict[str, float]:
     return counts
 
 
-def amplification(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+def amplification(
+    before: dict[str, float], after: dict[str, float], segment_parts: float = PARTS_PER_SEGMENT
+) -> dict[str, float]:
     """Origin requests per published part over a window, from the origin's own counters,
     less the control listener's own (one blocking reload and one part fetch per part, or one
     DASH segment request per segment: only one of them runs in a phase, and the other kind's
-    figure then says nothing)."""
+    figure then says nothing). The origin counts AAC parts; a DASH segment of the rendition
+    listened to lasts ``segment_parts`` of them."""
     parts = max(1.0, after["parts_published"] - before["parts_published"])
     playlist = after["playlist"] - before["playlist"] - parts
     media = after["media"] - before["media"] - parts
-    segments = parts / PARTS_PER_SEGMENT
+    segments = parts / segment_parts
     dash = after["dash_segments"] - before["dash_segments"] - segments
     return {
         "parts_published": parts,
@@ -359,6 +375,7 @@ SYSTEMS = {
     "majlis_quiet_edge": ("hls", ("origin", "nginx_quiet")),
     "majlis_segments": ("segments", ("origin", "nginx_quiet")),
     "majlis_dash": ("dash", ("origin", "varnish")),
+    "majlis_dash_opus": ("dash_opus", ("origin", "varnish")),
     "icecast": ("icecast", ("icecast",)),
 }
 
@@ -396,6 +413,7 @@ def run(args: argparse.Namespace) -> int:
                 "majlis_quiet_edge": quiet.url + hls_path,
                 "majlis_segments": quiet.url + hls_path,
                 "majlis_dash": varnish.url + dash_path,
+                "majlis_dash_opus": varnish.url + dash_path,
                 "icecast": ice.url,
             }
             time.sleep(3)  # the first parts are out, the bot's connection settled
@@ -407,7 +425,7 @@ def run(args: argparse.Namespace) -> int:
             for round_ in range(args.rounds):
                 for system in args.systems.split(","):
                     kind = SYSTEMS[system][0]
-                    control = origin + (dash_path if kind == "dash" else hls_path)
+                    control = origin + (dash_path if kind.startswith("dash") else hls_path)
                     result = phase(args, kind, urls[system], control, pids, origin)
                     result |= {"system": system, "round": round_}
                     print(json.dumps(result))
@@ -455,6 +473,7 @@ def summarize(
             "errors": max(p["listeners"]["errors"] for p in mine),
             "generator_busy": max(p["listeners"]["generator_busy"] for p in mine),
             "origin_per_part": mine[-1]["origin"] if system != "icecast" else None,
+            "bitrate_kbps": mine[-1]["listeners"].get("bitrate_kbps", BITRATE_KBPS),
             "bytes_over_bitrate": max(p["listeners"]["bytes_over_bitrate"] for p in mine),
             "edge_misses_per_segment": max(
                 p["listeners"].get("edge_misses_per_segment") or 0.0 for p in mine
