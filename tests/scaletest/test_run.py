@@ -62,7 +62,7 @@ def test_a_brief_run_of_dash_listeners_plays_them_and_reports_dash_figures(
     out = tmp_path / "report"
     result, report = scaletest(
         out, "--api-url", origin, "--listeners", "5", "--speakers", "1", "--over", "1",
-        "--hold", "5",
+        "--hold", "4",
     )  # fmt: skip
     assert result.returncode == 0, explain(result)
     assert "LL-DASH listeners on" in result.stdout, explain(result)
@@ -74,15 +74,16 @@ def test_a_brief_run_of_dash_listeners_plays_them_and_reports_dash_figures(
     totals = report["engine"]["totals"]
     assert {"mpd", "clock", "init", "segment"} <= set(totals), totals.keys()
     assert s["parts_fetched"] == 0 and s["playlist_reloads"] == 0  # no LL-HLS listener
-    # ~6 s of listening: each listener's tune-in segment, then one every 2.048 s.
-    assert s["segments_fetched"] >= 5 * 3, s
-    assert s["audio_s"] > 5 * 4, s
+    # 4-5 s of listening: each listener's tune-in segment (its chunks all there), then the
+    # live one and the next as they are produced, one every 2.048 s.
+    assert s["segments_fetched"] >= 5 * 2, s
+    assert s["audio_s"] > 5 * 3, s
     assert 0 < s["first_audio_ms"]["p50"] < 2000, s
     assert s["stall_ratio"] is not None and s["stall_ratio"] < 0.05, s
     # Segments asked for on time: their first chunk arrives once encoded and packaged, well
     # under a chunk late on a loopback origin; the player plays the MPD's 1.2 s behind.
     chunk = s["chunk_latency_ms"]
-    assert chunk["count"] >= 5 * 2 and 0 < chunk["p50"] < 500, s
+    assert chunk["count"] >= 5 and 0 < chunk["p50"] < 500, s
     playback = s["playback_latency_ms"]
     assert playback["count"] == 5 and 1000 < playback["p50"] < 2500, s
     amp = s["amplification"]
