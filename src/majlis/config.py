@@ -56,6 +56,7 @@ class Settings:
     #: chunk, so larger chunks cost an edge less and listeners latency: at 2,000 listeners
     #: 0.149 / 0.112 / 0.086 Varnish cores per 1,000 for 1 / 2 / 4 (docs/benchmarks.md);
     #: 4 needs the players' latency target above the 1.2 s the MPD asks for. 1, 2, 4 or 8.
+    #: Opus chunks are as long: the whole number of its 0.48 s parts nearest (dash.mpd).
     dash_chunk_parts: int = 1
     max_body_bytes: int = 64 * 1024
     kdf_profile: str = "rfc9106-low-memory"
