@@ -2,7 +2,7 @@
 host's uploaded teaser, then, once the host starts and speaks (an aiortc bot over WHIP), hears
 the speaker, on the same LL-HLS stream, without rejoining: every part in order, media sequence
 and decode timeline continuous, no discontinuity, counted throughout. The replay starts at the
-show's start, not at the doors."""
+show's start, not at the doors. The Opus rendition (DASH) carries the pre-show and the show too."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
+from majlis.media.dash.timeline import read_timeline, xs_datetime_s
 from majlis.media.hls import fmp4
 from majlis.media.program import PART_TARGET_S, PARTS_PER_SEGMENT
 from tests.client import Api
@@ -64,6 +65,20 @@ class Listener:
         return PART_TARGET_S * sum(1 for *_, t in self.parts if t >= since)
 
 
+async def _opus_carries(http: httpx.AsyncClient, space_id: str, hz: float, absent: float) -> None:
+    """The newest Opus segment begun (read as it completes) has the tone at ``hz`` alone: the
+    program feeds the speech rendition as it feeds AAC, pre-show and show alike."""
+    text = (await http.get(f"/dash/{space_id}/live.mpd")).text
+    timeline = read_timeline(text, prefer=("opus",))
+    number = timeline.newest_available(xs_datetime_s((await http.get("/dash/time")).text))
+    base = f"/dash/{space_id}"
+    init = await http.get(f"{base}/{timeline.init_path()}")
+    segment = await http.get(f"{base}/{timeline.segment_path(number)}")
+    assert segment.status_code == 200, segment.text
+    pcm, rate = decode_mp4(init.content + segment.content)
+    only(pcm, rate, present=hz, absent=absent)
+
+
 async def _doors_then_show(server: RunningServer, api: Api) -> None:
     host = api.sign_up("doors")
     space = host.create_space("warm-up", scheduled_start=at(5))
@@ -101,6 +116,7 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
         )
         assert (await http.post(join["heartbeat_url"])).status_code == 204
         assert (await http.get(f"/api/v1/spaces/{space_id}")).json()["listener_count"] == 1
+        await _opus_carries(http, space_id, TEASER_HZ, absent=SPEAKER_HZ)
 
         started = time.monotonic()
         response = await asyncio.to_thread(host.post, f"/api/v1/spaces/{space_id}/start")
@@ -114,6 +130,7 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
         # The same listener id, never rejoined: still counted.
         assert (await http.post(join["heartbeat_url"])).status_code == 204
         assert (await http.get(f"/api/v1/spaces/{space_id}")).json()["listener_count"] == 1
+        await _opus_carries(http, space_id, SPEAKER_HZ, absent=TEASER_HZ)
         stop.set()
         await asyncio.wait_for(following, 10)
         assert (await http.get(f"/hls/{space_id}/init.mp4")).content == init
