@@ -5,7 +5,6 @@ growing body, and what the report computes and shows of a DASH run."""
 from __future__ import annotations
 
 import argparse
-import inspect
 import itertools
 from collections.abc import Callable
 from dataclasses import asdict
@@ -18,13 +17,7 @@ from majlis.media.dash.timeline import Timeline, read_timeline
 from majlis.media.hls import fmp4
 from majlis.media.hls.stream import LiveStream, StreamState
 from majlis.scaletest import metrics, plots
-from majlis.scaletest.dash import (
-    MAX_BEHIND_SEGMENTS,
-    PREFER,
-    Follower,
-    boxes,
-    service_of,
-)
+from majlis.scaletest.dash import MAX_BEHIND_SEGMENTS, Follower, boxes, service_of
 from majlis.scaletest.plan import add_arguments, from_args
 from majlis.scaletest.report import render_html
 from majlis.scaletest.summary import summarize
@@ -36,6 +29,8 @@ SEGMENT_S = PART_S * PPS
 T0 = 1_800_000_000.0
 #: 12 AAC frames of 1,024 samples at 48 kHz: one part, one chunk (MAJLIS_DASH_CHUNK_PARTS=1).
 FRAMES = 12
+PREFER = ("aac",)
+OPUS_PART_S = 0.48
 
 
 class Clock:
@@ -46,12 +41,12 @@ class Clock:
         return self.now
 
 
-def _render(state: StreamState, now: float) -> str:
-    """``render_mpd`` of one AAC stream: by tracks where the MPD has them (the Opus rendition's
-    signature), else by state and renditions."""
-    if "tracks" in inspect.signature(mpd.render_mpd).parameters:
-        return str(mpd.render_mpd([mpd.Track(mpd.AAC, state)], now))
-    return str(mpd.render_mpd(state, (mpd.AAC,), now))
+def _render(state: StreamState, now: float, opus: StreamState | None = None) -> str:
+    """The MPD of an AAC stream (and an Opus one)."""
+    tracks = [mpd.Track(mpd.AAC, state)]
+    if opus is not None:
+        tracks.append(mpd.Track(mpd.OPUS, opus))
+    return mpd.render_mpd(tracks, now)
 
 
 def _live(seconds: float) -> tuple[LiveStream, Clock]:
@@ -116,6 +111,31 @@ def test_each_next_segment_is_asked_for_when_its_first_chunk_is_done() -> None:
     assert [b - a for a, b in itertools.pairwise(asks)] == [pytest.approx(SEGMENT_S)] * 3
     assert follower.segment_path() == f"aac/{follower.number}.m4s"
     assert timeline.init_path() == "aac/init.mp4"
+
+
+def test_an_opus_listener_follows_the_opus_timeline() -> None:
+    """Opus is its own stream: 0.48 s parts (chunks), 1.92 s segments, its own numbers."""
+    clock = Clock(T0)
+    aac = LiveStream(PART_S, PPS, clock=clock)
+    opus = LiveStream(OPUS_PART_S, 4, clock=clock)
+    aac.set_init(b"init")
+    opus.set_init(b"init")
+    for tick in range(1, 80):
+        clock.now = T0 + tick * 0.032  # both published as their parts complete
+        if tick % 8 == 0:
+            aac.publish(b"part", PART_S)
+        if tick % 15 == 0:
+            opus.publish(b"part", OPUS_PART_S)
+    text = _render(aac.state(), clock.now, opus.state())
+    timeline = read_timeline(text, ("opus",))
+    assert timeline.representation == "opus"
+    assert timeline.segment_s == pytest.approx(1.92) and timeline.chunk_s == pytest.approx(0.48)
+    follower = Follower(timeline, clock.now, 1.2)
+    follower.done()
+    begins = timeline.start + (follower.number - timeline.start_number) * 1.92
+    assert follower.ask_at() == pytest.approx(begins + 0.48)
+    assert follower.segment_path() == f"opus/{follower.number}.m4s"
+    assert read_timeline(text, PREFER).representation == "aac"
 
 
 def test_the_mpd_is_reread_every_update_period_and_after_a_404() -> None:
@@ -282,8 +302,9 @@ def test_the_protocol_is_dash_unless_told_otherwise() -> None:
         add_arguments(parser)
         return from_args(parser.parse_args(["--api-url", "http://x", *argv]))
 
-    assert plan().protocol == "dash"
+    assert plan().protocol == "dash" and plan().dash_rendition == "opus"
     assert plan("--protocol", "hls").protocol == "hls"
+    assert plan("--dash-rendition", "aac").dash_rendition == "aac"
     assert plan().to_json()["protocol"] == "dash"
     with pytest.raises(SystemExit):
         plan("--protocol", "icecast")
@@ -322,10 +343,26 @@ def test_origin_segment_requests_are_counted_per_segment_published() -> None:
     assert amp["playlist_per_part"] == 0.0
 
 
-def test_parts_per_segment_is_the_aac_streams() -> None:
-    from majlis.media.program import PARTS_PER_SEGMENT
+def test_part_and_segment_durations_are_the_programs() -> None:
+    from majlis.media import program
 
-    assert metrics.PARTS_PER_SEGMENT == PARTS_PER_SEGMENT
+    aac = program.PART_TARGET_S * program.PARTS_PER_SEGMENT
+    opus = program.OPUS_PART_TARGET_S * program.OPUS_PARTS_PER_SEGMENT
+    assert (metrics.PART_S, metrics.SEGMENT_S["aac"], metrics.SEGMENT_S["opus"]) == (
+        pytest.approx(program.PART_TARGET_S),
+        pytest.approx(aac),
+        pytest.approx(opus),
+    )
+    assert set(metrics.SEGMENT_S) == {mpd.AAC.id, mpd.OPUS.id}
+
+
+def test_opus_listeners_are_counted_against_opus_segments() -> None:
+    first = metrics.parse(_metrics(0, segment=0), T0)
+    last = metrics.parse(_metrics(75, segment=10), T0 + 19.2)  # 19.2 s: 10 Opus segments
+    amp = metrics.amplification(first, last, "opus")
+    assert amp["segments_published"] == pytest.approx(10)
+    assert amp["segment_per_segment"] == pytest.approx(1.0)
+    assert metrics.amplification(first, last)["segments_published"] == pytest.approx(75 / 8)
 
 
 def _entry(kind: str, count: int, p50: float = 1.0) -> dict[str, Any]:
@@ -375,8 +412,9 @@ def _dash_run() -> tuple[dict[str, Any], list[metrics.Reading]]:
 
 def test_a_dash_run_is_summed_up_and_checked_per_segment() -> None:
     engine, readings = _dash_run()
-    summary, figures = summarize(20, engine, {}, readings, True, "dash")
+    summary, figures = summarize(20, engine, {}, readings, True, "dash", "aac")
     assert summary["protocol"] == "dash" and figures.protocol == "dash"
+    assert summary["dash_rendition"] == "aac"
     assert summary["segments_fetched"] == 200 and summary["mpd_reloads"] == 60
     assert summary["chunk_latency_ms"]["p50"] == 72.0
     assert summary["chunk_latency_ms"]["count"] == 180
@@ -391,11 +429,11 @@ def test_a_dash_run_is_summed_up_and_checked_per_segment() -> None:
 
 def test_the_report_of_a_dash_run_shows_its_dash_figures() -> None:
     engine, readings = _dash_run()
-    summary, figures = summarize(20, engine, {}, readings, True, "dash")
+    summary, figures = summarize(20, engine, {}, readings, True, "dash", "aac")
     report = {
         "plan": {"profile": "steady", "listeners": 20, "over_s": 1.0, "hold_s": 19.0,
                  "speakers": 1, "probes": 0, "api_url": "http://o", "hls_url_base": "http://e",
-                 "protocol": "dash"},
+                 "protocol": "dash", "dash_rendition": "aac"},
         "summary": summary,
         "verdict": decide(20, 60, figures),
         "engine": engine,
@@ -403,7 +441,7 @@ def test_the_report_of_a_dash_run_shows_its_dash_figures() -> None:
         "origin": [asdict(r) for r in readings],
     }  # fmt: skip
     html = render_html(report, {})
-    assert "LL-DASH listeners on" in html
+    assert "LL-DASH (AAC)\nlisteners on" in html
     assert "chunk arrival latency" in html and "72 ms / 72 ms / 72 ms (180)" in html
     assert "segments fetched / MPD reloads / heartbeats" in html and "200 / 60 / 20" in html
     assert "segment / MPD requests per segment" in html

@@ -88,10 +88,10 @@ def test_edge_keeps_origin_requests_per_part_flat(
 def test_a_varnish_edge_costs_the_origin_one_request_per_segment_for_dash_listeners(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The DASH rehearsal behind the edge made for it: 100 LL-DASH listeners (the default
-    protocol) through Varnish, each streaming every segment as it is produced, cost the origin
-    one segment request per segment (Varnish streams one fetch to every waiter), and each
-    segment's first chunk reaches them a fraction of a chunk after it was captured."""
+    """The DASH rehearsal behind the edge made for it: 100 LL-DASH listeners (the defaults:
+    the Opus rendition) through Varnish, each streaming every segment as it is produced, cost
+    the origin one segment request per segment (Varnish streams one fetch to every waiter), and
+    each segment's first chunk reaches them a fraction of a chunk after it was captured."""
     if varnishd_binary() is None:
         unavailable("varnishd is not installed (Debian package varnish)")
     monkeypatch.setenv("MAJLIS_LOG_LEVEL", "warning")
@@ -113,7 +113,7 @@ def test_a_varnish_edge_costs_the_origin_one_request_per_segment_for_dash_listen
         origin.wait(15)
     assert result.returncode == 0, explain(result)
     s = report["summary"]
-    assert s["protocol"] == "dash" and s["seated"] == 100, s
+    assert s["protocol"] == "dash" and s["dash_rendition"] == "opus" and s["seated"] == 100, s
     assert s["errors"] == 0, report["engine"]["totals"]["errors"]
     assert s["segments_fetched"] > 100 * 10, s["segments_fetched"]
     steady = s["amplification_steady"]

@@ -65,17 +65,18 @@ def test_a_brief_run_of_dash_listeners_plays_them_and_reports_dash_figures(
         "--hold", "4",
     )  # fmt: skip
     assert result.returncode == 0, explain(result)
-    assert "LL-DASH listeners on" in result.stdout, explain(result)
+    assert "LL-DASH (Opus) listeners on" in result.stdout, explain(result)
     assert re.search(r"users 5/5 .*\| segments/s \d+ chunk p50", result.stdout), explain(result)
     s = report["summary"]
     assert report["plan"]["protocol"] == "dash" and s["protocol"] == "dash"
+    assert s["dash_rendition"] == "opus"  # what dash.js plays where the browser can
     assert s["seated"] == 5 and s["errors"] == 0, s
     assert s["speakers_connected"] == 1
     totals = report["engine"]["totals"]
     assert {"mpd", "clock", "init", "segment"} <= set(totals), totals.keys()
     assert s["parts_fetched"] == 0 and s["playlist_reloads"] == 0  # no LL-HLS listener
     # 4-5 s of listening: each listener's tune-in segment (its chunks all there), then the
-    # live one and the next as they are produced, one every 2.048 s.
+    # live one and the next as they are produced, one every 1.92 s.
     assert s["segments_fetched"] >= 5 * 2, s
     assert s["audio_s"] > 5 * 3, s
     assert 0 < s["first_audio_ms"]["p50"] < 2000, s
@@ -91,7 +92,7 @@ def test_a_brief_run_of_dash_listeners_plays_them_and_reports_dash_figures(
     assert amp["segment_per_segment"] > 0 and amp["mpd_per_segment"] > 0, amp
     html = (out / "report.html").read_text()
     assert escape(report["verdict"]["headline"]) in html
-    assert "LL-DASH listeners on" in html
+    assert "LL-DASH (Opus)\nlisteners on" in html
     assert "chunk arrival latency" in html and "segment / MPD requests per segment" in html
     assert "chunk latency" in report["plots"]
     for png in report["plots"].values():

@@ -37,8 +37,6 @@ from majlis.scaletest.buffer import PlaybackBuffer
 
 #: A listener this many segments behind live tunes in again at the live edge (the lean one's).
 MAX_BEHIND_SEGMENTS = 3
-#: The Representation a listener plays (the lean listener's choice: the AAC rendition).
-PREFER = ("aac",)
 #: dash.js's latency target when an MPD names none (ours does: 1,200 ms).
 DEFAULT_TARGET_LATENCY_S = 1.2
 #: Where the clock is when an MPD names no ``UTCTiming`` (ours does).

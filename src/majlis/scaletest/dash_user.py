@@ -1,11 +1,12 @@
 """The simulated LL-DASH listener, as a Locust user: what the web client's dash.js does.
 
-After joining (``users.BaseListener``) it reads the MPD the join answer names (``dash_url``,
-through ``--hls-url-base``: the edge, like every listener's media), sets its clock by the MPD's
-``UTCTiming`` URL (``/dash/time``), fetches the init segment, then follows the stream as
-``dash.Follower`` schedules it: each segment asked for once its first chunk is done and read as
-it streams in, chunk by chunk, into the playback-buffer model (first audio, stalls), the MPD
-re-read every ``minimumUpdatePeriod``. Requests are named ``mpd``, ``clock``, ``init``,
+After joining (``users.BaseListener``) it reads the MPD the join answer names (``dash_url``, through
+``--hls-url-base``: the edge, like every listener's media), picks the rendition the run plays
+(``--dash-rendition``: Opus, as dash.js does where the browser plays it, or AAC), sets its clock by
+the MPD's ``UTCTiming`` URL (``/dash/time``), fetches the init segment, then follows the stream as
+``dash.Follower`` schedules it: each segment asked for once its first chunk is done and read as it
+streams in, chunk by chunk, into the playback-buffer model (first audio, stalls), the MPD re-read
+every ``minimumUpdatePeriod``. Requests are named ``mpd``, ``clock``, ``init``,
 ``segment`` (``segment 503``/``429`` when told to come back later, waited out with the jittered
 Retry-After; a 404 is an error, and has the MPD re-read). Besides the measurements every
 listener reports, it reports ``chunk latency`` (per segment asked for on time: its first
@@ -38,7 +39,7 @@ from locust import task
 from majlis.media.dash.timeline import read_timeline, xs_datetime_s
 from majlis.scaletest import playlist
 from majlis.scaletest.backoff import RETRYABLE, retry_delay
-from majlis.scaletest.dash import PREFER, Chunk, Follower, Segment, boxes, service_of
+from majlis.scaletest.dash import Chunk, Follower, Segment, boxes, service_of
 from majlis.scaletest.users import BaseListener
 
 #: What a segment body that breaks off raises (the socket, the HTTP parser, ``dash.boxes``).
@@ -57,7 +58,9 @@ class DashListenerUser(BaseListener):
         while (response := self.get(self.mpd_url, "mpd")) is None:
             pass
         text = _text(response)
-        timeline = read_timeline(text, PREFER)
+        # The rendition the run plays (--dash-rendition); an MPD without it has only AAC.
+        self.prefer = (str(self.config.get("dash_rendition") or "aac"),)
+        timeline = read_timeline(text, self.prefer)
         service = service_of(text)
         self.offset = 0.0
         self.set_clock(service.time_url)
@@ -106,7 +109,7 @@ class DashListenerUser(BaseListener):
         if response is None:  # waited out or failed: try again a segment later
             follower.reload_at = self.now() + follower.timeline.segment_s
             return
-        follower.reloaded(read_timeline(_text(response), PREFER), self.now())
+        follower.reloaded(read_timeline(_text(response), self.prefer), self.now())
 
     def stream(self) -> None:
         """Ask for the next segment and read it as it streams in."""

@@ -3,9 +3,12 @@
 Request amplification is the figure an edge exists for: how many origin requests each
 published part (LL-HLS) or segment (LL-DASH) costs. We read ``majlis_http_requests_total``
 (labelled by route *template*) and ``majlis_hls_parts_published_total`` before, during and
-after the run and divide the deltas; segments published are parts published over
-``PARTS_PER_SEGMENT`` (the AAC stream's: the DASH listeners play its segments, whose chunks are
-its parts). The process's resident memory gives the origin's peak RSS.
+after the run and divide the deltas. That counter counts the AAC stream's parts; the DASH
+renditions are cut from streams fed the same audio, so the segments a rendition published are
+the seconds those parts hold over the rendition's segment duration (``SEGMENT_S``): parts / 8
+for AAC, whose segments are 8 of those parts, parts x 0.256 / 1.92 for Opus. The route counts
+every rendition's segment requests: the listeners of a run all play one. The process's resident
+memory gives the origin's peak RSS.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ PART_ROUTE = "/hls/{space_id}/{name}"
 JOIN_ROUTE = "/api/v1/spaces/{space_id}/join"
 MPD_ROUTE = "/dash/{space_id}/live.mpd"
 SEGMENT_ROUTE = "/dash/{space_id}/{rendition}/{name}"
-#: Parts in a segment of the AAC stream (``majlis.media.program.PARTS_PER_SEGMENT``; a test
-#: checks they agree): 8 x 0.256 s = 2.048 s.
-PARTS_PER_SEGMENT = 8
+#: Seconds in a part of the AAC stream (the parts ``majlis_hls_parts_published_total`` counts)
+#: and in a segment of each DASH rendition, by its id: ``majlis.media.program``'s (12 AAC frames
+#: a part, 8 parts a segment; 24 Opus frames of 20 ms a part, 4 a segment; a test checks them).
+PART_S = 0.256
+SEGMENT_S = {"aac": 8 * PART_S, "opus": 4 * 0.48}
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,11 @@ class MetricsSampler:
             self.readings.append(final)
 
 
-def amplification(first: Reading, last: Reading) -> dict[str, Any]:
-    """Origin requests per published part (LL-HLS routes) and per published segment (LL-DASH
-    routes) between two readings (None when no part was published)."""
+def amplification(first: Reading, last: Reading, rendition: str = "aac") -> dict[str, Any]:
+    """Origin requests per published part (LL-HLS routes) and per published segment of
+    ``rendition`` (LL-DASH routes) between two readings (None when no part was published)."""
     parts = last.parts_published - first.parts_published
-    segments = parts / PARTS_PER_SEGMENT
+    segments = parts * PART_S / SEGMENT_S[rendition]
     if parts <= 0:
         return {
             "parts_published": parts,

@@ -22,6 +22,9 @@ PROFILES = {"steady": 5.0, "ramp": 60.0, "surge": 10.0}
 #: What the simulated listeners play: low-latency DASH as the web client's dash.js does (every
 #: browser with Media Source Extensions), or LL-HLS as hls.js and Safari do (the fallback).
 PROTOCOLS = ("dash", "hls")
+#: The DASH rendition the listeners play: Opus where the browser plays it (the MPD's highest
+#: selectionPriority, what dash.js picks in Chrome, Edge, Firefox), else AAC.
+DASH_RENDITIONS = ("opus", "aac")
 #: The most speakers a stage holds (host + 2 cohosts + 10 speakers).
 MAX_SPEAKERS = 13
 
@@ -49,6 +52,7 @@ class Plan:
     strict: bool = False
     title: str = "Scaletest rehearsal"
     protocol: str = "dash"
+    dash_rendition: str = "opus"
 
     @property
     def spawn_rate(self) -> float:
@@ -86,6 +90,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=PROTOCOLS,
         default="dash",
         help="what listeners play: dash (LL-DASH, as the web client does) or hls (LL-HLS)",
+    )
+    load.add_argument(
+        "--dash-rendition",
+        choices=DASH_RENDITIONS,
+        default="opus",
+        help="the DASH rendition they play: opus (what dash.js picks where it can) or aac",
     )
     load.add_argument("--over", type=float, help="seconds for the audience to arrive")
     load.add_argument("--hold", type=float, default=30.0, help="seconds at full audience (30)")
@@ -201,4 +211,5 @@ def from_args(args: argparse.Namespace) -> Plan:
         generator_cpus=_cpus(args.generator_cpus),
         strict=args.strict,
         protocol=args.protocol,
+        dash_rendition=args.dash_rendition,
     )

@@ -22,14 +22,13 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from majlis.scaletest.metrics import PARTS_PER_SEGMENT, Reading, join_latency_bound
+from majlis.scaletest.metrics import PART_S as METRICS_PART_S
+from majlis.scaletest.metrics import SEGMENT_S, Reading, join_latency_bound
 from majlis.scaletest.verdict import AMPLIFICATION_MAX, LATENCY_P50_MAX_S
 
 SIZE = (9.0, 3.4)
 #: Seconds of audio in a part (12 AAC frames at 48 kHz): what one listener needs per part.
 PART_S = 0.256
-#: Seconds of audio in a DASH segment (8 parts): what one DASH listener needs per segment.
-SEGMENT_S = 8 * PART_S
 #: Room around the data, as a share of each axis' span: above the highest value, and on the
 #: time axis before a sample taken before the load started and after the last one.
 MARGIN = 0.08
@@ -141,9 +140,9 @@ def _reading(row: dict[str, Any]) -> Reading:
     return Reading(**data)
 
 
-def stalls(rows: list[dict[str, Any]], protocol: str = "hls") -> Figure:
+def stalls(rows: list[dict[str, Any]], protocol: str = "hls", rendition: str = "aac") -> Figure:
     """Stalls against the media fetched: parts (LL-HLS) or segments (LL-DASH) a second."""
-    key, unit, every = ("segment", "segments", SEGMENT_S) if protocol == "dash" else (
+    key, unit, every = ("segment", "segments", SEGMENT_S[rendition]) if protocol == "dash" else (
         "part", "parts", PART_S
     )  # fmt: skip
     t = [r["t"] for r in rows]
@@ -161,13 +160,15 @@ def stalls(rows: list[dict[str, Any]], protocol: str = "hls") -> Figure:
     return fig
 
 
-def amplification(origin: list[dict[str, Any]], started: float, protocol: str = "hls") -> Figure:
-    """Origin requests per published part (LL-HLS: playlists, parts) or segment (LL-DASH:
-    MPDs, segments), between successive /metrics readings."""
+def amplification(
+    origin: list[dict[str, Any]], started: float, protocol: str = "hls", rendition: str = "aac"
+) -> Figure:
+    """Origin requests per published part (LL-HLS: playlists, parts) or segment of the
+    listeners' rendition (LL-DASH: MPDs, segments), between successive /metrics readings."""
     dash = protocol == "dash"
     keys, per, unit = (
         (("mpd_requests", "MPD"), ("segment_requests", "segment")),
-        PARTS_PER_SEGMENT,
+        SEGMENT_S[rendition] / METRICS_PART_S,
         "segment",
     ) if dash else (
         (("playlist_requests", "playlist"), ("part_requests", "part")),
@@ -257,16 +258,20 @@ def figures(report: dict[str, Any]) -> dict[str, tuple[str, Figure]]:
     origin = report["origin"]
     pairs = report["media"].get("probe_latencies", [])
     protocol = report["plan"].get("protocol") or "hls"  # (reports from before it were LL-HLS)
+    rendition = report["plan"].get("dash_rendition") or "aac"
     out = {
         "audience": ("audience.png", audience(rows)),
         "join latency": ("join-latency.png", join_latency(rows, origin, started)),
-        "stalls": ("stalls.png", stalls(rows, protocol)),
+        "stalls": ("stalls.png", stalls(rows, protocol, rendition)),
         "speaker to listener latency": ("speaker-latency.png", speaker_latency(pairs, started)),
     }
     if protocol == "dash":
         out["chunk latency"] = ("chunk-latency.png", chunk_latency(rows))
     if len(origin) >= 2:
-        out["amplification"] = ("amplification.png", amplification(origin, started, protocol))
+        out["amplification"] = (
+            "amplification.png",
+            amplification(origin, started, protocol, rendition),
+        )
         out["origin"] = ("origin.png", origin_memory(origin, started))
     return out
 

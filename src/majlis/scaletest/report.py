@@ -15,8 +15,17 @@ from typing import Any
 
 from majlis.scaletest.plots import draw_all
 
-#: How the report names what the listeners played (plan.PROTOCOLS).
+#: How the report names what the listeners played (plan.PROTOCOLS, plan.DASH_RENDITIONS).
 PROTOCOL_NAMES = {"dash": "LL-DASH", "hls": "LL-HLS"}
+RENDITION_NAMES = {"aac": "AAC", "opus": "Opus"}
+
+
+def listeners_name(protocol: str, rendition: str | None) -> str:
+    """What the listeners played, in words: ``LL-DASH (Opus)``, ``LL-HLS``."""
+    if protocol == "dash" and rendition:
+        return f"LL-DASH ({RENDITION_NAMES.get(rendition, rendition)})"
+    return PROTOCOL_NAMES[protocol]
+
 
 CSS = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}
@@ -280,13 +289,14 @@ steady state (from 2 s after every listener was playing to the last reading befo
 stopped; the check uses it) and over the whole run. Arrivals add at most one origin request a
 second per edge (a newcomer's first playlist is cached for a second), whatever the crowd.</li>"""
 
-_AMPLIFICATION_DASH = """<li>Amplification: the origin's <code>majlis_http_requests_total</code>
-for the segment route (<code>/dash/{space_id}/{rendition}/{name}</code>) and the MPD's, over the
-segments published (<code>majlis_hls_parts_published_total</code> / 8: the AAC stream's parts
-are the DASH segments' chunks): in the steady state (from 2 s after every listener was playing
-to the last reading before the load stopped; the check reads segment requests) and over the
-whole run. The MPD is re-read every 6 s by each listener and kept 2 s by an edge: about one
-origin request per segment per edge whatever the audience, so it is shown, not checked.</li>"""
+_AMPLIFICATION_DASH = """<li>Amplification: the origin's <code>majlis_http_requests_total</code> for
+the segment route (<code>/dash/{space_id}/{rendition}/{name}</code>) and the MPD's, over the
+segments of the listeners' rendition published (the seconds of the AAC parts
+<code>majlis_hls_parts_published_total</code> counts, 0.256 s each, over the rendition's segment:
+2.048 s for AAC, parts / 8; 1.92 s for Opus): in the steady state (from 2 s after every listener was
+playing to the last reading before the load stopped; the check reads segment requests) and over the
+whole run. The MPD is re-read every 6 s by each listener and kept 2 s by an edge: about one origin
+request per segment per edge whatever the audience, so it is shown, not checked.</li>"""
 
 _MEASURED = """<li>"Seated" is from the first join attempt to the 200, retries included; "time to
 first audio" from the first join attempt to the moment the buffer model starts playing.</li>
@@ -326,7 +336,8 @@ def render_html(report: dict[str, Any], pngs: dict[str, str]) -> str:
 <p class=note>{escape(when)} · profile <b>{escape(plan["profile"])}</b>:
 {plan["listeners"]:,} listeners over {plan["over_s"]:g} s, then {plan["hold_s"]:g} s at full
 audience · {plan["speakers"]} speaker(s), {plan["probes"]} probe(s) ·
-API {escape(plan["api_url"])} · {PROTOCOL_NAMES[protocol]} listeners on
+API {escape(plan["api_url"])} · {escape(listeners_name(protocol, s.get("dash_rendition")))}
+listeners on
 {escape(plan["hls_url_base"])}</p>
 {_verdict_box(verdict)}
 {"<ul>" + caveats + "</ul>" if caveats else ""}

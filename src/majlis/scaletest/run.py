@@ -21,7 +21,7 @@ from majlis.scaletest import playlist
 from majlis.scaletest.media_process import MediaJob, MediaProcess
 from majlis.scaletest.metrics import MetricsSampler
 from majlis.scaletest.plan import Plan
-from majlis.scaletest.report import PROTOCOL_NAMES, write_report
+from majlis.scaletest.report import listeners_name, write_report
 from majlis.scaletest.setup import SetupError, Stage, check_live, end_space, open_stage
 from majlis.scaletest.summary import summarize
 from majlis.scaletest.verdict import decide
@@ -63,6 +63,7 @@ def engine_config(plan: Plan, space_id: str) -> dict[str, Any]:
         "master_port": plan.master_port,
         "generator_cpus": list(plan.generator_cpus),
         "protocol": plan.protocol,
+        "dash_rendition": plan.dash_rendition,
     }
 
 
@@ -118,8 +119,8 @@ def _rehearse(plan: Plan) -> int:
         time.sleep(1.0)  # a baseline reading before the audience arrives
         say(
             f"{plan.profile}: {plan.listeners} listeners over {plan.over_s:g} s, "
-            f"then {plan.hold_s:g} s at full audience; {PROTOCOL_NAMES[plan.protocol]} "
-            f"listeners on {plan.hls_url_base}"
+            f"then {plan.hold_s:g} s at full audience; "
+            f"{listeners_name(plan.protocol, plan.dash_rendition)} listeners on {plan.hls_url_base}"
         )
         engine = drive(plan, stage.space_id)
     finally:
@@ -132,7 +133,13 @@ def _rehearse(plan: Plan) -> int:
                 say(f"could not end the rehearsal Space: {exc}")
     behind_edge = plan.hls_url_base != plan.api_url
     summary, figures = summarize(
-        plan.listeners, engine, media_result, sampler.readings, behind_edge, plan.protocol
+        plan.listeners,
+        engine,
+        media_result,
+        sampler.readings,
+        behind_edge,
+        plan.protocol,
+        plan.dash_rendition,
     )
     verdict = decide(plan.target_audience, plan.surge_window_s, figures)
     report = {

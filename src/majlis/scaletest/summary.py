@@ -104,7 +104,10 @@ def summarize(
     readings: Sequence[Reading],
     behind_edge: bool,
     protocol: str = "hls",
+    rendition: str = "aac",
 ) -> tuple[dict[str, Any], Figures]:
+    """The summary and the verdict's figures; ``rendition`` is the DASH listeners' (its
+    segments are what origin segment requests are counted against)."""
     totals: dict[str, Any] = engine["totals"]
     http = {k: v for k, v in totals.items() if isinstance(v, dict) and v.get("type") in HTTP_TYPES}
     requests = sum(int(v["count"]) for v in http.values())
@@ -115,9 +118,9 @@ def summarize(
     stall_ms = _field(totals, "stall", "sum_ms") or 0.0
     stall_ratio = stall_ms / (audio_ms + stall_ms) if audio_ms + stall_ms > 0 else None
     latencies = [float(pair[1]) for pair in media.get("probe_latencies", [])]
-    amp = amplification(readings[0], readings[-1]) if len(readings) >= 2 else None
+    amp = amplification(readings[0], readings[-1], rendition) if len(readings) >= 2 else None
     steady = steady_readings(engine, listeners, readings)
-    steady_amp = amplification(steady[0], steady[-1]) if len(steady) >= 2 else None
+    steady_amp = amplification(steady[0], steady[-1], rendition) if len(steady) >= 2 else None
     worst = _worst(steady_amp, protocol)
     if worst is None:
         worst = _worst(amp, protocol)
@@ -125,6 +128,7 @@ def summarize(
     seated = _count(totals, "seated")
     summary = {
         "protocol": protocol,
+        "dash_rendition": rendition if protocol == "dash" else None,
         "listeners": listeners,
         "seated": seated,
         "requests": requests,
