@@ -306,6 +306,18 @@ def test_the_edge_tells_the_dash_clock(stage: Stage) -> None:
     assert not stage.origin_requests("/dash/time")
 
 
+def test_the_mpd_is_gzipped_for_players_that_take_it_and_plain_for_the_rest(
+    stage: Stage,
+) -> None:
+    url = f"{stage.edge.url}/dash/{stage.space.space_id}/live.mpd"
+    raw = httpx.get(url, headers={"Accept-Encoding": "gzip"})  # httpx decodes it for us
+    plain = httpx.get(url, headers={"Accept-Encoding": "identity"})
+    assert raw.status_code == plain.status_code == 200
+    assert raw.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert raw.text.startswith("<?xml") and raw.text == plain.text
+    assert raw.num_bytes_downloaded * 2 < plain.num_bytes_downloaded  # a third, or so
+
+
 def test_server_sent_events_stream_through_unbuffered(stage: Stage) -> None:
     space_id = stage.space.space_id
     reader = EventReader(stage.edge.url, f"/api/v1/spaces/{space_id}/events")

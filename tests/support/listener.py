@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -85,11 +86,20 @@ class Connection:
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
-        writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
+        )
         head = await reader.readuntil(b"\r\n\r\n")
         self.requests += 1
         status, headers = _head(head)
         self.received += len(head)
+        if headers.get("content-encoding", "").lower() == "gzip":  # as a browser takes the MPD
+            inflate, deliver = zlib.decompressobj(16 + zlib.MAX_WBITS), on_bytes
+
+            def on_bytes(data: bytes) -> None:
+                if plain := inflate.decompress(data):
+                    deliver(plain)
+
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
                 line = await reader.readuntil(b"\r\n")

@@ -351,6 +351,11 @@ sub vcl_backend_response {{
             # Plain playlist, MPD, snapshot: stale while one request refreshes, then gone.
             set beresp.grace = {LIVE_GRACE_S}s;
             set beresp.keep = {LIVE_KEEP_S}s;
+            if ({_any((DASH_MPD,), "bereq.url")}) {{
+                # Every DASH listener reloads it every minimumUpdatePeriod: gzipped once here
+                # it is a third of the bytes (a client that cannot take gzip gets it plain).
+                set beresp.do_gzip = true;
+            }}
         }} else {{
             set beresp.grace = 0s;
         }}
