@@ -427,6 +427,16 @@ def test_a_dash_run_is_summed_up_and_checked_per_segment() -> None:
     assert check["name"] == "origin requests per segment per edge" and not check["ok"]
 
 
+def test_a_dash_steady_state_too_short_to_count_segments_is_not_read() -> None:
+    """The origin counts a segment request when its answer ends, 2 s after it began: a steady
+    window of a segment or two says 0 or 2 requests a segment by where it falls."""
+    engine, readings = _dash_run()
+    short = [r for r in readings if r.at <= T0 + 6.5]  # everyone playing at 1 s, settled at 3 s
+    summary, figures = summarize(20, engine, {}, short, True, "dash", "aac")
+    assert summary["amplification_steady"] is None
+    assert figures.amplification == summary["amplification"]["segment_per_segment"]
+
+
 def test_the_report_of_a_dash_run_shows_its_dash_figures() -> None:
     engine, readings = _dash_run()
     summary, figures = summarize(20, engine, {}, readings, True, "dash", "aac")

@@ -17,6 +17,10 @@ from majlis.scaletest.verdict import Figures
 HTTP_TYPES = frozenset({"GET", "POST"})
 #: Seconds after the last listener started playing before the steady state starts.
 SETTLE_S = 2.0
+#: The fewest segments a DASH steady state must span to count: the origin counts a segment
+#: request when its answer ends, a segment after it began, so a window of a segment or two
+#: holds 0, 1 or 2 of them per edge by where its edges fall.
+DASH_STEADY_MIN_SEGMENTS = 3
 
 
 def _count(totals: dict[str, Any], name: str) -> int:
@@ -121,6 +125,12 @@ def summarize(
     amp = amplification(readings[0], readings[-1], rendition) if len(readings) >= 2 else None
     steady = steady_readings(engine, listeners, readings)
     steady_amp = amplification(steady[0], steady[-1], rendition) if len(steady) >= 2 else None
+    if (
+        protocol == "dash"
+        and steady_amp
+        and steady_amp["segments_published"] < DASH_STEADY_MIN_SEGMENTS
+    ):
+        steady_amp = None  # too short to say (the check reads the whole run instead)
     worst = _worst(steady_amp, protocol)
     if worst is None:
         worst = _worst(amp, protocol)
