@@ -104,6 +104,7 @@ def test_space_page_is_escaped_self_contained_and_in_contract_order(
         "js/shell.js",
         "vendor/dash.mediaplayer.min.js",
         "vendor/hls.min.js",
+        "js/space-analyser.js",
         "js/space-audio.js",
         "js/space-host.js",
         "js/space.js",

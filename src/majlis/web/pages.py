@@ -65,7 +65,7 @@ _SECURITY_HEADERS: Final = {
 _STATE_LABELS: Final = {"scheduled": "Scheduled", "live": "Live", "ended": "Ended"}
 
 #: The Space page's own scripts (after shell.js), hls.js first: one page for every role and state.
-_SPACE_SCRIPTS: Final = ("space-audio.js", "space-host.js", "space.js")
+_SPACE_SCRIPTS: Final = ("space-analyser.js", "space-audio.js", "space-host.js", "space.js")
 #: The Space page is the same for everyone who reads the same language (the script finds out who
 #: is looking and the live state), so edges may keep it briefly: a full house arriving at once
 #: then costs the origin one render per language, not one per listener.

@@ -20,9 +20,9 @@
    onStage("dropped") with the microphone kept, so the page can offer again (a media node that
    died is replaced by another, issue 6) without asking for the microphone a second time.
 
-   `window.MajlisDebug` (for tests and curious people): `enable()` routes what the page plays
-   through a WebAudio analyser (on demand only: a suspended AudioContext would silence the
-   element), `tone(hz)` → {db, floor, peakHz} of what is heard right now. */
+   `window.MajlisDebug` (for tests and curious people, space-analyser.js): `enable()` routes what
+   the page plays through a WebAudio analyser, `tone(hz)` → {db, floor, peakHz} of what is heard
+   right now. */
 (function () {
   "use strict";
 
@@ -58,56 +58,6 @@
     });
   }
 
-  /* ---- the analyser (debug only) ------------------------------------------------------------- */
-
-  function makeAnalyser(player) {
-    var ctx = null;
-    var analyser = null;
-    var streams = [];
-
-    function enable() {
-      if (ctx) { return true; }
-      var Ctx = window.AudioContext || window.webkitAudioContext;
-      if (!Ctx) { return false; }
-      ctx = new Ctx();
-      analyser = ctx.createAnalyser();
-      analyser.fftSize = 8192;
-      analyser.smoothingTimeConstant = 0.3;
-      var element = ctx.createMediaElementSource(player);
-      element.connect(analyser);
-      element.connect(ctx.destination); /* the element now plays through the context */
-      streams.forEach(attach);
-      if (ctx.state === "suspended") { ctx.resume(); }
-      return true;
-    }
-
-    function attach(stream) {
-      if (streams.indexOf(stream) === -1) { streams.push(stream); }
-      if (ctx && !stream.majlisAttached) {
-        ctx.createMediaStreamSource(stream).connect(analyser);
-        stream.majlisAttached = true;
-      }
-    }
-
-    function tone(hz) {
-      if (!analyser) { return null; }
-      var bins = new Float32Array(analyser.frequencyBinCount);
-      analyser.getFloatFrequencyData(bins);
-      var width = ctx.sampleRate / analyser.fftSize;
-      var at = Math.round(hz / width);
-      var db = -Infinity;
-      for (var i = Math.max(1, at - 2); i <= Math.min(bins.length - 1, at + 2); i++) {
-        db = Math.max(db, bins[i]);
-      }
-      var peak = 1;
-      for (var j = 2; j < bins.length; j++) { if (bins[j] > bins[peak]) { peak = j; } }
-      var sorted = Array.prototype.slice.call(bins, 1).sort(function (a, b) { return a - b; });
-      return { db: db, floor: sorted[Math.floor(sorted.length / 2)], peakHz: peak * width };
-    }
-
-    return { enable: enable, attach: attach, tone: tone };
-  }
-
   /* ---- the two paths ------------------------------------------------------------------------- */
 
   /* opts: {player, remote, debug, raw, status(key, params, isError), onHeard(kind)} */
@@ -115,7 +65,7 @@
     var debug = opts.debug;
     var player = opts.player;
     var remote = opts.remote;
-    var analyser = makeAnalyser(player);
+    var analyser = window.MajlisAnalyser.make(player);
     var hls = null;
     var dash = null;
     var dashFailures = 0; /* in a row; at DASH_MAX_FAILURES the page falls back to HLS */
