@@ -26,7 +26,13 @@ import pytest
 
 from majlis.api.media import BLOCK_TIMEOUT_S
 from majlis.delivery.edge import parse_origin
-from majlis.delivery.varnish import BACKEND_TIMEOUT_S, ERROR_TTL_S, VarnishOptions, render_vcl
+from majlis.delivery.varnish import (
+    BACKEND_TIMEOUT_S,
+    ERROR_TTL_S,
+    LIVE_GRACE_S,
+    VarnishOptions,
+    render_vcl,
+)
 from tests.client import live_segments
 from tests.media.tones import decode_mp4, tone_strength
 from tests.services import unavailable
@@ -334,11 +340,19 @@ def test_server_sent_events_stream_through_unbuffered(stage: Stage) -> None:
 def test_the_playlist_is_fresh_within_its_ttl_and_stale_while_updating(stage: Stage) -> None:
     uri = f"{stage.hls}/live.m3u8"
     with httpx.Client(base_url=stage.edge.url, timeout=10) as http:
+        # What the edge did depends on the age of its copy, which the edge says (Age): judged
+        # by that, not by how fast this (possibly loaded) machine sent the requests.
         http.get(uri)
-        assert http.get(uri).headers["x-cache"] == "HIT"
+        again = http.get(uri)
+        copy_fetched = time.monotonic() - int(again.headers["age"])  # to the second
+        if int(again.headers["age"]) < 1:  # within max-age=1
+            assert again.headers["x-cache"] == "HIT", again.headers
         time.sleep(1.2)  # past max-age=1: the expiry under test
+        asked = time.monotonic()
         expired = http.get(uri)
-        assert expired.status_code == 200 and expired.headers["x-cache"] == "STALE"
+        assert expired.status_code == 200
+        if asked - copy_fetched < LIVE_GRACE_S:  # surely within max-age + grace: stale
+            assert expired.headers["x-cache"] == "STALE", expired.headers
 
         def refreshed() -> bool:
             fresh = http.get(uri)
