@@ -56,13 +56,42 @@ def api(server: RunningServer) -> Iterator[Api]:
     client.close()
 
 
-def _ending_what_was_left_running() -> Iterator[None]:
-    before = {id(server): server.unended_spaces() for server in RUNNING}
+def _ending_what_was_left_running(
+    known: dict[int, tuple[RunningServer, set[str]]] | None = None,
+) -> Iterator[None]:
+    """End the Spaces made (and left unended) from here to the end of the scope.
+
+    ``known``: the unended Spaces per server as the last test left them, when still true (see
+    ``_LEFT_BY_THE_LAST_TEST``); it spares reading them again, two reads per test otherwise."""
+    before = {}
+    for server in RUNNING:
+        remembered = known.get(id(server)) if known is not None else None
+        if remembered is not None and remembered[0] is server:
+            before[id(server)] = remembered[1]
+        else:
+            before[id(server)] = server.unended_spaces()
+    if known is not None:
+        known.clear()
     yield
     for server in list(RUNNING):
-        left = server.unended_spaces() - before.get(id(server), set())
+        unended = server.unended_spaces()
+        left = unended - before.get(id(server), set())
         if left:
             server.end_spaces(left)
+        if known is not None:
+            known[id(server)] = (server, unended - left)
+
+
+#: What each running server had unended when the last test's teardown ended what it left. True
+#: for the next test unless a fixture of a wider scope was set up in between (only fixtures
+#: make Spaces outside a test: see ``pytest_fixture_setup``); cleared when a test starts.
+_LEFT_BY_THE_LAST_TEST: dict[int, tuple[RunningServer, set[str]]] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[object]) -> None:
+    if fixturedef.scope != "function":
+        _LEFT_BY_THE_LAST_TEST.clear()
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -79,7 +108,7 @@ def _end_the_spaces_a_module_left_running() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _end_the_spaces_a_test_left_running() -> Iterator[None]:
     """The same per test, sparing the Spaces of module fixtures (made before this runs)."""
-    yield from _ending_what_was_left_running()
+    yield from _ending_what_was_left_running(_LEFT_BY_THE_LAST_TEST)
 
 
 RUN_SLOW = "MAJLIS_SLOW"
