@@ -15,7 +15,7 @@ from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from tests.client import Api, problem_of
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import RunningServer, run_server
+from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
 
 
 def _fetch_vod(base_url: str, playlist_url: str) -> tuple[str, bytes]:
@@ -63,6 +63,7 @@ async def _record_and_replay(server: RunningServer, api: Api) -> None:
     assert abs(whole.size - pcm.size) <= 1024  # the file and the replay are the same audio
 
 
+@EMBEDDED_FAST_DISTRIBUTED_SLOW  # 4 s of a real-time show, then its replay decoded
 def test_an_ended_space_replays_and_downloads(server: RunningServer, api: Api) -> None:
     asyncio.run(_record_and_replay(server, api))
 
