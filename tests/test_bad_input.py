@@ -165,12 +165,17 @@ def _sessions(api: Api) -> Target:
     )
 
 
+def spaces_listed(api: Api) -> Any:
+    """The newest Spaces as the list shows them: what a refused write must not change."""
+    page = api.http.get("/api/v1/spaces", params={"limit": 100}).json()
+    return [(s["id"], s["state"], s["title"]) for s in page["items"]]
+
+
 def _spaces(api: Api) -> Target:
     host = api.sign_up("host")  # hosts nothing yet, so a valid body would go live at once
 
     def state() -> Any:
-        page = api.http.get("/api/v1/spaces", params={"limit": 100}).json()
-        return [(s["id"], s["state"], s["title"]) for s in page["items"]]
+        return spaces_listed(api)
 
     body = {"title": "Canary Space"}
     return Target(api, "spaces", "POST", "/api/v1/spaces", body, host, state, state(), 201)
@@ -658,7 +663,7 @@ def test_writes_to_an_absurd_space_id_are_404_and_change_nothing(
 ) -> None:
     user = api.sign_up("w")
     other = api.sign_up("o")
-    before = _spaces(api).expected
+    before = spaces_listed(api)
     auth = {"Authorization": f"Bearer {user.token}"}
     for method, suffix in [
         ("POST", "/join"),
@@ -675,7 +680,7 @@ def test_writes_to_an_absurd_space_id_are_404_and_change_nothing(
     ]:
         response = _raw(server.base_url, method, f"/api/v1/spaces/{space_id}{suffix}", auth)
         problem_of(response, 404)
-    assert _spaces(api).expected == before
+    assert spaces_listed(api) == before
 
 
 def test_json_writes_to_an_unknown_space_are_404(api: Api) -> None:
@@ -699,11 +704,24 @@ def test_dot_dot_paths_are_404(server: RunningServer, raw_path: str) -> None:
     problem_of(_raw(server.base_url, "GET", raw_path, {}), 404)
 
 
-@pytest.mark.parametrize("who", ABSURD_IDS.values(), ids=ABSURD_IDS.keys())
-def test_unknown_or_absurd_handle_is_404(api: Api, server: RunningServer, who: str) -> None:
-    problem_of(_raw(server.base_url, "GET", f"/api/v1/accounts/{who}", {}), 404)
+@pytest.fixture(scope="module")
+def handles_canary(server: RunningServer) -> Iterator[tuple[User, str]]:
+    """An account and its live Space that every absurd handle is aimed at (each test reads
+    them before and after; a Space per case opened and closed a room for nothing)."""
+    api = Api(server.base_url)
+    before = server.unended_spaces()
     user = api.sign_up("f")
-    space_id = user.create_space("Handles")["id"]
+    yield user, user.create_space("Handles")["id"]
+    server.end_spaces(server.unended_spaces() - before)
+    api.close()
+
+
+@pytest.mark.parametrize("who", ABSURD_IDS.values(), ids=ABSURD_IDS.keys())
+def test_unknown_or_absurd_handle_is_404(
+    api: Api, server: RunningServer, handles_canary: tuple[User, str], who: str
+) -> None:
+    problem_of(_raw(server.base_url, "GET", f"/api/v1/accounts/{who}", {}), 404)
+    user, space_id = handles_canary
     auth = {"Authorization": f"Bearer {user.token}"}
     before = without_volatile(api.space(space_id))
     for method, path in [
@@ -743,11 +761,11 @@ def test_unknown_route_is_404_problem(api: Api) -> None:
     ],
 )
 def test_wrong_method_is_405_problem(api: Api, method: str, path: str, allowed: str) -> None:
-    before = _spaces(api).expected
+    before = spaces_listed(api)
     response = api.http.request(method, path, json={"title": "x"})
     problem_of(response, 405)
     assert allowed in response.headers["allow"]
-    assert _spaces(api).expected == before
+    assert spaces_listed(api) == before
 
 
 # --- query strings ----------------------------------------------------------------------------
@@ -834,7 +852,7 @@ def test_forged_cursor_is_400_or_an_ordinary_page(
     """Never a 500: either refused as a bad cursor or answered with a page (possibly empty)."""
     cursor = FORGED_CURSORS[case]
     user = api.sign_up("n")
-    before = _spaces(api).expected
+    before = spaces_listed(api)
     # A fresh connection per request: after a 500 the server closes the one it answered on.
     with httpx.Client(base_url=api.base_url, timeout=10, headers=user.headers, verify=TLS) as fresh:
         for state in (None, "live", "scheduled", "ended"):
@@ -846,7 +864,7 @@ def test_forged_cursor_is_400_or_an_ordinary_page(
             response = settled(fresh.get("/api/v1/notifications", params={"cursor": cursor}))
             if response.status_code != 200:
                 problem_of(response, 400)
-    assert _spaces(api).expected == before
+    assert spaces_listed(api) == before
 
 
 def test_heartbeat_query_problems(api: Api) -> None:
@@ -904,11 +922,11 @@ SIGNED_WRITES = [
 def test_missing_or_bad_token_is_401_with_www_authenticate(
     api: Api, method: str, path: str, body: Any, headers: dict[str, str]
 ) -> None:
-    before = _spaces(api).expected
+    before = spaces_listed(api)
     response = api.http.request(method, path, json=body, headers=headers)
     problem_of(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
-    assert _spaces(api).expected == before
+    assert spaces_listed(api) == before
 
 
 def test_signed_out_token_is_401_and_the_signed_write_changes_nothing(api: Api) -> None:
@@ -922,12 +940,12 @@ def test_signed_out_token_is_401_and_the_signed_write_changes_nothing(api: Api) 
 
 def test_token_in_query_is_only_for_event_streams(api: Api) -> None:
     user = api.sign_up("q")
-    before = _spaces(api).expected
+    before = spaces_listed(api)
     response = api.http.post(
         "/api/v1/spaces", params={"access_token": user.token}, json={"title": "Sneaky"}
     )
     problem_of(response, 401)
-    assert _spaces(api).expected == before
+    assert spaces_listed(api) == before
     forged = api.http.get("/api/v1/notifications/stream", params={"access_token": "forged"})
     problem_of(forged, 401)
 
