@@ -81,6 +81,8 @@ class ProgramOutput:
             continues=continues.get(OPUS),
         )
         self._recorder: Recorder | None = None
+        #: Set by stop(): a recording that is still being opened must close, not start.
+        self._stopping = False
         self._encoder: EncoderThread | None = None
         self._opus: EncoderThread | None = None
         #: Seconds of program published so far: over hours it must track wall time.
@@ -125,10 +127,18 @@ class ProgramOutput:
         """Start (or keep) recording; the first part recorded becomes sequence 1, time 0."""
         if self.recording is None or self._recorder is not None or self._encoder is None:
             return
+        if self._stopping:
+            return
         if self._defer_recording:
             self._rebase = None  # taken from the first part the encoder thread records
         self.recording.parent.mkdir(parents=True, exist_ok=True)
-        self._recorder = await asyncio.to_thread(Recorder, self.recording, self._encoder.init)
+        recorder = await asyncio.to_thread(Recorder, self.recording, self._encoder.init)
+        if self._stopping:
+            # stop() ran while the file was being opened (a show that went live as its room
+            # closed): it found no recorder to close, so this one is closed here, not leaked.
+            await asyncio.to_thread(recorder.close)
+            return
+        self._recorder = recorder
 
     def _publish(self, part: bytes, duration: float) -> None:
         """On the loop: the encoder thread's parts arrive here (via call_soon_threadsafe)."""
@@ -172,6 +182,7 @@ class ProgramOutput:
     async def stop(self) -> None:
         """Flush the last parts into the streams and the recording, then mark the streams
         ended."""
+        self._stopping = True
         encoders = [e.stopped() for e in (self._encoder, self._opus) if e is not None]
         if encoders:
             await asyncio.gather(*encoders)
