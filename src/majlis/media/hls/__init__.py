@@ -1,5 +1,6 @@
 """Program audio out as LL-HLS: encode once, cut into CMAF parts, serve with blocking reloads.
 
+- ``framing``: PCM of any length fed to an encoder a fixed frame at a time (both codecs).
 - ``aac``: PCM → raw AAC-LC frames (FFmpeg's encoder via PyAV), one per 1024 samples.
 - ``opus``: PCM → Opus packets (libopus, 32 kb/s), one per 960 samples: the speech rendition.
 - ``fmp4``: those frames → CMAF init segment (``mp4a`` or ``Opus``) and fragments, byte by byte;

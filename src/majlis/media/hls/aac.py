@@ -27,6 +27,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
+from majlis.media.hls.framing import FramedEncoder
+
 FRAME_SIZE = 1024
 """Samples per AAC-LC frame; also each frame's duration in track ticks (timescale = rate)."""
 
@@ -39,24 +41,7 @@ CODECS = "mp4a.40.2"
 Pcm = npt.NDArray[np.float32] | npt.NDArray[np.int16]
 
 
-def as_float32_mono(pcm: npt.NDArray[np.generic]) -> npt.NDArray[np.float32]:
-    """Mono PCM as float32 in [-1, 1]: int16 is scaled by 1/32768, floats are taken as they are.
-
-    Accepts shape ``(n,)`` or ``(1, n)``; anything else is refused rather than guessed at, since a
-    stereo array flattened into "mono" would play at half speed without any error.
-    """
-    if pcm.ndim == 2 and pcm.shape[0] == 1:
-        pcm = pcm[0]
-    if pcm.ndim != 1:
-        raise ValueError(f"expected mono PCM of shape (n,) or (1, n), got {pcm.shape}")
-    if pcm.dtype == np.int16:
-        return pcm.astype(np.float32) * np.float32(1.0 / 32768.0)
-    if np.issubdtype(pcm.dtype, np.floating):
-        return pcm.astype(np.float32, copy=False)
-    raise TypeError(f"expected float32 or int16 PCM, got {pcm.dtype}")
-
-
-class AacEncoder:
+class AacEncoder(FramedEncoder):
     """FFmpeg's native ``aac`` encoder at a fixed rate, mono, with its own input buffering."""
 
     def __init__(self, sample_rate: int = 48000, bitrate: int = 64000) -> None:
@@ -76,62 +61,15 @@ class AacEncoder:
         extradata = context.extradata
         if not extradata:
             raise RuntimeError("aac encoder produced no AudioSpecificConfig")
-        self._context = context
+        super().__init__(context, sample_rate, FRAME_SIZE, "fltp")
         self._asc = bytes(extradata)
-        self.sample_rate = sample_rate
         self.bitrate = bitrate
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._pts = 0
-        self._flushed = False
 
     @property
     def audio_specific_config(self) -> bytes:
         """The codec's AudioSpecificConfig (ISO/IEC 14496-3), for the init segment's ``esds``."""
         return self._asc
 
-    def encode(self, pcm: npt.NDArray[np.generic]) -> list[bytes]:
-        """Buffer ``pcm`` (mono float32 or int16, any length) and encode every whole frame.
-
-        Returns the raw AAC frames now available: one per 1024 samples in steady state, none
-        for the first two frames (the encoder's lookahead, see the module docstring).
-        """
-        if self._flushed:
-            raise RuntimeError("encoder already flushed")
-        samples = as_float32_mono(pcm)
-        if self._pending.size:
-            samples = np.concatenate((self._pending, samples))
-        whole = samples.size - samples.size % FRAME_SIZE
-        out: list[bytes] = []
-        for start in range(0, whole, FRAME_SIZE):
-            out.extend(self._encode_frame(samples[start : start + FRAME_SIZE]))
-        self._pending = samples[whole:].copy()
-        return out
-
-    def flush(self) -> list[bytes]:
-        """Encode what is buffered (zero-padded to a whole frame) and drain the encoder.
-
-        After this the encoder is finished; a new stream needs a new encoder.
-        """
-        if self._flushed:
-            return []
-        out: list[bytes] = []
-        if self._pending.size:
-            padded = np.zeros(FRAME_SIZE, dtype=np.float32)
-            padded[: self._pending.size] = self._pending
-            self._pending = np.zeros(0, dtype=np.float32)
-            out.extend(self._encode_frame(padded))
-        self._flushed = True
-        out.extend(self._keep(self._context.encode(None)))
-        return out
-
-    def _encode_frame(self, samples: npt.NDArray[np.float32]) -> list[bytes]:
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="fltp", layout="mono")
-        frame.sample_rate = self.sample_rate
-        frame.pts = self._pts
-        self._pts += FRAME_SIZE
-        return self._keep(self._context.encode(frame))
-
-    @staticmethod
-    def _keep(packets: Sequence[av.Packet[Any]]) -> list[bytes]:
+    def _keep(self, packets: Sequence[av.Packet[Any]]) -> list[bytes]:
         # Negative pts = the encoder's priming; see the module docstring for why it is dropped.
         return [bytes(p) for p in packets if p.pts is None or p.pts >= 0]

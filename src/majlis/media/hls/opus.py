@@ -54,15 +54,12 @@ frames (0.48 s) in 1.92 s segments add 573 B/s, 1.14x.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import av
-import numpy as np
-import numpy.typing as npt
 
 from majlis.media.hls import fmp4
-from majlis.media.hls.aac import as_float32_mono
+from majlis.media.hls.framing import FramedEncoder
 
 FRAME_SIZE = fmp4.OPUS_FRAME_DURATION
 """Samples per 20 ms Opus frame at 48 kHz; also each frame's duration in track ticks."""
@@ -98,7 +95,7 @@ def parse_opus_head(data: bytes) -> OpusHead:
     return OpusHead(*struct.unpack_from("<BBHIhB", data, 8))
 
 
-class OpusEncoder:
+class OpusEncoder(FramedEncoder):
     """FFmpeg's ``libopus`` encoder, mono, 20 ms frames, with its own input buffering."""
 
     frame_size = FRAME_SIZE
@@ -127,14 +124,10 @@ class OpusEncoder:
         head = parse_opus_head(bytes(context.extradata or b""))
         if head.channels != 1 or head.channel_mapping_family != 0:
             raise RuntimeError(f"libopus produced an unexpected OpusHead: {head}")
-        self._context = context
+        super().__init__(context, sample_rate, FRAME_SIZE, "flt")
         self._head = bytes(context.extradata or b"")
         self.pre_skip = head.pre_skip
-        self.sample_rate = sample_rate
         self.bitrate = bitrate
-        self._pending = np.zeros(0, dtype=np.float32)
-        self._pts = 0
-        self._flushed = False
 
     @property
     def opus_head(self) -> bytes:
@@ -154,49 +147,4 @@ class OpusEncoder:
         """The CMAF header for this encoder's packets (``fmp4.opus_init_segment``)."""
         return fmp4.opus_init_segment(self.pre_skip, self.sample_rate, 1)
 
-    def encode(self, pcm: npt.NDArray[np.generic]) -> list[bytes]:
-        """Buffer ``pcm`` (mono float32 or int16, any length) and encode every whole frame.
-
-        Returns the Opus packets now available: exactly one per 960 samples, from the first.
-        """
-        if self._flushed:
-            raise RuntimeError("encoder already flushed")
-        samples = as_float32_mono(pcm)
-        if self._pending.size:
-            samples = np.concatenate((self._pending, samples))
-        whole = samples.size - samples.size % FRAME_SIZE
-        out: list[bytes] = []
-        for start in range(0, whole, FRAME_SIZE):
-            out.extend(self._encode_frame(samples[start : start + FRAME_SIZE]))
-        self._pending = samples[whole:].copy()
-        return out
-
-    def flush(self) -> list[bytes]:
-        """Encode what is buffered (zero-padded to a whole frame) and drain the look-ahead.
-
-        The drain is one more packet whenever anything was encoded. After this the encoder is
-        finished; a new stream needs a new encoder.
-        """
-        if self._flushed:
-            return []
-        out: list[bytes] = []
-        if self._pending.size:
-            padded = np.zeros(FRAME_SIZE, dtype=np.float32)
-            padded[: self._pending.size] = self._pending
-            self._pending = np.zeros(0, dtype=np.float32)
-            out.extend(self._encode_frame(padded))
-        self._flushed = True
-        out.extend(self._keep(self._context.encode(None)))
-        return out
-
-    def _encode_frame(self, samples: npt.NDArray[np.float32]) -> list[bytes]:
-        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="flt", layout="mono")
-        frame.sample_rate = self.sample_rate
-        frame.pts = self._pts
-        self._pts += FRAME_SIZE
-        return self._keep(self._context.encode(frame))
-
-    @staticmethod
-    def _keep(packets: Sequence[av.Packet[Any]]) -> list[bytes]:
-        # All of them, the first (pts -pre_skip) too: it carries our first 648 samples.
-        return [bytes(p) for p in packets]
+    # _keep: all packets, the first (pts -pre_skip) too: it carries our first 648 samples.

@@ -23,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from majlis.media.hls import aac, fmp4
-from majlis.media.hls.aac import AacEncoder, as_float32_mono
+from majlis.media.hls.aac import AacEncoder
+from majlis.media.hls.framing import as_float32_mono
 from majlis.media.threads import ThreadEnd
 
 log = logging.getLogger(__name__)
