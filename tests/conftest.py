@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.client import Api
-from tests.server import RUNNING, RunningServer, run_server
-from tests.services import postgres_database, redis_url
+from tests.support.client import Api
+from tests.support.server import RUNNING, RunningServer, run_server
+from tests.support.services import postgres_database, redis_url
 
 ENGINES = ["sqlite", "postgresql"]  # the second also runs the live seams on Redis
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from majlis.store import tables
-from tests.client import PASSWORD, Api, problem_of
-from tests.server import RunningServer, query, run_server
+from tests.support.client import PASSWORD, Api, problem_of
+from tests.support.server import RunningServer, query, run_server
 
 
 def test_sign_up_returns_the_account_with_counts(api: Api) -> None:

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from majlis.api.admission import Lane, RetryAfter, TokenBucket, lane_of, resolve_client
-from tests.client import Api, problem_of, wait_for_live_stream
-from tests.server import RunningServer, run_server
+from tests.support.client import Api, problem_of, wait_for_live_stream
+from tests.support.server import RunningServer, run_server
 from tests.support.wait import eventually
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.client import Api, User, problem_of
-from tests.server import RunningServer, run_server
-from tests.sse import EventReader
+from tests.support.client import Api, User, problem_of
+from tests.support.server import RunningServer, run_server
+from tests.support.sse import EventReader
 from tests.support.wait import eventually
 
 

@@ -25,9 +25,9 @@ import httpx
 import orjson
 import pytest
 
-from tests.client import PASSWORD, TLS, Api, User, problem_of
-from tests.server import RunningServer, run_server
-from tests.services import postgres_database, redis_url
+from tests.support.client import PASSWORD, TLS, Api, User, problem_of
+from tests.support.server import RunningServer, run_server
+from tests.support.services import postgres_database, redis_url
 from tests.support.wait import eventually
 
 CAP = 64 * 1024

@@ -13,8 +13,8 @@ import pytest
 
 import majlis
 from majlis.config import Settings
-from tests.client import wait_for_new_segment
-from tests.server import free_port, serve_process
+from tests.support.client import wait_for_new_segment
+from tests.support.server import free_port, serve_process
 from tests.support.wait import eventually
 
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from majlis.media.mixer import SAMPLE_RATE
 from majlis.media.teaser import default_hold
-from tests.client import Api, User, problem_of
-from tests.server import RunningServer, run_server
+from tests.support.client import Api, User, problem_of
+from tests.support.server import RunningServer, run_server
 
 
 def tone_wav(hz: float, seconds: float, rate: int = 44_100, channels: int = 2) -> bytes:

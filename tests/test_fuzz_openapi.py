@@ -28,8 +28,8 @@ from schemathesis.checks import not_a_server_error
 from majlis.api.app import create_app
 from majlis.config import Settings
 from majlis.media.teaser import TEASER_TYPES
-from tests.client import Api, problem_of
-from tests.server import RunningServer
+from tests.support.client import Api, problem_of
+from tests.support.server import RunningServer
 from tests.test_bad_input import (
     end_live_spaces,  # noqa: F401  (autouse: ends live Spaces)
     settled,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.client import Api, wait_for_live_stream
+from tests.support.client import Api, wait_for_live_stream
 from tests.support.wait import eventually
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from majlis.api.schemas import NewSpace
 from majlis.security.listener_ids import ListenerIds
 from majlis.store.cursors import BadCursor, decode_cursor, encode_cursor
-from tests.client import Api, problem_of
-from tests.server import RunningServer
+from tests.support.client import Api, problem_of
+from tests.support.server import RunningServer
 from tests.test_bad_input import (
     end_live_spaces,  # noqa: F401  (autouse: ends live Spaces)
     settled,

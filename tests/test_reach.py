@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.client import Api, problem_of
-from tests.server import RunningServer
-from tests.sse import EventReader
+from tests.support.client import Api, problem_of
+from tests.support.server import RunningServer
+from tests.support.sse import EventReader
 
 
 def _ids(response_items: list[dict[str, object]]) -> list[object]:
@@ -120,7 +120,7 @@ def test_followers_of_a_host_are_notified_without_a_row_each(
     from sqlalchemy import func, select
 
     from majlis.store import tables
-    from tests.server import query
+    from tests.support.server import query
 
     host = api.sign_up("star")
     fans = [api.sign_up("fan") for _ in range(5)]

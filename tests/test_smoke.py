@@ -1,4 +1,4 @@
-from tests.client import Api
+from tests.support.client import Api
 
 
 def test_a_user_hosts_a_live_space_and_a_listener_joins(api: Api) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.client import Api, problem_of
+from tests.support.client import Api, problem_of
 
 
 def _in(hours: float) -> str:

@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client import Api, User, problem_of
-from tests.server import RunningServer
+from tests.support.client import Api, User, problem_of
+from tests.support.server import RunningServer
 
 ROLES = ("host", "cohost", "speaker", "listener", "signed_out")
 

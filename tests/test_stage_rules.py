@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client import TLS, Api, User, problem_of
+from tests.support.client import TLS, Api, User, problem_of
 
 
 def base(space_id: str) -> str:

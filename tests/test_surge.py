@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import unavailable
+from tests.support.services import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 

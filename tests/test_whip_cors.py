@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from majlis.api.whip_cors import origin_of
-from tests.client import Api, problem_of
-from tests.server import RunningServer, run_server
+from tests.support.client import Api, problem_of
+from tests.support.server import RunningServer, run_server
 
 PUBLIC = "https://Spaces.Example.org"
 ORIGIN = "https://spaces.example.org"

@@ -25,8 +25,8 @@ from majlis.cluster.placement import PlacementPolicy
 from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
 from majlis.media.hls.shared import state_of
 from majlis.media.hls.stream import StreamState
-from tests.server import free_port, serve_process
-from tests.services import postgres_database, redis_url
+from tests.support.server import free_port, serve_process
+from tests.support.services import postgres_database, redis_url
 
 
 def shared_node_settings(database_url: str, redis: str | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.services import port_open, unavailable
+from tests.support.services import port_open, unavailable
 from tests.support.wait import WaitTimeout, eventually
 
 

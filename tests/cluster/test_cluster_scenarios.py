@@ -20,14 +20,14 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from tests.client import Api, wait_for_live_stream, wait_for_new_segment
 from tests.cluster.cluster import running_cluster
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.test_speakers_e2e import PRESENT, latest_program, on_stage, only
 from tests.media.tones import decode_mp4, tone_strength
-from tests.presence import counted
-from tests.server import run_server
-from tests.services import postgres_database, redis_url
+from tests.support.client import Api, wait_for_live_stream, wait_for_new_segment
+from tests.support.presence import counted
+from tests.support.server import run_server
+from tests.support.services import postgres_database, redis_url
 from tests.support.wait import eventually, eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]

@@ -18,7 +18,7 @@ import yaml  # type: ignore[import-untyped]  # no stubs installed; safe_load giv
 
 from majlis.cli import _parser
 from majlis.config import ROLES, Settings
-from tests.services import unavailable
+from tests.support.services import unavailable
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"
 SETTINGS = {f"MAJLIS_{f.name.upper()}" for f in dataclasses.fields(Settings)}

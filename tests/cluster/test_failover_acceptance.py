@@ -31,11 +31,11 @@ from majlis.bots.speaker import SpeakerBot
 from majlis.media.hls.stream import StreamState
 from majlis.media.program_streams import OPUS, stream_key
 from majlis.media.recording import RecordingIndex
-from tests.client import Api
 from tests.cluster.cluster import Cluster, placed, stream_state
 from tests.media.test_speakers_e2e import on_stage
-from tests.nginx_edge import run_nginx_edge
+from tests.support.client import Api
 from tests.support.listener import ListenerStats, hls_listener
+from tests.support.nginx_edge import run_nginx_edge
 from tests.support.wait import eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]

@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client import Api
 from tests.cluster.cluster import shared_node_settings
-from tests.server import RunningServer, run_server
-from tests.services import postgres_database
+from tests.support.client import Api
+from tests.support.server import RunningServer, run_server
+from tests.support.services import postgres_database
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.redis

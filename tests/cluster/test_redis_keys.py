@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from majlis.cluster.protocol import NodeLoad
 from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
-from tests.services import redis_url
+from tests.support.services import redis_url
 from tests.support.wait import eventually_async
 
 pytestmark = pytest.mark.redis

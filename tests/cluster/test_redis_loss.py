@@ -20,9 +20,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from majlis.live.redis_backend import RedisEventBus
 from majlis.media.plane import MediaPlane
 from majlis.media.room import Room
-from tests.client import PASSWORD, Api, User, problem_of
 from tests.cluster.redis_process import private_redis, start_redis, stop_redis
-from tests.server import RunningServer, free_port, run_server
+from tests.support.client import PASSWORD, Api, User, problem_of
+from tests.support.server import RunningServer, free_port, run_server
 from tests.support.wait import eventually
 
 

@@ -20,12 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.client import Api
 from tests.cluster.redis_process import start_redis, stop_redis
 from tests.media.test_speakers_e2e import on_stage
-from tests.presence import counted
-from tests.server import free_port, run_server
-from tests.services import postgres_database
+from tests.support.client import Api
+from tests.support.presence import counted
+from tests.support.server import free_port, run_server
+from tests.support.services import postgres_database
 from tests.support.wait import eventually
 
 pytestmark = pytest.mark.redis

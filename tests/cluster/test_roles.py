@@ -22,11 +22,11 @@ from majlis.cluster.protocol import NodeInfo
 from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
 from majlis.config import Settings
 from majlis.services import Services
-from tests.client import Api, problem_of
 from tests.cluster.cluster import shared_node_settings
 from tests.media.test_sdp import GOOD
-from tests.server import RunningServer, free_port, run_server, serve_process
-from tests.services import redis_url
+from tests.support.client import Api, problem_of
+from tests.support.server import RunningServer, free_port, run_server, serve_process
+from tests.support.services import redis_url
 from tests.support.wait import eventually
 from tests.test_cli import _majlis
 

@@ -13,9 +13,9 @@ import pytest
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.live.speaking import SPEAKING_TTL_S
-from tests.client import Api
 from tests.cluster.cluster import shared_node_settings
-from tests.server import RunningServer, run_server
+from tests.support.client import Api
+from tests.support.server import RunningServer, run_server
 from tests.support.wait import eventually, eventually_async
 
 #: Talking is detected within ~0.5 s and the snapshot is cached 1 s; the rest is slack for a

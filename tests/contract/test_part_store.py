@@ -20,7 +20,7 @@ from majlis.media.dash.segments import MAX_AHEAD, TooFarAhead, open_segment
 from majlis.media.hls.shared import HlsSource, MemoryPartStore, PartStore, RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from majlis.media.program_streams import AAC, OPUS, attach, last_states, stream_key
-from tests.services import redis_url
+from tests.support.services import redis_url
 from tests.support.wait import eventually_async
 
 PART_S = 0.256

@@ -31,7 +31,7 @@ def make_store(
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
     else:
-        from tests.services import postgres_database
+        from tests.support.services import postgres_database
 
         context = postgres_database()
         url = context.__enter__()

@@ -20,8 +20,8 @@ from majlis.delivery.edge import (
     render_config,
     render_http,
 )
-from tests.services import unavailable
 from tests.support.nginx import check_config, edge_options, nginx_binary, write_config
+from tests.support.services import unavailable
 
 
 def _majlis(*args: str) -> subprocess.CompletedProcess[str]:

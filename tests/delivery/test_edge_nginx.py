@@ -22,14 +22,14 @@ import httpx
 import pytest
 
 from majlis.delivery.edge import LIVE_INACTIVE_S, LOCK_S
-from tests.nginx_edge import Edge, origin_requests, run_nginx_edge
-from tests.sse import EventReader
 from tests.support.listener import Connection, audience
 from tests.support.live_space import PARTS_PER_SEGMENT, LiveSpace, concurrently, origin_process
 from tests.support.live_space import ahead as _ahead
 from tests.support.live_space import hint as _hint
 from tests.support.live_space import live_space as live_space_via
 from tests.support.live_space import newest_part as _newest_part
+from tests.support.nginx_edge import Edge, origin_requests, run_nginx_edge
+from tests.support.sse import EventReader
 from tests.support.wait import eventually
 
 

@@ -33,10 +33,8 @@ from majlis.delivery.varnish import (
     VarnishOptions,
     render_vcl,
 )
-from tests.client import live_segments
 from tests.media.tones import decode_mp4, tone_strength
-from tests.services import unavailable
-from tests.sse import EventReader
+from tests.support.client import live_segments
 from tests.support.live_space import (
     LiveSpace,
     Origin,
@@ -48,6 +46,8 @@ from tests.support.live_space import (
     origin_process,
 )
 from tests.support.scripted_origin import Held, ScriptedOrigin, Status
+from tests.support.services import unavailable
+from tests.support.sse import EventReader
 from tests.support.varnish import (
     VarnishEdge,
     check_vcl,

@@ -10,10 +10,10 @@ from pathlib import Path
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.media.recording import RecordingIndex
-from tests.client import Api
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import free_port, serve_process
+from tests.support.client import Api
+from tests.support.server import free_port, serve_process
 
 
 async def _speak(base: str, space_id: str, token: str, seconds: float) -> None:

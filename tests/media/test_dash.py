@@ -25,15 +25,15 @@ from majlis.media.dash.chunks import Fragments
 from majlis.media.dash.mpd import AAC, OPUS, TIME_SHIFT_BUFFER_S, Track, chunk_parts, render_mpd
 from majlis.media.dash.timeline import read_timeline
 from majlis.media.hls.stream import LiveStream
-from tests.client import (
+from tests.support.client import (
     Api,
     problem_of,
     segment_in_progress,
     wait_for_live_stream,
     wait_for_new_segment,
 )
-from tests.services import unavailable
 from tests.support.listener import ListenerStats, dash_listener
+from tests.support.services import unavailable
 
 NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
 PART_S = 0.256

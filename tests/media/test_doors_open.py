@@ -20,11 +20,11 @@ from majlis.bots.speaker import SpeakerBot
 from majlis.media.dash.timeline import read_timeline, xs_datetime_s
 from majlis.media.hls import fmp4
 from majlis.media.program import PART_TARGET_S, PARTS_PER_SEGMENT
-from tests.client import Api
 from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.test_speakers_e2e import only
 from tests.media.tones import decode_mp4
-from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
+from tests.support.client import Api
+from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 from tests.support.wait import eventually_async
 from tests.test_doors_open_api import at, put_teaser, tone_wav
 

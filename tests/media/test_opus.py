@@ -19,8 +19,8 @@ from majlis.media.hls import fmp4
 from majlis.media.hls.opus import FRAME_SIZE, OpusEncoder, parse_opus_head
 from majlis.media.hls.packager import FrameEncoder, Packager
 from tests.media.tones import decode_mp4
-from tests.services import unavailable
 from tests.support.browser import CHROMIUM, HEADLESS_FLAGS
+from tests.support.services import unavailable
 
 RATE = 48000
 PRE_SKIP = 312  # libopus's look-ahead at 48 kHz, whatever the application or bitrate

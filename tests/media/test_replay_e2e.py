@@ -13,9 +13,9 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from tests.client import Api, problem_of
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
+from tests.support.client import Api, problem_of
+from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
 
 
 def _fetch_vod(base_url: str, playlist_url: str) -> tuple[str, bytes]:

@@ -12,9 +12,9 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from tests.client import Api, User, problem_of, wait_for_new_segment
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
+from tests.support.client import Api, User, problem_of, wait_for_new_segment
+from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
 from tests.support.wait import eventually_async
 
 PRESENT = 30.0  # a present tone stands this far above the median of the spectrum

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.scaletest.runner import explain
-from tests.server import free_port, serve_process
+from tests.support.server import free_port, serve_process
 
 
 def _majlis(*args: str) -> subprocess.Popen[str]:

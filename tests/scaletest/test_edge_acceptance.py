@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.scaletest.runner import explain, scaletest
-from tests.server import free_port, serve_process
-from tests.services import unavailable
 from tests.support.nginx import nginx_binary, running_edge
+from tests.support.server import free_port, serve_process
+from tests.support.services import unavailable
 from tests.support.varnish import running_varnish, varnishd_binary
 
 

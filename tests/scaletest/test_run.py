@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.scaletest.runner import explain, scaletest
-from tests.server import free_port, serve_process
+from tests.support.server import free_port, serve_process
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.client import Api, User
 from tests.media.bot_thread import BotThread
-from tests.server import free_port, serve_process
+from tests.support.client import Api, User
+from tests.support.server import free_port, serve_process
 from tests.support.wait import eventually
 
 PARTS_PER_SEGMENT = 8

@@ -2,15 +2,15 @@
 
 Never ``playwright install``: browser downloads are blocked here, and the system Chromium is what
 runs. Without it (or without the playwright package) these tests skip with the reason; under
-``MAJLIS_REQUIRE_ALL=1`` that is a failure instead (tests/services.py ``unavailable``).
+``MAJLIS_REQUIRE_ALL=1`` that is a failure instead (tests/support/services.py ``unavailable``).
 
 Why the Playwright fixtures are scoped to this package and depend on ``server``: while
 Playwright's sync API is alive it leaves its event loop registered as the main thread's running
-loop, so ``asyncio.run()`` fails there (tests/services.py uses it to create and drop PostgreSQL
-databases, for the shared server and for tests that start their own). Package scope closes the
-browser as soon as the run leaves tests/web (pytest may order other tests after these, grouping
-by the ``server`` parameter); depending on ``server`` closes it before pytest switches to the
-next deployment shape. Within the package it is still one browser, launched once per shape.
+loop, so ``asyncio.run()`` fails there (tests/support/services.py uses it to create and drop
+PostgreSQL databases, for the shared server and for tests that start their own). Package scope
+closes the browser as soon as the run leaves tests/web (pytest may order other tests after these,
+grouping by the ``server`` parameter); depending on ``server`` closes it before pytest switches to
+the next deployment shape. Within the package it is still one browser, launched once per shape.
 
 Each launch gets a fresh, throw-away profile (Playwright's ``launch`` creates and removes its own
 user-data-dir; passing ``--user-data-dir`` yourself is refused by Playwright).
@@ -29,10 +29,10 @@ import pytest
 from fastapi import FastAPI
 
 from majlis.web import install_web
-from tests.client import Api, User
-from tests.server import RunningServer
-from tests.services import unavailable
 from tests.support.browser import CHROMIUM, FAKE_MICROPHONE_FLAGS, HEADLESS_FLAGS
+from tests.support.client import Api, User
+from tests.support.server import RunningServer
+from tests.support.services import unavailable
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright
@@ -47,7 +47,8 @@ TONE_RATE = 48_000
 #: on both shapes; running every page twice cost CI two minutes and found nothing the API suites
 #: did not. They use the distributed shape (PostgreSQL + Redis), the one a large night runs on.
 #: Real media end to end runs on both: test_space_e2e in CI (slow), test_browser_media on the
-#: embedded shape by default and on both in CI (tests/server.py EMBEDDED_FAST_DISTRIBUTED_SLOW).
+#: embedded shape by default and on both in CI (tests/support/server.py
+#: EMBEDDED_FAST_DISTRIBUTED_SLOW).
 ONE_SHAPE = pytest.mark.parametrize("server", ["postgresql"], indirect=True)
 
 

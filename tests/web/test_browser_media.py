@@ -13,11 +13,11 @@ import numpy as np
 import numpy.typing as npt
 from playwright.sync_api import Browser, Page
 
-from tests.client import Api, wait_for_new_segment
 from tests.media.bot_thread import BotThread
 from tests.media.test_speakers_e2e import ABSENT_RATIO, PRESENT, latest_program, on_stage, only
 from tests.media.tones import decode_mp4, tone_strength
-from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
+from tests.support.client import Api, wait_for_new_segment
+from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 from tests.support.wait import eventually
 from tests.web.conftest import sign_in_page
 

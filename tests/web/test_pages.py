@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.client import Api
-from tests.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
+from tests.support.client import Api
+from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

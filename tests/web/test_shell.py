@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.client import PASSWORD, Api, User
-from tests.server import RunningServer
+from tests.support.client import PASSWORD, Api, User
+from tests.support.server import RunningServer
 from tests.support.wait import eventually
 from tests.web.conftest import ONE_SHAPE
 

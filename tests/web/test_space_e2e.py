@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.client import PASSWORD, Api
-from tests.server import RunningServer
+from tests.support.client import PASSWORD, Api
+from tests.support.server import RunningServer
 from tests.support.wait import eventually
 from tests.web.conftest import wait_js
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.client import Api, User, problem_of
-from tests.server import RunningServer, run_server
+from tests.support.client import Api, User, problem_of
+from tests.support.server import RunningServer, run_server
 from tests.web.conftest import ARABIC_TITLE, ONE_SHAPE, MakeSpace, sign_in_page, wait_js
 
 pytestmark = ONE_SHAPE

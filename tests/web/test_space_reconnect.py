@@ -19,9 +19,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
-from tests.client import Api, wait_for_live_stream
 from tests.cluster.cluster import shared_node_settings
-from tests.server import RunningServer, run_server
+from tests.support.client import Api, wait_for_live_stream
+from tests.support.server import RunningServer, run_server
 from tests.web.conftest import ONE_SHAPE, MakeSpace, sign_in_page, wait_js
 
 pytestmark = ONE_SHAPE

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.services import unavailable
 from tests.support.nginx import Edge, nginx_binary, running_edge
+from tests.support.services import unavailable
 
 __all__ = ["Edge", "origin_requests", "run_nginx_edge"]
 

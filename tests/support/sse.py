@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.client import TLS
+from tests.support.client import TLS
 
 
 class EventReader:

@@ -187,7 +187,7 @@ def serve_process(
     import httpx
     import pytest
 
-    from tests.client import TLS
+    from tests.support.client import TLS
 
     # Test clients all come from 127.0.0.1: the per-IP listener limits as in TEST_SETTINGS,
     # unless the environment sets them.
