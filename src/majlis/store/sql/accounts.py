@@ -1,0 +1,136 @@
+"""Accounts, their sessions and who follows whom."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from majlis.store import tables as t
+from majlis.store.protocol import StoreConflict
+from majlis.store.records import Account, Credentials
+from majlis.store.sql.engine import SqlEngine
+from majlis.store.sql.rows import ACCOUNT_COLUMNS, row_exists, to_account
+
+
+def _followers_count(account_id: Any) -> Any:
+    return (
+        select(func.count())
+        .select_from(t.follows)
+        .where(t.follows.c.followee_id == account_id)
+        .scalar_subquery()
+    )
+
+
+def _following_count(account_id: Any) -> Any:
+    return (
+        select(func.count())
+        .select_from(t.follows)
+        .where(t.follows.c.follower_id == account_id)
+        .scalar_subquery()
+    )
+
+
+class AccountQueries(SqlEngine):
+    """Handles are unique case-insensitively (``handle_key``); counts are computed on read."""
+
+    async def create_account(
+        self, handle: str, display_name: str, password_hash: str, now: datetime
+    ) -> Account:
+        try:
+            async with self._write() as conn:
+                result = await conn.execute(
+                    insert(t.accounts)
+                    .values(
+                        handle=handle,
+                        handle_key=handle.lower(),
+                        display_name=display_name,
+                        password_hash=password_hash,
+                        created_at=now,
+                    )
+                    .returning(t.accounts.c.id)
+                )
+                account_id = result.scalar_one()
+        except IntegrityError as exc:
+            raise StoreConflict("handle_taken", f"the handle {handle!r} is taken") from exc
+        return Account(id=account_id, handle=handle, display_name=display_name, created_at=now)
+
+    async def account_by_handle(self, handle: str) -> Account | None:
+        query = select(
+            *ACCOUNT_COLUMNS,
+            _followers_count(t.accounts.c.id).label("followers_count"),
+            _following_count(t.accounts.c.id).label("following_count"),
+        ).where(t.accounts.c.handle_key == handle.lower())
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else to_account(row, counts=True)
+
+    async def credentials(self, handle: str) -> Credentials | None:
+        query = select(*ACCOUNT_COLUMNS, t.accounts.c.password_hash).where(
+            t.accounts.c.handle_key == handle.lower()
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return Credentials(account=to_account(row), password_hash=row.password_hash)
+
+    async def create_session(self, token_hash: str, account_id: int, now: datetime) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                insert(t.sessions).values(
+                    token_hash=token_hash, account_id=account_id, created_at=now
+                )
+            )
+
+    async def account_for_session(self, token_hash: str) -> Account | None:
+        query = (
+            select(*ACCOUNT_COLUMNS)
+            .join(t.sessions, t.sessions.c.account_id == t.accounts.c.id)
+            .where(t.sessions.c.token_hash == token_hash)
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else to_account(row)
+
+    async def delete_session(self, token_hash: str) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(t.sessions).where(t.sessions.c.token_hash == token_hash)
+            )
+        return result.rowcount > 0
+
+    # follows ---------------------------------------------------------------------------------
+
+    async def follow(self, follower_id: int, followee_id: int, now: datetime) -> bool:
+        async with self._write() as conn:
+            if await row_exists(
+                conn,
+                t.follows,
+                t.follows.c.follower_id == follower_id,
+                t.follows.c.followee_id == followee_id,
+            ):
+                return False
+            await conn.execute(
+                insert(t.follows).values(
+                    follower_id=follower_id, followee_id=followee_id, created_at=now
+                )
+            )
+        return True
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        async with self._write() as conn:
+            result = await conn.execute(
+                delete(t.follows).where(
+                    t.follows.c.follower_id == follower_id,
+                    t.follows.c.followee_id == followee_id,
+                )
+            )
+        return result.rowcount > 0
+
+    async def followee_ids(self, account_id: int) -> frozenset[int]:
+        query = select(t.follows.c.followee_id).where(t.follows.c.follower_id == account_id)
+        async with self._read() as conn:
+            return frozenset((await conn.execute(query)).scalars())
