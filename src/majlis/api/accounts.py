@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request, Response
 
 from majlis.api.deps import MaybeMe, Me, Svc, client_ip
 from majlis.api.responses import JSON
-from majlis.api.schemas import AccountOut, NewAccount, SessionOut, SignIn
+from majlis.api.schemas import NewAccount, SignIn
 from majlis.domain.render import account_json
+from majlis.domain.shapes import AccountOut, SessionOut
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -27,7 +28,7 @@ async def create_account(body: NewAccount, request: Request, svc: Svc) -> JSON:
 )
 async def create_session(body: SignIn, request: Request, svc: Svc) -> JSON:
     token, account = await svc.accounts.sign_in(body.handle, body.password, client_ip(request))
-    return JSON({"token": token, "account": account_json(account)}, status_code=201)
+    return JSON(SessionOut(token=token, account=account_json(account)), status_code=201)
 
 
 @router.delete("/sessions/current", status_code=204, response_class=Response)

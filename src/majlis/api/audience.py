@@ -14,8 +14,9 @@ from starlette.responses import StreamingResponse
 
 from majlis.api.deps import MaybeMe, Me, Svc, client_ip
 from majlis.api.responses import JSON
-from majlis.api.schemas import JoinOut, Reaction, SnapshotOut
+from majlis.api.schemas import Reaction
 from majlis.api.sse import event_stream
+from majlis.domain.shapes import JoinOut, SnapshotOut
 from majlis.security.listener_ids import MAX_LENGTH as LISTENER_ID_MAX
 from majlis.types import JSON as JSONObject
 

@@ -9,9 +9,10 @@ from starlette.responses import StreamingResponse
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import NotificationPage, NotificationsSeen, SeenOut, SpaceList
+from majlis.api.schemas import NotificationsSeen
 from majlis.api.sse import event_stream
 from majlis.domain.render import iso, notification_json
+from majlis.domain.shapes import NotificationPage, SeenOut, SpaceList
 
 router = APIRouter(prefix="/api/v1", tags=["reach"])
 
@@ -19,12 +20,12 @@ router = APIRouter(prefix="/api/v1", tags=["reach"])
 @router.get("/feed/live", response_model=None, responses={200: {"model": SpaceList}})
 async def live_feed(me: Me, svc: Svc) -> JSON:
     """Live Spaces whose host or a stage member I follow, computed when read."""
-    return JSON({"items": await svc.spaces.many_to_json(await svc.spaces.live_feed(me))})
+    return JSON(SpaceList(items=await svc.spaces.many_to_json(await svc.spaces.live_feed(me))))
 
 
 @router.get("/feed/upcoming", response_model=None, responses={200: {"model": SpaceList}})
 async def upcoming_feed(me: Me, svc: Svc) -> JSON:
-    return JSON({"items": await svc.spaces.many_to_json(await svc.spaces.upcoming_feed(me))})
+    return JSON(SpaceList(items=await svc.spaces.many_to_json(await svc.spaces.upcoming_feed(me))))
 
 
 @router.get("/notifications", response_model=None, responses={200: {"model": NotificationPage}})
@@ -36,11 +37,11 @@ async def notifications(
 ) -> JSON:
     page = await svc.notices.inbox(me, cursor, limit)
     return JSON(
-        {
-            "items": [notification_json(n) for n in page.items],
-            "next_cursor": page.next_cursor,
-            "seen_at": iso(await svc.notices.seen_at(me)),
-        }
+        NotificationPage(
+            items=[notification_json(n) for n in page.items],
+            next_cursor=page.next_cursor,
+            seen_at=iso(await svc.notices.seen_at(me)),
+        )
     )
 
 
@@ -48,7 +49,7 @@ async def notifications(
 async def notifications_seen(body: NotificationsSeen, me: Me, svc: Svc) -> JSON:
     """Mark notices up to ``up_to`` seen: the unread badge clears on every device. The mark
     only moves forward (an older ``up_to`` changes nothing) and never past now."""
-    return JSON({"seen_at": iso(await svc.notices.mark_seen(me, body.up_to))})
+    return JSON(SeenOut(seen_at=iso(await svc.notices.mark_seen(me, body.up_to))))
 
 
 @router.get("/notifications/stream", response_class=StreamingResponse)

@@ -9,14 +9,8 @@ from fastapi import APIRouter, Query, Request, Response
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import (
-    HANDLE_PATTERN,
-    NewSpace,
-    ReminderOut,
-    SpaceChange,
-    SpaceOut,
-    SpacePage,
-)
+from majlis.api.schemas import HANDLE_PATTERN, NewSpace, SpaceChange
+from majlis.domain.shapes import ReminderOut, SpaceOut, SpacePage
 from majlis.media.teaser import TEASER_TYPES
 
 router = APIRouter(prefix="/api/v1", tags=["spaces"])
@@ -44,7 +38,7 @@ async def list_spaces(
     account = None if host is None else await svc.accounts.get(host)  # unknown: 404
     page = await svc.spaces.page(state, cursor, limit, account)
     return JSON(
-        {"items": await svc.spaces.many_to_json(page.items), "next_cursor": page.next_cursor}
+        SpacePage(items=await svc.spaces.many_to_json(page.items), next_cursor=page.next_cursor)
     )
 
 
@@ -109,7 +103,7 @@ async def end_space(space_id: str, me: Me, svc: Svc) -> JSON:
 )
 async def get_reminder(space_id: str, me: Me, svc: Svc) -> JSON:
     """Whether I asked to be reminded of this Space: the button shows it on every device."""
-    return JSON({"reminder": await svc.spaces.reminded(me, space_id)})
+    return JSON(ReminderOut(reminder=await svc.spaces.reminded(me, space_id)))
 
 
 @router.post("/spaces/{space_id}/reminder", status_code=204, response_class=Response)

@@ -9,26 +9,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 
 import orjson
 from starlette.responses import StreamingResponse
-
-from majlis.types import JSON
 
 KEEPALIVE_S = 15.0
 log = logging.getLogger(__name__)
 
 
 def event_stream(
-    events: AsyncIterator[JSON], name: str | None = None, keepalive_s: float = KEEPALIVE_S
+    events: AsyncIterator[Mapping[str, Any]],
+    name: str | None = None,
+    keepalive_s: float = KEEPALIVE_S,
 ) -> StreamingResponse:
     """Each event is sent as ``event: <name or its "type">`` with the JSON as ``data``."""
 
     async def body() -> AsyncIterator[bytes]:
         yield b"retry: 3000\n\n"
         iterator = aiter(events)
-        next_event: asyncio.Task[JSON] | None = None
+        next_event: asyncio.Task[Mapping[str, Any]] | None = None
         try:
             while True:
                 if next_event is None:

@@ -6,8 +6,9 @@ from fastapi import APIRouter, Response
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import RequestList, RequestOut, StageMemberOut, StageRole
+from majlis.api.schemas import StageRole
 from majlis.domain.render import member_json, request_json
+from majlis.domain.shapes import RequestList, RequestOut, StageMemberOut
 
 router = APIRouter(prefix="/api/v1/spaces/{space_id}", tags=["stage"])
 
@@ -21,7 +22,9 @@ async def request_to_speak(space_id: str, me: Me, svc: Svc) -> JSON:
 
 @router.get("/requests", response_model=None, responses={200: {"model": RequestList}})
 async def list_requests(space_id: str, me: Me, svc: Svc) -> JSON:
-    return JSON({"items": [request_json(r) for r in await svc.stage.requests(me, space_id)]})
+    return JSON(
+        RequestList(items=[request_json(r) for r in await svc.stage.requests(me, space_id)])
+    )
 
 
 @router.delete("/requests/{handle}", status_code=204, response_class=Response)

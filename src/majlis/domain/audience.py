@@ -22,6 +22,7 @@ from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
 from majlis.domain.render import member_json
+from majlis.domain.shapes import JoinOut, SnapshotOut
 from majlis.domain.space_cache import CachedSpace
 from majlis.store.records import Account
 from majlis.telemetry import HEARTBEATS, JOINS
@@ -79,7 +80,7 @@ class Audience:
                 retry_after_s=decision.retry_after_s,
             )
 
-    async def join(self, space_id: str, me: Account | None, ip: str = "") -> JSON:
+    async def join(self, space_id: str, me: Account | None, ip: str = "") -> JoinOut:
         await self._limit_ip("join", ip, self._ctx.settings.joins_per_ip_per_min, 60.0)
         cached = await self._live(space_id, me)
         ctx = self._ctx
@@ -135,15 +136,15 @@ class Audience:
         space = cached.space
         live = space.audible(self._ctx.now())  # live, or doors open for the pre-show
         body = orjson.dumps(
-            {
-                "id": space.id,
-                "title": space.title,
-                "state": space.state,
-                "stage": [member_json(m) for m in space.stage],
-                "speaking": list(await self._ctx.live.speaking.current(space.id)) if live else [],
-                "listener_count": await self._ctx.live.presence.count(space.id) if live else 0,
-                "reactions": await self._ctx.live.counters.recent(space.id) if live else {},
-            }
+            SnapshotOut(
+                id=space.id,
+                title=space.title,
+                state=space.state,
+                stage=[member_json(m) for m in space.stage],
+                speaking=list(await self._ctx.live.speaking.current(space.id)) if live else [],
+                listener_count=await self._ctx.live.presence.count(space.id) if live else 0,
+                reactions=await self._ctx.live.counters.recent(space.id) if live else {},
+            )
         )
         return Snapshot(
             body=body, etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'

@@ -15,6 +15,7 @@ from datetime import datetime
 from majlis.domain.context import Context
 from majlis.domain.events import SPACES_TOPIC, account_topic, event
 from majlis.domain.render import notification_json
+from majlis.domain.shapes import NotificationOut
 from majlis.store.records import Account, Notification, Page, Space, SpaceRef
 from majlis.types import JSON
 
@@ -60,7 +61,7 @@ class Notices:
         Never past now: a clock ahead would otherwise hide notices that have not come yet."""
         return await self._ctx.store.mark_notifications_seen(me.id, min(up_to, self._ctx.now()))
 
-    async def stream(self, me: Account) -> AsyncIterator[JSON]:
+    async def stream(self, me: Account) -> AsyncIterator[NotificationOut]:
         """Notices for ``me`` as they happen, each shaped like an inbox item."""
         bus = self._ctx.live.bus
         subscription = await bus.subscribe([account_topic(me.id), SPACES_TOPIC])
@@ -85,7 +86,7 @@ class Notices:
 
 def _derived_live_notice(
     item: JSON, me_id: int, followees: frozenset[int], reminded: frozenset[str]
-) -> JSON | None:
+) -> NotificationOut | None:
     space = item["space"]
     host_id = item["host_id"]
     if host_id == me_id:

@@ -1,24 +1,39 @@
 """Records to public JSON, in exactly the shapes of API.md. One place, so every endpoint and every
-event stream shows a Space, an account or a notice the same way."""
+event stream shows a Space, an account or a notice the same way; each returns its shape from
+``domain.shapes``, which is also what the OpenAPI document shows."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast, overload
 
 from majlis.config import Settings
+from majlis.domain.shapes import (
+    AccountBrief,
+    AccountOut,
+    NoticeKind,
+    NotificationOut,
+    RequestOut,
+    SpaceOut,
+    SpaceUrls,
+    StageMemberOut,
+)
 from majlis.store.records import Account, Notification, Space, SpeakRequest, StageMember
-from majlis.types import JSON
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def account_brief(account: Account) -> JSON:
+def account_brief(account: Account) -> AccountBrief:
     return {"handle": account.handle, "display_name": account.display_name}
 
 
-def account_json(account: Account) -> JSON:
+def account_json(account: Account) -> AccountOut:
     return {
         "handle": account.handle,
         "display_name": account.display_name,
@@ -28,11 +43,11 @@ def account_json(account: Account) -> JSON:
     }
 
 
-def member_json(member: StageMember) -> JSON:
+def member_json(member: StageMember) -> StageMemberOut:
     return {**account_brief(member.account), "role": member.role, "muted": member.muted}
 
 
-def space_urls(settings: Settings, space: Space, now: datetime | None = None) -> JSON:
+def space_urls(settings: Settings, space: Space, now: datetime | None = None) -> SpaceUrls:
     # The pre-show plays on the same path the show will: players seated early never reload.
     live = space.audible(now or datetime.now(UTC))
     # Only a show that started has a replay (a pre-show is not recorded, see media.plane).
@@ -49,7 +64,7 @@ def space_urls(settings: Settings, space: Space, now: datetime | None = None) ->
 
 def space_json(
     settings: Settings, space: Space, listener_count: int, now: datetime | None = None
-) -> JSON:
+) -> SpaceOut:
     doors = space.doors_open_at
     return {
         "id": space.id,
@@ -71,14 +86,15 @@ def space_json(
     }
 
 
-def request_json(request: SpeakRequest) -> JSON:
+def request_json(request: SpeakRequest) -> RequestOut:
     return {**account_brief(request.account), "requested_at": iso(request.created_at)}
 
 
-def notification_json(notice: Notification) -> JSON:
+def notification_json(notice: Notification) -> NotificationOut:
     return {
         "id": notice.id,
-        "kind": notice.kind,
+        # The store writes only the kinds domain.notices sends (NoticeKind), as text.
+        "kind": cast(NoticeKind, notice.kind),
         "created_at": iso(notice.created_at),
         "space": None
         if notice.space is None

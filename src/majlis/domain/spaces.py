@@ -22,10 +22,11 @@ from majlis.domain.errors import (
 )
 from majlis.domain.events import SPACES_TOPIC, account_topic, event, space_topic
 from majlis.domain.render import account_brief, iso, space_json
+from majlis.domain.shapes import SpaceOut
 from majlis.domain.space_cache import SPACE_ID
 from majlis.store.protocol import StoreConflict
 from majlis.store.records import Account, Page, Space, Teaser
-from majlis.types import JSON, SpaceState
+from majlis.types import SpaceState
 
 MAX_SCHEDULE_AHEAD = timedelta(days=14)
 MAX_SCHEDULED_PER_HOST = 20
@@ -71,13 +72,13 @@ class Spaces:
             raise NotFound(f"there is no Space {space_id!r}")
         return space
 
-    async def to_json(self, space: Space) -> JSON:
+    async def to_json(self, space: Space) -> SpaceOut:
         now = self._ctx.now()
         audible = space.audible(now)
         count = await self._ctx.live.presence.count(space.id) if audible else 0
         return space_json(self._ctx.settings, space, count, now)
 
-    async def many_to_json(self, spaces: list[Space]) -> list[JSON]:
+    async def many_to_json(self, spaces: list[Space]) -> list[SpaceOut]:
         now = self._ctx.now()
         live_ids = [s.id for s in spaces if s.audible(now)]
         counts = await self._ctx.live.presence.counts(live_ids) if live_ids else {}

@@ -1,0 +1,209 @@
+"""The JSON shapes majlis sends, declared once.
+
+These typed dicts are both what the renderers return (mypy strict checks every key and type
+they write) and what the OpenAPI document shows (FastAPI reads them as response models). A
+field added to the wire without being added here fails type checking, so the contract and the
+bytes cannot drift apart the way two separate declarations did.
+
+``typing_extensions.TypedDict`` rather than ``typing``'s: pydantic needs it on Python 3.11 to
+build a schema from one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, NotRequired
+
+from pydantic import ConfigDict, Field, WithJsonSchema, with_config
+from typing_extensions import TypedDict
+
+#: A timestamp as it travels: ISO 8601 text with an offset (API.md "Conventions").
+IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+SpaceStateName = Literal["scheduled", "live", "ended"]
+StageRoleName = Literal["host", "cohost", "speaker"]
+NoticeKind = Literal["live", "reminder", "invited", "promoted", "removed", "follow"]
+
+#: A key a shape does not declare is a bug in the renderer, not an extension: the document says
+#: so (``additionalProperties: false``) and a validation of a rendered body refuses it.
+_EXACT = ConfigDict(extra="forbid")
+
+
+@with_config(_EXACT)
+class AccountBrief(TypedDict):
+    handle: str
+    display_name: str
+
+
+@with_config(_EXACT)
+class AccountOut(AccountBrief):
+    followers_count: int
+    following_count: int
+    created_at: IsoTime
+    followed_by_me: NotRequired[
+        Annotated[bool, Field(description="asked with a token: whether I follow this account")]
+    ]
+
+
+@with_config(_EXACT)
+class SessionOut(TypedDict):
+    token: str
+    account: AccountOut
+
+
+@with_config(_EXACT)
+class StageMemberOut(AccountBrief):
+    role: StageRoleName
+    muted: bool
+
+
+@with_config(_EXACT)
+class SpaceUrls(TypedDict):
+    hls_url: Annotated[
+        str | None,
+        Field(description="set while live, and while scheduled once the doors are open (pre-show)"),
+    ]
+    dash_url: Annotated[
+        str | None,
+        Field(
+            description="the same audio as a low-latency DASH MPD (CMAF, chunked transfer); set "
+            "whenever hls_url is"
+        ),
+    ]
+    replay_url: str | None
+    recording_url: str | None
+
+
+@with_config(_EXACT)
+class SpaceOut(SpaceUrls):
+    id: str
+    title: str
+    state: SpaceStateName
+    host: AccountBrief
+    stage: list[StageMemberOut]
+    listener_count: int
+    scheduled_start: IsoTime | None
+    started_at: IsoTime | None
+    ended_at: IsoTime | None
+    created_at: IsoTime
+    record: bool
+    url: str
+    doors_open_minutes: int
+    doors_open_at: Annotated[
+        IsoTime | None,
+        Field(description="when listeners may join before the start; null = no pre-show"),
+    ]
+    teaser: Annotated[
+        Literal["custom", "default"] | None,
+        Field(
+            description="what the pre-show plays: the host's upload, the default hold audio, or "
+            "nothing (no pre-show)"
+        ),
+    ]
+
+
+@with_config(_EXACT)
+class ReminderOut(TypedDict):
+    reminder: Annotated[
+        bool, Field(description="true if I will be notified when this Space starts")
+    ]
+
+
+@with_config(_EXACT)
+class SpacePage(TypedDict):
+    items: list[SpaceOut]
+    next_cursor: str | None
+
+
+@with_config(_EXACT)
+class SpaceList(TypedDict):
+    items: list[SpaceOut]
+
+
+@with_config(_EXACT)
+class JoinOut(TypedDict):
+    listener_id: str
+    low_latency: Annotated[
+        bool,
+        Field(
+            description="play hls_url as LL-HLS (parts, blocking reloads); false: as plain HLS "
+            "(whole segments), which a large audience gets so that edges hold"
+        ),
+    ]
+    events: Annotated[
+        bool,
+        Field(
+            description="open events_url; false (a large audience): follow the Space by polling "
+            "snapshot_url, which edges cache, unless you are on the stage or asked to speak"
+        ),
+    ]
+    hls_url: str
+    dash_url: Annotated[
+        str,
+        Field(
+            description="low-latency DASH of the same audio: one request per segment, streamed "
+            "as it is produced; what the web client plays where Media Source Extensions exist"
+        ),
+    ]
+    snapshot_url: str
+    events_url: str
+    heartbeat_url: str
+    heartbeat_interval_s: int
+
+
+@with_config(_EXACT)
+class SnapshotOut(TypedDict):
+    id: str
+    title: str
+    state: SpaceStateName
+    stage: list[StageMemberOut]
+    speaking: list[str]
+    listener_count: int
+    reactions: dict[str, int]
+
+
+@with_config(_EXACT)
+class RequestOut(AccountBrief):
+    requested_at: IsoTime
+
+
+@with_config(_EXACT)
+class RequestList(TypedDict):
+    items: list[RequestOut]
+
+
+@with_config(_EXACT)
+class SpaceRefOut(TypedDict):
+    id: str
+    title: str
+    state: SpaceStateName
+
+
+@with_config(_EXACT)
+class NotificationOut(TypedDict):
+    id: str
+    kind: NoticeKind
+    created_at: IsoTime
+    space: SpaceRefOut | None
+    actor: AccountBrief | None
+
+
+@with_config(_EXACT)
+class NotificationPage(TypedDict):
+    items: list[NotificationOut]
+    next_cursor: str | None
+    seen_at: Annotated[
+        IsoTime | None,
+        Field(description="notices up to this instant were seen, on any device (null: none yet)"),
+    ]
+
+
+@with_config(_EXACT)
+class SeenOut(TypedDict):
+    seen_at: IsoTime
+
+
+@with_config(_EXACT)
+class Problem(TypedDict):
+    type: str
+    title: str
+    status: int
+    detail: str
