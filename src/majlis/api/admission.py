@@ -13,7 +13,8 @@ is decided before its body is read):
   work slot too, but only while fewer than ``max_entry_inflight`` are in flight and the per-second
   *entry budget* has a token: they are shed first, so the seated audience keeps being served.
   Blocking playlist requests (parked on an ``asyncio.Event``) and event streams hold no work
-  slot; each kind has its own bound. /livez and /metrics are exempt.
+  slot; each kind has its own bound. /livez and /metrics are exempt. Which lane a request
+  takes is its route's class in the one route table (api/route_table.py), matched once.
 - No queue: the only state is a few counters, so memory is bounded at any arrival rate.
 - Retry-After is jittered (+-50 %) so a shed crowd does not come back in one wave, and its base
   grows with the crowd: with W clients waiting and C admitted per second, retrying every
@@ -35,6 +36,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from majlis.api.responses import PROBLEM_TYPE
+from majlis.api.route_table import RouteClass, class_of
 from majlis.config import Settings
 from majlis.telemetry import ADMISSION, INFLIGHT, INFLIGHT_LIMIT, PARKED
 
@@ -43,11 +45,6 @@ from majlis.telemetry import ADMISSION, INFLIGHT, INFLIGHT_LIMIT, PARKED
 _NODES: weakref.WeakSet[Admission] = weakref.WeakSet()
 _ADMITTED = ADMISSION.labels("admitted")
 _SHED = ADMISSION.labels("shed")
-EXEMPT = frozenset({"/livez", "/metrics"})
-#: New arrivals: POST to these (join matches on its suffix).
-_ENTRY_PATHS = frozenset({"/api/v1/sessions", "/api/v1/accounts"})
-_JOIN_SUFFIX = "/join"
-_SPACES_PREFIX = "/api/v1/spaces/"
 #: The longest Retry-After we hand out; beyond it a client would rather see a message.
 MAX_RETRY_AFTER_S = 60.0
 
@@ -59,27 +56,26 @@ class Lane(Enum):
     STREAM = "stream"
 
 
+#: What each class of route (api/route_table.py) counts against; a method no route serves
+#: (``None``: the router answers 404 or 405) takes a work slot like any short request.
+_LANES: dict[RouteClass | None, Lane | None] = {
+    **dict.fromkeys(RouteClass, Lane.WORK),
+    None: Lane.WORK,
+    RouteClass.PROBE: None,
+    RouteClass.ENTRY: Lane.ENTRY,
+    # Waits on the stream (a segment streamed as it grows); so does a blocking reload, below.
+    RouteClass.GROWING_SEGMENT: Lane.PARKED,
+    RouteClass.EVENT_STREAM: Lane.STREAM,
+    RouteClass.INBOX_STREAM: Lane.STREAM,
+}
+
+
 def lane_of(scope: Scope) -> Lane | None:
     """Which bound a request counts against; ``None`` for the exempt probes."""
-    path: str = scope["path"]
-    if path in EXEMPT:
-        return None
-    method: str = scope["method"]
-    if method == "POST" and (
-        path in _ENTRY_PATHS or (path.startswith(_SPACES_PREFIX) and path.endswith(_JOIN_SUFFIX))
-    ):
-        return Lane.ENTRY
-    if method == "GET":
-        if (
-            path.startswith("/hls/")
-            and path.endswith(".m3u8")
-            and b"_HLS_msn=" in scope.get("query_string", b"")
-        ) or (path.startswith("/dash/") and path.endswith(".m4s")):
-            # Both wait on the stream (a blocking reload; a segment streamed as it grows).
-            return Lane.PARKED
-        if path.endswith("/events") or path.endswith("/stream"):
-            return Lane.STREAM
-    return Lane.WORK
+    route_class = class_of(scope)
+    if route_class is RouteClass.BLOCKING_RELOAD and b"_HLS_msn=" in scope.get("query_string", b""):
+        return Lane.PARKED
+    return _LANES[route_class]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from majlis.api.route_table import RouteClass, class_of
 from majlis.domain.errors import Unauthorized
 from majlis.services import Services
 from majlis.store.records import Account
@@ -26,8 +27,8 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
         return credentials.credentials
     if request.headers.get("authorization"):
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    # EventSource cannot set headers, so event streams may pass the token in the query string.
-    if request.url.path.endswith("/stream"):
+    # EventSource cannot set headers, so the inbox stream may pass the token in the query string.
+    if class_of(request.scope) is RouteClass.INBOX_STREAM:
         return request.query_params.get("access_token")
     return None
 

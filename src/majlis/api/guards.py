@@ -9,6 +9,10 @@ up to the cap and replayed to the app.
 Why refuse control characters in the path: no handle, Space id or file name contains one, and a
 NUL (``%00``) passed on as a lookup key makes PostgreSQL fail the query (text cannot hold NUL),
 which would answer a harmless typo with a 500. Refusing them here covers every route at once.
+
+Which cap and which body types a route takes is its class in the one route table
+(api/route_table.py): the teaser upload (``UPLOAD``) has the larger cap, and it and WHIP offers
+take bodies that are not JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from majlis.api.responses import problem
+from majlis.api.route_table import RouteClass, class_of
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F))
@@ -36,7 +41,8 @@ class RequestGuards:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        cap = self.upload_bytes if _is_upload(scope["path"]) else self.max_body_bytes
+        route_class = class_of(scope)
+        cap = self.upload_bytes if route_class is RouteClass.UPLOAD else self.max_body_bytes
         length_header = headers.get(b"content-length")
         chunked = length_header is None and b"transfer-encoding" in headers
         if length_header is not None:
@@ -51,7 +57,7 @@ class RequestGuards:
             has_body = length > 0
         else:
             has_body = chunked
-        if has_body and not _accepts_body_type(scope["path"], headers.get(b"content-type", b"")):
+        if has_body and not _accepts_body_type(route_class, headers.get(b"content-type", b"")):
             await _reply(
                 scope,
                 receive,
@@ -100,16 +106,15 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _accepts_body_type(path: str, content_type: bytes) -> bool:
+#: WHIP offers arrive as application/sdp, teasers as audio; each endpoint checks its type.
+_ANY_BODY_TYPE = frozenset({RouteClass.WHIP, RouteClass.UPLOAD})
+
+
+def _accepts_body_type(route_class: RouteClass | None, content_type: bytes) -> bool:
     media_type = content_type.split(b";", 1)[0].strip().lower()
     if media_type == b"application/json" or media_type.endswith(b"+json"):
         return True
-    # WHIP offers arrive as application/sdp, teasers as audio; each endpoint checks its type.
-    return path.endswith("/whip") or _is_upload(path)
-
-
-def _is_upload(path: str) -> bool:
-    return path.startswith("/api/v1/spaces/") and path.endswith("/teaser")
+    return route_class in _ANY_BODY_TYPE
 
 
 _TITLES = {

@@ -2,8 +2,8 @@
 
 Why the route *template* as the label and never the raw path: every Space id and part number
 would otherwise be a new time series, and a scrape of a busy node would grow without bound.
-Starlette's router records the matched route in the request scope, which this middleware reads
-after the app has answered; anything unmatched is ``route="other"``.
+The label is the request's route in the one route table (api/route_table.py), the same match
+admission control made for it; anything unmatched is ``route="other"``.
 
 The listener gauges are refreshed when scraped (presence counts are async, and only live
 Spaces are reported), so they cost nothing between scrapes.
@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram,
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from majlis.api.route_table import route_of
 from majlis.services import Services
 from majlis.telemetry import ACTIVE_LISTENERS, HTTP_DURATION, HTTP_REQUESTS, LIVE_SPACES
 
@@ -47,7 +48,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_note)
         finally:
-            route = route_of(scope)
+            route = route_of(scope).label
             method = scope["method"] if scope["method"] in _METHODS else "other"
             _counter(route, method, status).inc()
             _histogram(route).observe(time.perf_counter() - started)
@@ -63,12 +64,6 @@ def _counter(route: str, method: str, status: int) -> Counter:
 @functools.cache
 def _histogram(route: str) -> Histogram:
     return HTTP_DURATION.labels(route)
-
-
-def route_of(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else "other"
 
 
 async def _refresh_listener_gauges(services: Services) -> None:

@@ -11,16 +11,17 @@ so no foreign site can speak with a visitor's token. No public URL: no CORS at a
 Why an ASGI layer outside everything else: errors answered before any route runs (admission's
 503, the guards' 413/415) must carry the header too, or the page sees a network error where it
 should have waited out a Retry-After; and a preflight must not count against admission.
+The WHIP routes are those of class ``WHIP`` in the one route table (api/route_table.py).
 """
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_WHIP_PATH = re.compile(r"/api/v1/spaces/[^/]+/whip(?:/[^/]+)?")
+from majlis.api.route_table import route_of
+
 _ALLOW_METHODS = b"POST, DELETE"
 _ALLOW_HEADERS = b"Authorization, Content-Type"
 #: Location names the session (to hang up); Retry-After says how long a busy node wants.
@@ -84,7 +85,7 @@ class WhipCors:
         """The request's Origin when it is the deployment's and the path a WHIP route."""
         if self.allowed is None or scope["type"] != "http":
             return None
-        if not _WHIP_PATH.fullmatch(scope["path"]):
+        if not route_of(scope).whip:  # any method: a preflight is an OPTIONS no route serves
             return None
         for name, value in scope["headers"]:
             if name == b"origin":
