@@ -9,5 +9,6 @@
   event loop.
 - ``program_date``: the wall-clock date of each segment (EXT-X-PROGRAM-DATE-TIME).
 - ``stream``: the live media playlist, its parts and segments, blocking reloads (on the loop).
+- ``stream_state``: what answering a (blocking) playlist request needs, on any node.
 - ``vod``: the replay playlist, as byte ranges of the recording (``media.recording``).
 """
