@@ -1,10 +1,4 @@
-"""CMAF fragmented MP4 for one audio track (AAC-LC or Opus), written and read byte by byte.
-
-Why not PyAV's ``mp4`` muxer: LL-HLS needs each part to be exactly one ``moof`` + ``mdat`` holding
-exactly the AAC frames the packager chose, with decode times we control, cut at the moment we
-decide. A muxer decides fragment boundaries by its own clock (``frag_duration``) and buffers
-internally, so a part could straddle two of its fragments. Writing the handful of boxes
-ourselves (ISO/IEC 14496-12, profile per ISO/IEC 23000-19 CMAF) is ~100 lines and exact.
+"""Writing CMAF for one audio track: the init segment (AAC or Opus) and fragments.
 
 Layout written here::
 
@@ -18,51 +12,29 @@ same for both (``fragment`` takes the frame duration). The Opus side follows "En
 Opus in ISO Base Media File Format" (opus-codec.org, v1.0.0), with two deliberate departures
 that ``opus_init_segment`` explains: no edit list, and the ``roll`` group declared once in the
 init segment rather than in every fragment.
-
-The reader half (``iter_boxes``, ``complete_prefix_length``, ``read_timescale``,
-``read_fragment``, ``sample_entry``, ``read_opus_config``) is what a recording needs to find its
-parts again, and what the tests use to check the writer.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator, Sequence
-from typing import NamedTuple
+from collections.abc import Sequence
 
-Bytes = bytes | bytearray | memoryview
-
-TRACK_ID = 1
-
-AAC_FRAME_DURATION = 1024
-"""Ticks (samples) per AAC-LC frame; the track timescale is the sample rate."""
-OPUS_FRAME_DURATION = 960
-"""Ticks per 20 ms Opus frame: Opus tracks always count time at 48 kHz."""
-OPUS_SAMPLE_RATE = 48000
-OPUS_PREROLL_SAMPLES = 3840
-"""The 80 ms an Opus decoder needs after a random access to converge (the Opus mapping §4.3.6.2)."""
-
-# tfhd flags (ISO/IEC 14496-12 §8.8.7)
-_TFHD_DEFAULT_SAMPLE_DURATION = 0x000008
-_TFHD_DEFAULT_SAMPLE_FLAGS = 0x000020
-_TFHD_DEFAULT_BASE_IS_MOOF = 0x020000
-# trun flags (§8.8.8)
-_TRUN_DATA_OFFSET = 0x000001
-_TRUN_FIRST_SAMPLE_FLAGS = 0x000004
-_TRUN_SAMPLE_DURATION = 0x000100
-_TRUN_SAMPLE_SIZE = 0x000200
-_TRUN_SAMPLE_FLAGS = 0x000400
-_TRUN_SAMPLE_CTS = 0x000800
-
-# sample_depends_on = 2 ("does not depend on others"), not a non-sync sample: every AAC frame
-# can start decoding, which is what lets a player join at any part.
-_SAMPLE_FLAGS_SYNC = 0x02000000
+from majlis.media.hls.fmp4.track import (
+    AAC_FRAME_DURATION,
+    OPUS_FRAME_DURATION,
+    OPUS_PREROLL_SAMPLES,
+    OPUS_SAMPLE_RATE,
+    SAMPLE_FLAGS_SYNC,
+    TFHD_DEFAULT_BASE_IS_MOOF,
+    TFHD_DEFAULT_SAMPLE_DURATION,
+    TFHD_DEFAULT_SAMPLE_FLAGS,
+    TRACK_ID,
+    TRUN_DATA_OFFSET,
+    TRUN_SAMPLE_SIZE,
+)
 
 _UNITY_MATRIX = struct.pack(">9I", 0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000)
 _LANGUAGE_UND = ((ord("u") - 0x60) << 10) | ((ord("n") - 0x60) << 5) | (ord("d") - 0x60)
-
-
-# --- writing ---------------------------------------------------------------------------------
 
 
 def _box(kind: bytes, *payload: bytes) -> bytes:
@@ -191,7 +163,7 @@ def _init(
     )
     trak = _box(b"trak", tkhd, _box(b"mdia", mdhd, hdlr, _box(b"minf", smhd, dinf, stbl)))
     trex = _full_box(
-        b"trex", 0, 0, struct.pack(">IIIII", TRACK_ID, 1, frame_duration, 0, _SAMPLE_FLAGS_SYNC)
+        b"trex", 0, 0, struct.pack(">IIIII", TRACK_ID, 1, frame_duration, 0, SAMPLE_FLAGS_SYNC)
     )
     return ftyp + _box(b"moov", mvhd, trak, _box(b"mvex", trex))
 
@@ -285,8 +257,8 @@ def fragment(
     tfhd = _full_box(
         b"tfhd",
         0,
-        _TFHD_DEFAULT_BASE_IS_MOOF | _TFHD_DEFAULT_SAMPLE_DURATION | _TFHD_DEFAULT_SAMPLE_FLAGS,
-        struct.pack(">III", TRACK_ID, frame_duration, _SAMPLE_FLAGS_SYNC),
+        TFHD_DEFAULT_BASE_IS_MOOF | TFHD_DEFAULT_SAMPLE_DURATION | TFHD_DEFAULT_SAMPLE_FLAGS,
+        struct.pack(">III", TRACK_ID, frame_duration, SAMPLE_FLAGS_SYNC),
     )
     tfdt = _full_box(b"tfdt", 1, 0, struct.pack(">Q", base_media_decode_time))
     sizes = struct.pack(f">{len(frames)}I", *(len(f) for f in frames))
@@ -295,7 +267,7 @@ def fragment(
         trun = _full_box(
             b"trun",
             0,
-            _TRUN_DATA_OFFSET | _TRUN_SAMPLE_SIZE,
+            TRUN_DATA_OFFSET | TRUN_SAMPLE_SIZE,
             struct.pack(">Ii", len(frames), data_offset),
             sizes,
         )
@@ -305,197 +277,3 @@ def fragment(
     # on the offset's value, so measure once and write again.
     head = moof(len(moof(0)) + 8)
     return head + _box(b"mdat", *frames)
-
-
-# --- reading ---------------------------------------------------------------------------------
-
-
-class Box(NamedTuple):
-    """Where one box lies in a buffer: its four-character type, offset and total size."""
-
-    type: str
-    offset: int
-    size: int
-
-
-def _header_size(data: Bytes, box: Box) -> int:
-    return 16 if struct.unpack_from(">I", data, box.offset)[0] == 1 else 8
-
-
-def iter_boxes(data: Bytes, start: int = 0, end: int | None = None) -> Iterator[Box]:
-    """The whole boxes lying one after another in ``data[start:end]``.
-
-    Stops quietly at the first box that is cut short or malformed instead of raising, because the
-    main reader of untrusted bytes here is crash recovery, where a torn tail is the normal case.
-    A size field of 0 means "to the end" (ISO/IEC 14496-12 §4.2) and is honoured.
-    """
-    end = len(data) if end is None else end
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, pos)
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                return
-            (size,) = struct.unpack_from(">Q", data, pos + 8)
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            return
-        yield Box(kind.decode("latin-1"), pos, size)
-        pos += size
-
-
-def children(data: Bytes, box: Box) -> Iterator[Box]:
-    """The boxes inside a container box."""
-    return iter_boxes(data, box.offset + _header_size(data, box), box.offset + box.size)
-
-
-def find_path(data: Bytes, *path: str, within: Box | None = None) -> Box | None:
-    """The first box reached by following ``path`` (e.g. ``"moov", "trak", "mdia", "mdhd"``)."""
-    boxes = iter_boxes(data) if within is None else children(data, within)
-    for box in boxes:
-        if box.type == path[0]:
-            return box if len(path) == 1 else find_path(data, *path[1:], within=box)
-    return None
-
-
-def complete_prefix_length(data: Bytes) -> int:
-    """Length of the longest prefix of ``data`` made only of whole top-level boxes.
-
-    A box whose size field is 0 ("extends to the end of the file") is not counted as whole: our
-    writer never emits one, and a file torn by a crash can end in zero-filled blocks, which read
-    exactly like such a box.
-    """
-    length = 0
-    for box in iter_boxes(data):
-        if struct.unpack_from(">I", data, box.offset)[0] == 0:
-            break
-        length = box.offset + box.size
-    return length
-
-
-def read_timescale(init: Bytes) -> int:
-    """The media timescale (ticks per second) of the track in an init segment."""
-    mdhd = find_path(init, "moov", "trak", "mdia", "mdhd")
-    if mdhd is None:
-        raise ValueError("no moov/trak/mdia/mdhd box")
-    body = mdhd.offset + 8
-    version = init[body]
-    (timescale,) = struct.unpack_from(">I", init, body + (20 if version == 1 else 12))
-    return int(timescale)
-
-
-def sample_entry(init: Bytes) -> Box:
-    """The (first) sample entry of the track in an init segment: ``mp4a``, ``Opus``, ...
-
-    Found by hand because ``stsd`` is a full box with an entry count before its children.
-    """
-    stsd = find_path(init, "moov", "trak", "mdia", "minf", "stbl", "stsd")
-    if stsd is None:
-        raise ValueError("no moov/trak/mdia/minf/stbl/stsd box")
-    entry = next(iter_boxes(init, stsd.offset + 16, stsd.offset + stsd.size), None)
-    if entry is None:
-        raise ValueError("stsd without a sample entry")
-    return entry
-
-
-class OpusConfig(NamedTuple):
-    """The fields of a ``dOps`` box (the Opus mapping §4.3.2), and the sample entry's own."""
-
-    version: int
-    output_channel_count: int
-    pre_skip: int
-    input_sample_rate: int
-    output_gain: int
-    channel_mapping_family: int
-    entry_channel_count: int
-    entry_sample_size: int
-    entry_sample_rate: int
-
-
-# An AudioSampleEntry's fields before its child boxes: 6 + 2 + 8 + 2 + 2 + 2 + 2 + 4 bytes.
-_AUDIO_SAMPLE_ENTRY_FIELDS = 28
-
-
-def read_opus_config(init: Bytes) -> OpusConfig:
-    """The ``Opus`` sample entry and its ``dOps`` in an init segment (big-endian fields)."""
-    entry = sample_entry(init)
-    if entry.type != "Opus":
-        raise ValueError(f"the sample entry is {entry.type!r}, not 'Opus'")
-    fields = entry.offset + 8
-    channels, sample_size, _, _, rate = struct.unpack_from(">HHHHI", init, fields + 16)
-    start = fields + _AUDIO_SAMPLE_ENTRY_FIELDS
-    dops = next(
-        (box for box in iter_boxes(init, start, entry.offset + entry.size) if box.type == "dOps"),
-        None,
-    )
-    if dops is None or dops.size < 8 + 11:
-        raise ValueError("Opus sample entry without a whole dOps box")
-    version, count, pre_skip, input_rate, gain, family = struct.unpack_from(
-        ">BBHIhB", init, dops.offset + 8
-    )
-    return OpusConfig(
-        version, count, pre_skip, input_rate, gain, family, channels, sample_size, rate >> 16
-    )
-
-
-class FragmentInfo(NamedTuple):
-    """What a ``moof`` says about its fragment: order, start time, and length in ticks."""
-
-    sequence_number: int
-    base_media_decode_time: int
-    sample_count: int
-    duration: int
-
-
-def read_fragment(data: Bytes, moof: Box, default_sample_duration: int = 1024) -> FragmentInfo:
-    """Parse the ``mfhd``, ``tfhd``, ``tfdt`` and ``trun`` of one ``moof`` (first traf only)."""
-    mfhd = find_path(data, "mfhd", within=moof)
-    traf = find_path(data, "traf", within=moof)
-    if mfhd is None or traf is None:
-        raise ValueError("moof without mfhd or traf")
-    (sequence_number,) = struct.unpack_from(">I", data, mfhd.offset + 12)
-    sample_duration = default_sample_duration
-    decode_time = 0
-    count = 0
-    total = 0
-    for box in children(data, traf):
-        (version_flags,) = struct.unpack_from(">I", data, box.offset + 8)
-        version, flags = version_flags >> 24, version_flags & 0xFFFFFF
-        body = box.offset + 12
-        if box.type == "tfhd":
-            pos = body + 4  # track_ID
-            if flags & 0x000001:  # base-data-offset
-                pos += 8
-            if flags & 0x000002:  # sample-description-index
-                pos += 4
-            if flags & _TFHD_DEFAULT_SAMPLE_DURATION:
-                (sample_duration,) = struct.unpack_from(">I", data, pos)
-        elif box.type == "tfdt":
-            fmt = ">Q" if version == 1 else ">I"
-            (decode_time,) = struct.unpack_from(fmt, data, body)
-        elif box.type == "trun":
-            (samples,) = struct.unpack_from(">I", data, body)
-            pos = body + 4
-            pos += 4 if flags & _TRUN_DATA_OFFSET else 0
-            pos += 4 if flags & _TRUN_FIRST_SAMPLE_FLAGS else 0
-            if flags & _TRUN_SAMPLE_DURATION:
-                stride = 4 * sum(
-                    1
-                    for bit in (
-                        _TRUN_SAMPLE_DURATION,
-                        _TRUN_SAMPLE_SIZE,
-                        _TRUN_SAMPLE_FLAGS,
-                        _TRUN_SAMPLE_CTS,
-                    )
-                    if flags & bit
-                )
-                total += sum(
-                    struct.unpack_from(">I", data, pos + i * stride)[0] for i in range(samples)
-                )
-            else:
-                total += samples * sample_duration
-            count += samples
-    return FragmentInfo(int(sequence_number), int(decode_time), count, total)
