@@ -26,7 +26,7 @@ from starlette.requests import Request
 from majlis.api import deps
 from majlis.api.admission import Lane, lane_of
 from majlis.api.app import create_app
-from majlis.api.route_table import TABLE, UNROUTED, RouteTable
+from majlis.api.route_table import TABLE, TEMPLATES, UNROUTED, RouteTable
 from majlis.config import Settings
 from majlis.telemetry import HTTP_REQUESTS
 
@@ -155,6 +155,16 @@ def test_the_table_classifies_every_route_of_the_app(app: FastAPI) -> None:
     classified = {(method, route.label) for route in TABLE.routes for method in route.classes}
     assert _routes(app) - classified == set(), "routes of the app missing from route_table.py"
     assert classified - _routes(app) == set(), "route_table.py names routes the app has not"
+    assert TABLE.unclassified(app.routes) == []
+
+
+def test_an_app_with_a_route_the_table_does_not_classify_does_not_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    without_livez = RouteTable({path: c for path, c in TEMPLATES.items() if path != "/livez"})
+    monkeypatch.setattr("majlis.api.app.TABLE", without_livez)
+    with pytest.raises(RuntimeError, match=r"missing from api/route_table\.py: GET /livez$"):
+        create_app(Settings())
 
 
 def _routers_pick(app: FastAPI, method: str, path: str) -> str:

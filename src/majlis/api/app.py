@@ -17,6 +17,7 @@ from majlis.api.guards import RequestGuards
 from majlis.api.metrics import RequestMetrics, install_metrics
 from majlis.api.problems import install_problem_handlers
 from majlis.api.responses import JSON
+from majlis.api.route_table import TABLE
 from majlis.api.schemas import Problem
 from majlis.api.whip_cors import WhipCors
 from majlis.config import Settings
@@ -92,6 +93,10 @@ def create_app(settings: Settings) -> FastAPI:
 
     install_web(app)
     install_metrics(app)
+    # A route missing from the one route table would take no lane of its own, the JSON cap and
+    # the label "other" without anyone deciding so: refuse to start instead.
+    if unclassified := TABLE.unclassified(app.routes):
+        raise RuntimeError(f"routes missing from api/route_table.py: {', '.join(unclassified)}")
     app.add_middleware(
         RequestGuards,
         max_body_bytes=settings.max_body_bytes,

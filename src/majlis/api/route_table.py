@@ -18,12 +18,14 @@ path). A request is matched once: the answer is kept in its scope for the layers
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 from typing import Final
 
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute
 from starlette.types import Scope
 
 
@@ -187,6 +189,16 @@ class RouteTable:
             raise ValueError(f"{template} is in the route table twice")
         node.route = route
         return route
+
+    def unclassified(self, routes: Sequence[BaseRoute]) -> list[str]:
+        """``METHOD template`` of each of ``routes`` (an app's) that the table has no class for."""
+        classified = {(method, route.label) for route in self.routes for method in route.classes}
+        return sorted(
+            f"{method} {route.path_format}"
+            for route in iter_route_contexts(routes)
+            for method in route.methods or {"GET"}
+            if method != "HEAD" and (method, route.path_format) not in classified
+        )
 
     def match(self, path: str) -> Route:
         """The route the router would pick for ``path`` (whatever the method), or UNROUTED."""
