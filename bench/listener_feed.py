@@ -52,7 +52,7 @@ from typing import Any
 
 import httpx
 
-from listeners_vs_icecast import LOAD_CPU, SERVER_CPU, live_space, origin_process
+from medialib.majlis_origin import LOAD_CPU, SERVER_CPU, live_space, origin_process
 from medialib.phases import idle_cores, measured_window
 from medialib.report import base_machine, pin_to, run_main, write_result
 from tests.support.listener import Connection, HttpError

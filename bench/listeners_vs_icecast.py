@@ -44,9 +44,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -54,9 +53,8 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
-from majlis.bots.sources import ToneSource
-from majlis.bots.speaker import SpeakerBot
 from medialib.icecast import icecast_listener, running_icecast
+from medialib.majlis_origin import LOAD_CPU, SERVER_CPU, live_space, origin_process
 from medialib.phases import idle_cores, measured_window, process_tree
 from medialib.report import base_machine, pin_to, run_main, write_result
 from tests.support.listener import (
@@ -67,7 +65,7 @@ from tests.support.listener import (
     hls_listener,
     preload_hint,
 )
-from tests.support.nginx import free_port, running_edge
+from tests.support.nginx import running_edge
 from tests.support.varnish import running_varnish
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -77,7 +75,6 @@ OPUS_KBPS = 32  # majlis's Opus rendition (media/hls/opus.py), what majlis_dash_
 PARTS_PER_SEGMENT = 8  # media/program.py
 #: An Opus segment (1.92 s, media/program.py) in AAC parts, the unit the origin counts.
 OPUS_SEGMENT_PARTS = 1.92 / 0.256
-SERVER_CPU, LOAD_CPU = 0, 1
 #: "Without stalls": at most this share of listeners saw a stall.
 STALL_SHARE = 0.01
 QUANTILES = (("p50", 0.5), ("p95", 0.95), ("max", 1.0))
@@ -192,61 +189,6 @@ def generate(args: argparse.Namespace) -> int:
 
 
 # --- the parent: servers, sources, phases ----------------------------------------------------
-
-
-@contextlib.contextmanager
-def origin_process(workdir: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
-    env = {**os.environ, "MAJLIS_KDF_PROFILE": "test-cheapest", "MAJLIS_LOG_LEVEL": "warning"}
-    log = (workdir / "origin.log").open("wb")
-    process = subprocess.Popen(
-        [
-            *("taskset", "-c", str(SERVER_CPU), sys.executable, "-m", "majlis", "serve"),
-            *("--port", str(port), "--data-dir", str(workdir / "data")),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"majlis serve did not start; see {workdir}/origin.log")
-            time.sleep(0.2)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(15)
-        log.close()
-
-
-@contextlib.contextmanager
-def live_space(origin: str) -> Iterator[tuple[str, str]]:
-    """A live Space with a speaker bot sending a tone (so the AAC runs at its real bitrate)."""
-    with httpx.Client(base_url=origin, timeout=30) as http:
-        handle = f"bench_{os.getpid()}"
-        body = {"handle": handle, "password": "bench password 1", "display_name": "Bench"}
-        assert http.post("/api/v1/accounts", json=body).status_code == 201
-        login = {"handle": handle, "password": body["password"]}
-        token = http.post("/api/v1/sessions", json=login).json()["token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        space = http.post("/api/v1/spaces", json={"title": "Bench"}, headers=auth).json()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    bot = SpeakerBot(origin, space["id"], token, ToneSource(440))
-    asyncio.run_coroutine_threadsafe(bot.connect(), loop).result(30)
-    try:
-        yield str(space["hls_url"]), str(space["dash_url"])
-    finally:
-        asyncio.run_coroutine_threadsafe(bot.close(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
 
 
 def phase(
