@@ -6,11 +6,11 @@ from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLimited, Unauthorized
 from majlis.domain.events import account_topic, event
+from majlis.domain.model import Account
 from majlis.domain.notices import Notices
 from majlis.security.passwords import KdfBusy
 from majlis.security.tokens import MAX_TOKEN_LENGTH, new_token, token_hash
 from majlis.store.protocol import StoreConflict
-from majlis.store.records import Account
 
 
 class Accounts:

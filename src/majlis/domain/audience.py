@@ -21,10 +21,10 @@ from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
+from majlis.domain.model import Account
 from majlis.domain.render import member_json
 from majlis.domain.shapes import JoinOut, SnapshotOut
 from majlis.domain.space_cache import CachedSpace
-from majlis.store.records import Account
 from majlis.telemetry import HEARTBEATS, JOINS
 from majlis.types import JSON
 

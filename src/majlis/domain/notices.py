@@ -14,9 +14,9 @@ from datetime import datetime
 
 from majlis.domain.context import Context
 from majlis.domain.events import SPACES_TOPIC, account_topic, event
+from majlis.domain.model import Account, Notification, Page, Space, SpaceRef
 from majlis.domain.render import notification_json
 from majlis.domain.shapes import NotificationOut
-from majlis.store.records import Account, Notification, Page, Space, SpaceRef
 from majlis.types import JSON
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import cast, overload
 
 from majlis.config import Settings
+from majlis.domain.model import Account, Notification, Space, SpeakRequest, StageMember
 from majlis.domain.shapes import (
     AccountBrief,
     AccountOut,
@@ -18,7 +19,6 @@ from majlis.domain.shapes import (
     SpaceUrls,
     StageMemberOut,
 )
-from majlis.store.records import Account, Notification, Space, SpeakRequest, StageMember
 
 
 @overload

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from majlis.caching import TtlCache
+from majlis.domain.model import Space
 from majlis.store.protocol import Store
-from majlis.store.records import Space
 
 SPACE_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 

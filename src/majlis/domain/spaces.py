@@ -21,11 +21,11 @@ from majlis.domain.errors import (
     UnsupportedMediaType,
 )
 from majlis.domain.events import SPACES_TOPIC, account_topic, event, space_topic
+from majlis.domain.model import Account, Page, Space, Teaser
 from majlis.domain.render import account_brief, iso, space_json
 from majlis.domain.shapes import SpaceOut
 from majlis.domain.space_cache import SPACE_ID
 from majlis.store.protocol import StoreConflict
-from majlis.store.records import Account, Page, Space, Teaser
 from majlis.types import SpaceState
 
 MAX_SCHEDULE_AHEAD = timedelta(days=14)

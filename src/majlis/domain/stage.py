@@ -12,11 +12,11 @@ from majlis.domain.accounts import Accounts
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
+from majlis.domain.model import Account, Space, SpeakRequest, StageMember
 from majlis.domain.notices import Notices
 from majlis.domain.render import account_brief, member_json
 from majlis.domain.spaces import Spaces, store_conflict
 from majlis.store.protocol import StoreConflict
-from majlis.store.records import Account, Space, SpeakRequest, StageMember
 from majlis.types import JSON, Role
 
 MAX_COHOSTS = 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from majlis.store.records import (
+from majlis.domain.model import (
     Account,
     Credentials,
     Notification,

@@ -1,118 +1,26 @@
-"""Plain records the store returns; the API turns them into JSON, the domain reasons about them."""
+"""The records the store returns, under their old import path: they are the domain's entities
+now (``majlis.domain.model``), which the store builds from rows."""
 
-from __future__ import annotations
+from majlis.domain.model import (
+    Account,
+    Credentials,
+    Notification,
+    Page,
+    Space,
+    SpaceRef,
+    SpeakRequest,
+    StageMember,
+    Teaser,
+)
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Generic, TypeVar
-
-from majlis.types import Role, SpaceState
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    handle: str
-    display_name: str
-    created_at: datetime
-    followers_count: int = 0
-    following_count: int = 0
-
-
-@dataclass(frozen=True)
-class Credentials:
-    account: Account
-    password_hash: str
-
-
-@dataclass(frozen=True)
-class StageMember:
-    account: Account
-    role: Role
-    muted: bool
-
-
-@dataclass(frozen=True)
-class Space:
-    id: str
-    title: str
-    state: SpaceState
-    host: Account
-    stage: tuple[StageMember, ...]
-    scheduled_start: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
-    record: bool
-    created_at: datetime
-    #: Minutes before ``scheduled_start`` the pre-show opens; 0 = no pre-show.
-    doors_open_minutes: int = 0
-    #: Whether the host uploaded a teaser (else the pre-show plays the default hold audio).
-    has_teaser: bool = False
-
-    @property
-    def doors_open_at(self) -> datetime | None:
-        """When listeners may come in before the show, or None if there is no pre-show."""
-        if self.scheduled_start is None or self.doors_open_minutes <= 0:
-            return None
-        return self.scheduled_start - timedelta(minutes=self.doors_open_minutes)
-
-    def doors_open(self, now: datetime) -> bool:
-        """Scheduled, with a pre-show whose doors have opened: listeners are welcome."""
-        at = self.doors_open_at
-        return self.state == "scheduled" and at is not None and at <= now
-
-    def audible(self, now: datetime) -> bool:
-        """Whether the Space has a program to listen to: live, or in its pre-show."""
-        return self.state == "live" or self.doors_open(now)
-
-    def member(self, account_id: int) -> StageMember | None:
-        for member in self.stage:
-            if member.account.id == account_id:
-                return member
-        return None
-
-
-@dataclass(frozen=True)
-class Teaser:
-    """A host's uploaded pre-show audio, as uploaded (it was validated by decoding it)."""
-
-    content_type: str
-    audio: bytes
-    duration_ms: int
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class SpeakRequest:
-    account: Account
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class SpaceRef:
-    """Just enough of a Space to show it in a list of notices."""
-
-    id: str
-    title: str
-    state: SpaceState
-
-
-@dataclass(frozen=True)
-class Notification:
-    """An inbox entry. ``id`` is stable: ``n<row>`` for stored notices, ``live-<space>`` or
-    ``reminder-<space>`` for notices derived on read from follows and reminders."""
-
-    id: str
-    kind: str
-    created_at: datetime
-    space: SpaceRef | None
-    actor: Account | None
-
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_cursor: str | None
+__all__ = [
+    "Account",
+    "Credentials",
+    "Notification",
+    "Page",
+    "Space",
+    "SpaceRef",
+    "SpeakRequest",
+    "StageMember",
+    "Teaser",
+]

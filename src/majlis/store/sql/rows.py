@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from majlis.domain.model import Account
 from majlis.store import tables as t
-from majlis.store.records import Account
 
 ACCOUNT_COLUMNS = (
     t.accounts.c.id,
