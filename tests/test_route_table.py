@@ -315,3 +315,17 @@ def test_each_route_is_treated_as_before(app: FastAPI, row: Row) -> None:
         assert _any_body(app, row) is row.any_body
     assert _cors(app, row) is row.cors
     assert _query_token(row) is row.query_token
+
+
+def test_a_request_is_matched_once_and_made_up_long_paths_are_not_remembered() -> None:
+    from majlis.api import route_table
+
+    scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/api/v1/spaces/q/join"}
+    route = route_table.route_of(scope)
+    assert route.label == f"{SP}/join"
+    scope["path"] = "/livez"  # the layers after the first read what the first matched
+    assert route_table.route_of(scope) is route
+    remembered = route_table._remembered.cache_info().currsize
+    long = {"type": "http", "method": "GET", "path": "/hls/" + "x" * 300 + "/live.m3u8"}
+    assert route_table.route_of(long).label == "/hls/{space_id}/live.m3u8"
+    assert route_table._remembered.cache_info().currsize == remembered
