@@ -4,8 +4,8 @@ Why one table: admission control (which lane a request queues in), the body guar
 which Content-Type), WHIP CORS, the query-string token and the metrics label used to each find
 their routes by matching path strings their own way, so renaming a route could silently move
 it out of a lane or under another body cap. Here every route of the app is named once by its
-path template and methods, with a class; each layer maps the class to what it does, and
-``tests/test_route_table.py`` fails for any route of the app that has no row here.
+path template and methods, with a class; each layer maps the class to what it does. An app
+with a route that has no row here does not start (``create_app``), and a test says which.
 
 Why our own matcher and not the router: admission and the guards must decide before the router
 runs (a shed request costs one lookup, not a routing), and repeating the router's walk over
