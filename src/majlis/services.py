@@ -8,7 +8,6 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from majlis.cluster.factory import Cluster, build_cluster
 from majlis.cluster.heartbeat import NodeHeartbeat
 from majlis.cluster.ownership import Ownership
 from majlis.config import Settings
@@ -19,9 +18,9 @@ from majlis.domain.notices import Notices
 from majlis.domain.space_cache import SpaceCache
 from majlis.domain.spaces import Spaces
 from majlis.domain.stage import Stage
-from majlis.live.factory import build_live_seams
 from majlis.media.plane import MediaPlane
 from majlis.media.teaser import TeaserDecoder
+from majlis.seams.build import Seams, build_seams
 from majlis.security.listener_ids import ListenerIds
 from majlis.security.passwords import PasswordKdf
 from majlis.store.sql import SqlStore
@@ -39,8 +38,9 @@ class Services:
     notices: Notices
     media: MediaPlane
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    #: Media nodes and where each live Space runs (issue 6); in-process on a single node.
-    cluster: Cluster | None = None
+    #: The state nodes share: live seams, media nodes and where each Space runs (issue 6);
+    #: in-process on a single node.
+    seams: Seams | None = None
     #: Keeps this node's lease in the registry; None on an api-only node.
     heartbeat: NodeHeartbeat | None = None
 
@@ -48,19 +48,17 @@ class Services:
     async def start(cls, settings: Settings) -> Services:
         store = SqlStore(settings.resolved_database_url())
         await store.migrate()
+        seams = build_seams(settings)
         ctx = Context(
             settings=settings,
             store=store,
-            live=build_live_seams(
-                settings.redis_url, settings.heartbeat_interval_s, settings.redis_prefix
-            ),
+            live=seams.live,
             kdf=PasswordKdf(settings.kdf_profile, settings.kdf_concurrency),
             listener_ids=ListenerIds(settings.resolved_secret()),
             space_cache=SpaceCache(store, settings.space_cache_ttl_s),
         )
-        cluster = build_cluster(settings)
         node_id = settings.resolved_node_id() if settings.runs_media else ""
-        ownership = Ownership(cluster.registry, cluster.placement, node_id)
+        ownership = Ownership(seams.registry, seams.placement, node_id)
         notices = Notices(ctx)
         accounts = Accounts(ctx, notices)
         spaces = Spaces(ctx, TeaserDecoder())
@@ -73,14 +71,14 @@ class Services:
             notices=notices,
             media=MediaPlane(ctx, ownership),
         )
-        services.cluster = cluster
+        services.seams = seams
         if settings.runs_media:
             # Registered before the plane starts: its first placements may choose this node.
             services.heartbeat = NodeHeartbeat(
                 settings.resolved_node_id(),
                 settings.resolved_node_url(),
-                services.cluster.registry,
-                services.cluster.placement,
+                seams.registry,
+                seams.placement,
                 services.room_count,
                 settings.node_heartbeat_s,
             )
@@ -106,7 +104,6 @@ class Services:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await self.ctx.live.aclose()
-        if self.cluster is not None:
-            await self.cluster.aclose()
+        if self.seams is not None:
+            await self.seams.aclose()
         await self.ctx.store.close()

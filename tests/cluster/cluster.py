@@ -21,10 +21,11 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from majlis.cluster.placement import PlacementPolicy
-from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
 from majlis.media.hls.shared import state_of
 from majlis.media.hls.stream import StreamState
+from majlis.seams.nodes.redis import RedisNodeRegistry
+from majlis.seams.placement.policy import PlacementPolicy
+from majlis.seams.placement.redis import RedisPlacement
 from tests.support.server import free_port, serve_process
 from tests.support.services import postgres_database, redis_url
 

@@ -8,8 +8,9 @@ import time
 
 from majlis.cluster.heartbeat import NodeHeartbeat
 from majlis.cluster.load import CpuMeter
-from majlis.cluster.memory import MemoryNodeRegistry, MemoryPlacement
-from majlis.cluster.protocol import NodeInfo, NodeLoad
+from majlis.seams.nodes.memory import MemoryNodeRegistry
+from majlis.seams.nodes.protocol import NodeInfo, NodeLoad
+from majlis.seams.placement.memory import MemoryPlacement
 from tests.support.wait import eventually_async
 
 

@@ -60,7 +60,7 @@ def test_each_space_runs_on_one_node_and_moves_when_it_stops(
         b.services.heartbeat._lag.take = lambda: 60_000.0
 
         def lag_registered() -> bool:  # what a's placement reads of b, from b's heartbeat
-            info = a.call(a.services.cluster.registry.node("media-b"))
+            info = a.call(a.services.seams.registry.node("media-b"))
             return info is not None and info.load.loop_lag_ms >= 60_000
 
         eventually(lag_registered, message="the registry never had b's lag")

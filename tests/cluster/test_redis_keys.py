@@ -9,8 +9,9 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from majlis.cluster.protocol import NodeLoad
-from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
+from majlis.seams.nodes.protocol import NodeLoad
+from majlis.seams.nodes.redis import RedisNodeRegistry
+from majlis.seams.placement.redis import RedisPlacement
 from tests.support.services import redis_url
 from tests.support.wait import eventually_async
 
@@ -30,10 +31,14 @@ def test_lapsed_nodes_and_placements_are_deleted() -> None:
         try:
             registry = RedisNodeRegistry(redis, lease_s=0.3, prefix=prefix)
             placement = RedisPlacement(redis, registry, lease_s=0.3, prefix=prefix)
-            await registry.register("gone", "http://gone", NodeLoad())
-            await placement.place("s")
+            # First with a long lease, so that seeing the hash is not a race with its expiry
+            # on a busy machine; the short lease then takes over.
+            steady = RedisNodeRegistry(redis, lease_s=60, prefix=prefix)
+            await steady.register("gone", "http://gone", NodeLoad())
             node_key = f"{prefix}{{cluster}}:node:gone"
             assert node_key in await _keys(redis, prefix)
+            await registry.register("gone", "http://gone", NodeLoad())
+            await placement.place("s")
 
             async def node_expired() -> bool:
                 return not await redis.exists(node_key)

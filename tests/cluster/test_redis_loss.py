@@ -17,9 +17,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from majlis.live.redis_backend import RedisEventBus
 from majlis.media.plane import MediaPlane
 from majlis.media.room import Room
+from majlis.seams.bus.redis import RedisEventBus
 from tests.cluster.redis_process import private_redis, start_redis, stop_redis
 from tests.support.client import PASSWORD, Api, User, problem_of
 from tests.support.server import RunningServer, free_port, run_server

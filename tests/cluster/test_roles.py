@@ -17,10 +17,11 @@ from redis.asyncio import Redis
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from majlis.cluster.placement import PlacementPolicy
-from majlis.cluster.protocol import NodeInfo
-from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
 from majlis.config import Settings
+from majlis.seams.nodes.protocol import NodeInfo
+from majlis.seams.nodes.redis import RedisNodeRegistry
+from majlis.seams.placement.policy import PlacementPolicy
+from majlis.seams.placement.redis import RedisPlacement
 from majlis.services import Services
 from tests.cluster.cluster import shared_node_settings
 from tests.media.test_sdp import GOOD
@@ -171,12 +172,12 @@ def test_single_node_mode_is_a_cluster_of_one(tmp_path: Path) -> None:
     async def scenario() -> None:
         services = await Services.start(settings)
         try:
-            assert services.cluster is not None and services.heartbeat is not None
-            assert [n.node_id for n in await services.cluster.registry.live_nodes()] == ["solo"]
-            assert await services.cluster.placement.place("any-space") == "solo"
+            assert services.seams is not None and services.heartbeat is not None
+            assert [n.node_id for n in await services.seams.registry.live_nodes()] == ["solo"]
+            assert await services.seams.placement.place("any-space") == "solo"
         finally:
             await services.stop()
-        assert await services.cluster.registry.live_nodes() == []  # left on stop
+        assert await services.seams.registry.live_nodes() == []  # left on stop
 
     asyncio.run(scenario())
 

@@ -12,7 +12,7 @@ import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
-from majlis.live.speaking import SPEAKING_TTL_S
+from majlis.seams.speaking.protocol import SPEAKING_TTL_S
 from tests.cluster.cluster import shared_node_settings
 from tests.support.client import Api
 from tests.support.server import RunningServer, run_server

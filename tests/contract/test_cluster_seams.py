@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 import pytest
 from redis.asyncio import Redis
 
-from majlis.cluster.memory import MemoryNodeRegistry, MemoryPlacement
-from majlis.cluster.placement import PlacementPolicy
-from majlis.cluster.protocol import NodeLoad, NodeRegistry, NoMediaNode, Placement
-from majlis.cluster.redis import RedisNodeRegistry, RedisPlacement
+from majlis.seams.nodes.memory import MemoryNodeRegistry
+from majlis.seams.nodes.protocol import NodeLoad, NodeRegistry, NoMediaNode
+from majlis.seams.nodes.redis import RedisNodeRegistry
+from majlis.seams.placement.memory import MemoryPlacement
+from majlis.seams.placement.policy import PlacementPolicy
+from majlis.seams.placement.protocol import Placement
+from majlis.seams.placement.redis import RedisPlacement
 from tests.contract.test_live_seams import REDIS_URL, _need_redis, redis_unreachable
 from tests.support.wait import eventually_async
 

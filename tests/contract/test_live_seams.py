@@ -16,17 +16,20 @@ from dataclasses import dataclass, field
 import pytest
 from redis.asyncio import Redis
 
-from majlis.live.bus import EventBus, MemoryEventBus, Subscription
-from majlis.live.counters import MemoryRecentCounters, RecentCounters
-from majlis.live.presence import MemoryPresence, Presence
-from majlis.live.ratelimit import Decision, MemoryRateLimiter, RateLimiter
-from majlis.live.redis_backend import (
-    RedisEventBus,
-    RedisPresence,
-    RedisRateLimiter,
-    RedisRecentCounters,
-    build_redis_seams,
-)
+from majlis.config import Settings
+from majlis.seams.build import build_seams
+from majlis.seams.bus.memory import MemoryEventBus
+from majlis.seams.bus.protocol import EventBus, Subscription
+from majlis.seams.bus.redis import RedisEventBus
+from majlis.seams.counters.memory import MemoryRecentCounters
+from majlis.seams.counters.protocol import RecentCounters
+from majlis.seams.counters.redis import RedisRecentCounters
+from majlis.seams.presence.memory import MemoryPresence
+from majlis.seams.presence.protocol import Presence
+from majlis.seams.presence.redis import RedisPresence
+from majlis.seams.ratelimit.memory import MemoryRateLimiter
+from majlis.seams.ratelimit.protocol import Decision, RateLimiter
+from majlis.seams.ratelimit.redis import RedisRateLimiter
 from majlis.types import JSON
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -442,15 +445,27 @@ def test_redis_keys_carry_a_ttl(redis_unreachable: str | None) -> None:
 
 
 @pytest.mark.redis
-def test_build_redis_seams_wires_one_client(redis_unreachable: str | None) -> None:
+def test_build_seams_wires_one_client(redis_unreachable: str | None) -> None:
+    """Every Redis seam of a node shares the one client build_seams made, and closing the
+    seams closes it (one pool per node, released once, after the bus' reader stopped)."""
     _need_redis(redis_unreachable)
 
     async def scenario() -> None:
-        seams = build_redis_seams(REDIS_URL, heartbeat_interval_s=10.0)
+        seams = build_seams(Settings(redis_url=REDIS_URL, redis_prefix=f"t{uuid.uuid4().hex}:"))
+        assert seams.redis is not None
+        users = [
+            seams.live.presence,
+            seams.live.counters,
+            seams.live.bus,
+            seams.live.speaking,
+            seams.registry,
+            seams.placement,
+        ]
+        assert all(vars(user)["_redis"] is seams.redis for user in users)
         try:
             topic = f"test:{uuid.uuid4().hex}"
-            subscription = await seams.bus.subscribe([topic])
-            await seams.bus.publish(topic, {"ok": True})
+            subscription = await seams.live.bus.subscribe([topic])
+            await seams.live.bus.publish(topic, {"ok": True})
             assert await _next(aiter(subscription)) == {"ok": True}
             await subscription.close()
         finally:

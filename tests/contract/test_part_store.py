@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import pytest
 from redis.asyncio import Redis
 
-from majlis.live.redis_backend import RedisEventBus
 from majlis.media.dash.segments import MAX_AHEAD, TooFarAhead, open_segment
 from majlis.media.hls.shared import HlsSource, MemoryPartStore, PartStore, RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from majlis.media.program_streams import AAC, OPUS, attach, last_states, stream_key
+from majlis.seams.bus.redis import RedisEventBus
 from tests.support.services import redis_url
 from tests.support.wait import eventually_async
 

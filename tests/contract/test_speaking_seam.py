@@ -6,7 +6,9 @@ Time is the fake clock of the live-seam suite: expiry is judged against it in bo
 
 from __future__ import annotations
 
-from majlis.live.speaking import MemorySpeaking, RedisSpeaking, Speaking
+from majlis.seams.speaking.memory import MemorySpeaking
+from majlis.seams.speaking.protocol import Speaking
+from majlis.seams.speaking.redis import RedisSpeaking
 from tests.contract import test_live_seams as seams
 from tests.contract.test_live_seams import Kit, Run
 

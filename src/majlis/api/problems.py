@@ -21,8 +21,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from majlis.api.responses import problem
-from majlis.cluster.protocol import NoMediaNode
 from majlis.domain.errors import DomainError
+from majlis.seams.nodes.protocol import NoMediaNode
 from majlis.store.cursors import BadCursor
 
 log = logging.getLogger(__name__)

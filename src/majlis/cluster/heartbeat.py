@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 
 from majlis.cluster.load import CpuMeter, LoopLagProbe
-from majlis.cluster.protocol import NodeLoad, NodeRegistry, Placement
+from majlis.seams.nodes.protocol import NodeLoad, NodeRegistry
+from majlis.seams.placement.protocol import Placement
 
 log = logging.getLogger(__name__)
 

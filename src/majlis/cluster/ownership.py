@@ -9,7 +9,8 @@ is returned, so nobody is ever redirected to, or waits for, a dead node.
 
 from __future__ import annotations
 
-from majlis.cluster.protocol import NodeRegistry, NoMediaNode, Placement
+from majlis.seams.nodes.protocol import NodeRegistry, NoMediaNode
+from majlis.seams.placement.protocol import Placement
 
 
 class Ownership:

@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from majlis.live.speaking import Speaking
 from majlis.media.hls.stream import LiveStream
 from majlis.media.mixer import FRAME_S, SPEAKING_DBFS, Mixer
 from majlis.media.program import ProgramOutput
 from majlis.media.stage_encoder import PROGRAM, StageEncoder
 from majlis.media.teaser import TeaserPlayer
 from majlis.media.whip import SpeakerSession
+from majlis.seams.speaking.protocol import Speaking
 from majlis.telemetry import MIXER_LAG
 from majlis.types import JSON
 

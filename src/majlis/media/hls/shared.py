@@ -29,7 +29,6 @@ from typing import Protocol
 import orjson
 from redis.asyncio import Redis
 
-from majlis.live.bus import EventBus, Subscription
 from majlis.media.hls.stream import (
     Anchor,
     BadDirective,
@@ -38,6 +37,7 @@ from majlis.media.hls.stream import (
     StreamChange,
     StreamState,
 )
+from majlis.seams.bus.protocol import EventBus, Subscription
 from majlis.types import JSON
 
 log = logging.getLogger(__name__)

@@ -31,12 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from majlis.cluster.ownership import Ownership
-from majlis.cluster.protocol import NoMediaNode
 from majlis.domain.context import Context
 from majlis.domain.errors import BadOffer, Conflict, Forbidden, NotFound, Overloaded
 from majlis.domain.events import SPACES_TOPIC, space_topic
 from majlis.domain.space_cache import SPACE_ID
-from majlis.live.bus import Subscription
 from majlis.media import program_streams
 from majlis.media.hls.shared import build_part_store
 from majlis.media.hls.stream import LiveStream
@@ -46,6 +44,8 @@ from majlis.media.program_streams import AAC, Streams
 from majlis.media.room import Room
 from majlis.media.teaser import BadTeaser, TeaserPlayer, decode_teaser, default_hold
 from majlis.media.whip import NegotiationFailed, SpeakerSession
+from majlis.seams.bus.protocol import Subscription
+from majlis.seams.nodes.protocol import NoMediaNode
 from majlis.security.grants import WhipGrants
 from majlis.store.records import Account, Space
 from majlis.types import JSON, SpaceState

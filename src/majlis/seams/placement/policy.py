@@ -25,11 +25,15 @@ import random
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from majlis.cluster.protocol import NodeInfo, NoMediaNode
+from majlis.seams.nodes.protocol import NodeInfo, NoMediaNode
 
 #: Percent of one core, from docs/benchmarks.md (shared stage encoding).
 SPACE_COST = 1.2
+
+
 SPEAKER_COST = 1.5
+
+
 #: Costs closer than this are equal (float sums of the constants above).
 COST_EPSILON = 1e-6
 

@@ -1,27 +1,10 @@
-"""Recent-activity counters (reactions): per Space and key, summed over a sliding set of buckets.
-
-Why buckets: a million listeners tapping an emoji must cost a counter increment each, and the
-snapshot must read "how many in the last N seconds" without scanning events. The Redis version is
-one HINCRBY per reaction into a per-bucket hash with a TTL.
-"""
+"""In-process recent counters: the single-node product."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Protocol
 
-from majlis.live.clock import Clock, wall_clock
-
-
-class RecentCounters(Protocol):
-    async def add(self, scope: str, key: str, amount: int = 1) -> None:
-        """Add ``amount`` to ``key`` in ``scope`` now."""
-
-    async def recent(self, scope: str) -> dict[str, int]:
-        """Totals per key over the last ``bucket_s * buckets`` seconds."""
-
-    async def forget(self, scope: str) -> None:
-        """Drop a scope at once (its Space ended) instead of waiting for it to age out."""
+from majlis.seams.clock import Clock, wall_clock
 
 
 class MemoryRecentCounters:
