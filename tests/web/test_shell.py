@@ -122,19 +122,23 @@ def test_pages_load_the_contract_scripts_in_order_from_this_origin(api: Api, pat
     response = api.http.get(path)
     assert response.status_code == 200, response.text
     html = response.text
-    scripts = re.findall(r'<script src="/static/js/([^"]+)" defer></script>', html)
     page = {"/": "home", "/signin": "auth", "/signup": "auth", "/notifications": "notifications"}[
         path
     ]
-    assert scripts == [
+    # One entry module per page; what it imports is preloaded, all of it from this origin.
+    entry = re.findall(r'<script type="module" src="/static/js/([^"]+)"></script>', html)
+    assert entry == [f"{page}.js"]
+    assert len(re.findall(r"<script", html)) == 1, "no inline script"
+    preloaded = re.findall(r'<link rel="modulepreload" href="/static/js/([^"]+)">', html)
+    assert set(preloaded) == {
         "i18n.js",
         "strings/common.js",
         f"strings/{page}.js",
         "common.js",
+        "session.js",
         "shell.js",
-        f"{page}.js",
-    ]
-    assert len(re.findall(r"<script", html)) == len(scripts), "no inline script"
+    }
+    scripts = [*entry, *preloaded]
     assert not re.search(r'(src|href)="(https?:)?//', html), "no external resources"
     assert '<header id="site-header"' in html
     assert "unsafe-inline" not in response.headers["content-security-policy"]
@@ -396,6 +400,14 @@ def test_a_bidi_override_name_is_isolated_from_the_sentence_around_it(
     assert errors == []
 
 
+def wait_for_header_stream(page: Page) -> None:
+    """Until the header's notification stream is open, asked of the page's own shell module (an
+    import of the same address is the module instance the page runs). Imported first: a
+    ``wait_for_function`` predicate is not awaited, so it must answer synchronously."""
+    page.evaluate("async () => { window.shellUnderTest = await import('/static/js/shell.js'); }")
+    page.wait_for_function("() => window.shellUnderTest.streamOpen()")
+
+
 def test_notifications_arrive_live_and_badge_the_header(
     api: Api, open_page: Callable[..., tuple[Page, ConsoleErrors]]
 ) -> None:
@@ -404,7 +416,7 @@ def test_notifications_arrive_live_and_badge_the_header(
     sign_in_tab(page, api, me)
     page.goto("/")
     page.get_by_role("link", name="Notifications").wait_for()
-    page.wait_for_function("() => window.MajlisShell.streamOpen()")
+    wait_for_header_stream(page)
     fan = api.sign_up("fan", display_name="Sara 2")
     fan.follow(me)
     page.get_by_role("link", name="Notifications, 1 unread").wait_for()
@@ -430,7 +442,7 @@ def test_notifications_arrive_live_and_badge_the_header(
     laptop, laptop_errors = open_page()
     sign_in_tab(laptop, api, me)
     laptop.goto("/")
-    laptop.wait_for_function("() => window.MajlisShell.streamOpen()")
+    wait_for_header_stream(laptop)
     api.sign_up("fan3").follow(me)
     laptop.get_by_role("link", name="Notifications, 1 unread").wait_for()
     assert errors == [] and laptop_errors == []
@@ -681,8 +693,8 @@ def test_i18n_falls_back_plurals_and_ignores_unknown_languages(
     page, errors = open_page(locale="ar")
     page.goto("/signin")
     result = page.evaluate(
-        """() => {
-          const I = window.MajlisI18n;
+        """async () => {
+          const I = await import("/static/js/i18n.js");
           I.register({en: {"x.only": "English {who}"}, ar: {}, xx: {"x.only": "nope"}});
           const out = {
             fallback: I.t("x.only", {who: "A"}),

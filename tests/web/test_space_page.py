@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import posixpath
 import re
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from majlis.domain.audience import EMOJI
 from tests.support.client import Api, User, problem_of
 from tests.support.server import RunningServer, run_server
 from tests.web.conftest import ARABIC_TITLE, ONE_SHAPE, MakeSpace, sign_in_page, wait_js
@@ -95,21 +97,31 @@ def test_space_page_is_escaped_self_contained_and_in_contract_order(
     assert "<b onclick" not in html
     assert f'data-space-id="{space["id"]}"' in html
     assert not re.search(r'(src|href)="(https?:)?//', html), "no external resources"
-    scripts = re.findall(r'<script src="/static/([^"]+)" defer></script>', html)
-    assert scripts == [
+    # The players are classic scripts (they set window.dashjs and window.Hls), deferred so they
+    # run before the page's one entry module; every module it imports is preloaded.
+    vendor = re.findall(r'<script src="/static/([^"]+)" defer></script>', html)
+    assert vendor == ["vendor/dash.mediaplayer.min.js", "vendor/hls.min.js"]
+    assert re.findall(r'<script type="module" src="/static/([^"]+)"></script>', html) == [
+        "js/space.js"
+    ]
+    assert html.index(vendor[-1]) < html.index('<script type="module"')
+    assert len(re.findall(r"<script", html)) == len(vendor) + 1, "no inline script"
+    preloaded = re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html)
+    graph = imported_modules(api, "js/space.js")
+    assert set(preloaded) == graph
+    assert {
         "js/i18n.js",
         "js/strings/common.js",
         "js/strings/space.js",
         "js/common.js",
         "js/shell.js",
-        "vendor/dash.mediaplayer.min.js",
-        "vendor/hls.min.js",
         "js/space-analyser.js",
         "js/space-audio.js",
         "js/space-host.js",
-        "js/space.js",
-    ]
-    assert len(re.findall(r"<script", html)) == len(scripts), "no inline script"
+    } <= graph
+    scripts = [*vendor, "js/space.js", *preloaded]
+    # The reactions offered are the API's own list (domain/audience.py), in its order.
+    assert f'data-emoji="{" ".join(EMOJI)}"' in html
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     # The same for every reader of a language: edges may keep it briefly, one copy per language.
@@ -123,6 +135,21 @@ def test_space_page_is_escaped_self_contained_and_in_contract_order(
         ]
 
 
+def imported_modules(api: Api, entry: str) -> set[str]:
+    """Every module ``entry`` imports, directly or not, read from what the server serves."""
+    found: set[str] = set()
+    todo = [entry]
+    while todo:
+        current = todo.pop()
+        source = api.http.get(f"/static/{current}").text
+        for spec in re.findall(r"""^\s*import\b[^"';]*?["'](\.{1,2}/[^"']+)["']""", source, re.M):
+            module = posixpath.normpath(posixpath.join(posixpath.dirname(current), spec))
+            if module not in found:
+                found.add(module)
+                todo.append(module)
+    return found
+
+
 def test_every_space_string_is_translated_both_ways(api: Api) -> None:
     source = api.http.get("/static/js/strings/space.js").text
     en, ar = source.split("\n  ar: {")
@@ -130,8 +157,11 @@ def test_every_space_string_is_translated_both_ways(api: Api) -> None:
     keys_ar = set(re.findall(r'"(sp\.[\w.]+)":', ar))
     assert keys_en and keys_en == keys_ar
     used: set[str] = set()
-    for name in ("space.js", "space-audio.js", "space-host.js", "new_space.js"):
-        used |= set(re.findall(r'"(sp\.[\w.]+)"', api.http.get(f"/static/js/{name}").text))
+    pages = imported_modules(api, "js/space.js") | imported_modules(api, "js/new_space.js")
+    for name in sorted(pages | {"js/space.js", "js/new_space.js"}):
+        if name.startswith("js/strings/"):
+            continue
+        used |= set(re.findall(r'"(sp\.[\w.]+)"', api.http.get(f"/static/{name}").text))
     for name in ("space.html", "new_space.html"):
         text = (Path(__file__).parents[2] / "src/majlis/web/templates" / name).read_text()
         used |= set(re.findall(r'data-i18n[\w-]*="(sp\.[\w.]+)"', text))
@@ -167,6 +197,8 @@ def test_listener_joins_hears_sees_the_stage_and_keeps_counted(
     assert title.evaluate("el => getComputedStyle(el).direction") == "rtl"  # dir="auto"
     wait_js(page, "() => window.majlis.listenerId && window.majlis.player === 'dash.js'")
     assert page.locator("#state").inner_text() == "Live"
+    offered = page.locator("#emoji button").evaluate_all("bs => bs.map(b => b.dataset.emoji)")
+    assert offered == list(EMOJI)
 
     wait_js(page, "() => window.majlis.heartbeats >= 2")
     assert set(heartbeats) == {"POST"} and debug(page, "heartbeatFailures") == 0

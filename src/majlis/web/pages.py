@@ -5,8 +5,10 @@ included, is served from ``/static`` so majlis works with no internet access. Th
 state of their own; their scripts talk to the public API exactly as any other client does.
 
 Every page is ``templates/layout.html`` around a body template (``render_page``): the layout
-loads the scripts in the order the client contract fixes (i18n, strings, common, shell, page)
-and leaves ``<header id="site-header">`` for shell.js. ``<html lang dir>`` is rendered from the
+loads the page's entry module (``<script type="module">``), which imports what it needs (i18n,
+its strings, common, shell), with a ``modulepreload`` link for every module it reaches, so the
+browser fetches them all at once instead of discovering them one import at a time; it leaves
+``<header id="site-header">`` for shell.js. ``<html lang dir>`` is rendered from the
 ``majlis_lang`` cookie (written by the language switcher), else ``Accept-Language``, so an
 Arabic reader gets a right-to-left page from the first byte; i18n.js then owns it.
 
@@ -17,8 +19,10 @@ to left inside an English page (and the reverse), and bidi controls cannot flip 
 
 from __future__ import annotations
 
+import functools
 import html
 import os
+import posixpath
 import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -32,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from majlis.api.deps import Svc
+from majlis.domain.audience import EMOJI
 from majlis.domain.errors import NotFound
 from majlis.domain.space_cache import SPACE_ID
 
@@ -64,8 +69,6 @@ _SECURITY_HEADERS: Final = {
 
 _STATE_LABELS: Final = {"scheduled": "Scheduled", "live": "Live", "ended": "Ended"}
 
-#: The Space page's own scripts (after shell.js), hls.js first: one page for every role and state.
-_SPACE_SCRIPTS: Final = ("space-analyser.js", "space-audio.js", "space-host.js", "space.js")
 #: The Space page is the same for everyone who reads the same language (the script finds out who
 #: is looking and the live state), so edges may keep it briefly: a full house arriving at once
 #: then costs the origin one render per language, not one per listener.
@@ -80,8 +83,9 @@ LANG_COOKIE: Final = "majlis_lang"
 _DIRECTIONS: Final = {"en": "ltr", "ar": "rtl"}
 _ACCEPT_AR: Final = re.compile(r"^\s*ar\b", re.IGNORECASE)
 
-#: The scripts every page loads first, in the contract's order (strings/<page>.js goes between
-#: strings/common.js and common.js; the page's own scripts after shell.js).
+#: ``import … from "./x.js"`` and ``import "./x.js"``: the relative specifiers of a module.
+_IMPORT: Final = re.compile(r"""^\s*import\b[^"';]*?["'](\.{1,2}/[^"']+)["']""", re.MULTILINE)
+
 _HANDLE: Final = re.compile(r"[A-Za-z0-9_]{1,32}")
 
 router = APIRouter(include_in_schema=False)
@@ -113,13 +117,31 @@ def fill(template: str, **values: str) -> str:
     return body.substitute(static=STATIC_PATH, **escaped)
 
 
+@functools.cache
+def module_graph(entry: str) -> tuple[str, ...]:
+    """Every module ``js/<entry>`` imports, directly or not, as paths under ``js/``, in the order
+    first met (the entry itself excluded): what the page preloads."""
+    js = resources.files("majlis.web") / "static" / "js"
+    seen: list[str] = []
+    todo = [entry]
+    while todo:
+        current = todo.pop(0)
+        source = js.joinpath(*current.split("/")).read_text(encoding="utf-8")
+        for spec in _IMPORT.findall(source):
+            found = posixpath.normpath(posixpath.join(posixpath.dirname(current), spec))
+            if found != entry and found not in seen:
+                seen.append(found)
+                todo.append(found)
+    return tuple(seen)
+
+
 def render_page(
     request: Request,
     *,
     page: str,
     title: str,
     body: str,
-    scripts: Sequence[str] | None = None,
+    entry: str | None = None,
     vendor: Sequence[str] = (),
     main_class: str = "",
     body_data: Mapping[str, str] | None = None,
@@ -128,21 +150,23 @@ def render_page(
 ) -> HTMLResponse:
     """A whole page: the layout around ``body`` (already filled, see ``fill``).
 
-    ``page`` names ``strings/<page>.js`` and, unless ``scripts`` says otherwise, ``<page>.js``;
-    ``vendor`` scripts (e.g. ``vendor/hls.min.js``) load before the page's own. ``title`` is plain
-    text (escaped here); ``body_data`` becomes escaped ``data-*`` attributes of ``<body>``."""
+    ``page`` is ``<body data-page>`` and, unless ``entry`` says otherwise, names the entry module
+    ``js/<page>.js``; ``vendor`` scripts (e.g. ``vendor/hls.min.js``, classic scripts that set a
+    global) are deferred, so they run before the modules, which are deferred too and keep
+    document order. ``title`` is plain text (escaped here); ``body_data`` becomes escaped
+    ``data-*`` attributes of ``<body>``."""
     lang = page_lang(request)
-    own = [f"js/{name}" for name in (scripts if scripts is not None else [f"{page}.js"])]
-    sources = [
-        "js/i18n.js",
-        "js/strings/common.js",
-        f"js/strings/{page}.js",
-        "js/common.js",
-        "js/shell.js",
-        *vendor,
-        *own,
-    ]
-    tags = "\n".join(f'<script src="{STATIC_PATH}/{src}" defer></script>' for src in sources)
+    main = entry or f"{page}.js"
+    tags = "\n".join(
+        [
+            *(f'<script src="{STATIC_PATH}/{src}" defer></script>' for src in vendor),
+            *(
+                f'<link rel="modulepreload" href="{STATIC_PATH}/js/{src}">'
+                for src in module_graph(main)
+            ),
+            f'<script type="module" src="{STATIC_PATH}/js/{main}"></script>',
+        ]
+    )
     attrs = "".join(
         f' data-{name}="{html.escape(value, quote=True)}"'
         for name, value in (body_data or {}).items()
@@ -193,7 +217,7 @@ async def new_space_page(request: Request) -> HTMLResponse:
         page="space",
         title="Start a Space",
         body=fill("new_space.html"),
-        scripts=["new_space.js"],
+        entry="new_space.js",
         main_class="narrow",
     )
 
@@ -222,8 +246,8 @@ async def space_page(request: Request, space_id: str, svc: Svc) -> HTMLResponse:
             title=space.title,
             state=space.state,
             state_label=_STATE_LABELS.get(space.state, space.state),
+            emoji=" ".join(EMOJI),
         ),
-        scripts=list(_SPACE_SCRIPTS),
         vendor=["vendor/dash.mediaplayer.min.js", "vendor/hls.min.js"],
         cache_control=_SPACE_CACHE,
     )

@@ -1,276 +1,191 @@
-/* majlis shell: the session (window.MajlisSession) and the site header every page shares.
+/* majlis shell: the site header every page shares, built with DOM calls (no HTML strings) into
+   <header id="site-header">: brand, navigation (Home, Notifications with an unread badge, my
+   profile), "Start a Space", sign in / sign out, and the language switcher. Unread = notices
+   newer than the newest one the person has seen on the notifications page (the server's
+   seen_at); new ones arrive over SSE. Every page's entry module imports it, which mounts the
+   header as soon as the page's modules run. */
+import * as C from "./common.js";
+import * as I18N from "./i18n.js";
+import { ACCOUNT_KEY, TOKEN_KEY, account, api, signOut, token, write } from "./session.js";
 
-   The session is a bearer token in localStorage ("majlis.token") plus the signed-in account
-   ("majlis.account"), so every tab of this origin is signed in together; a "storage" event from
-   another tab updates the header here. Changes fire "majlis:session" on document.
+var SEEN_KEY = "majlis.notices.seen";
+var el = C.el;
 
-   The header is built with DOM calls (no HTML strings) into <header id="site-header">:
-   brand, navigation (Home, Notifications with an unread badge, my profile), "Start a Space",
-   sign in / sign out, and the language switcher. Unread = notices newer than the newest one the
-   person has seen on the notifications page ("majlis.notices.seen"); new ones arrive over SSE. */
-(function () {
-  "use strict";
+/* ---- header ------------------------------------------------------------------------------ */
 
-  var TOKEN_KEY = "majlis.token";
-  var ACCOUNT_KEY = "majlis.account";
-  var SEEN_KEY = "majlis.notices.seen";
-  var I18N = window.MajlisI18n;
-  var C = window.MajlisCommon;
-  var el = C.el;
+var unread = 0;
+var stream = null;
+var streamToken = null;
+var streamIsOpen = false;
 
-  function read(key) {
-    try { return window.localStorage.getItem(key); } catch (e) { return null; }
-  }
-  function write(key, value) {
-    try {
-      if (value === null) { window.localStorage.removeItem(key); } else { window.localStorage.setItem(key, value); }
-    } catch (e) { /* storage disabled: the session lasts as long as the page */ }
-  }
+function after(createdIso, seenIso) {
+  return !seenIso || Date.parse(createdIso) > Date.parse(seenIso);
+}
 
-  function token() { return read(TOKEN_KEY); }
-  function account() {
-    var raw = read(ACCOUNT_KEY);
-    if (!raw || !token()) { return null; }
-    try {
-      var a = JSON.parse(raw);
-      return a && typeof a.handle === "string" ? { handle: a.handle, display_name: String(a.display_name || a.handle) } : null;
-    } catch (e) {
-      return null;
-    }
-  }
+/* Called by the notifications page once it shows the inbox. What was seen is the server's
+   (POST /notifications/seen), so the badge clears on every device; SEEN_KEY only tells this
+   browser's other tabs to recount. */
+export async function markSeen(newestIso) {
+  setUnread(0);
+  if (!newestIso || !token()) { return; }
+  try {
+    var response = await api("POST", "/api/v1/notifications/seen", { up_to: newestIso });
+    if (response.ok) { write(SEEN_KEY, (await response.json()).seen_at); }
+  } catch (e) { /* offline: the next page view marks them */ }
+}
 
-  function changed() {
-    document.dispatchEvent(new CustomEvent("majlis:session", { detail: { account: account() } }));
-  }
-
-  function signIn(newToken, acct) {
-    write(TOKEN_KEY, String(newToken));
-    write(ACCOUNT_KEY, JSON.stringify({ handle: acct.handle, display_name: acct.display_name }));
-    changed();
-  }
-
-  function forget() {
-    write(TOKEN_KEY, null);
-    write(ACCOUNT_KEY, null);
-    changed();
-  }
-
-  /* Revokes the token on the server (best effort: signing out works offline too), then forgets it. */
-  async function signOut() {
-    var tok = token();
-    if (tok) {
-      try {
-        await fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: "Bearer " + tok } });
-      } catch (e) { /* offline: forgetting the token locally is what matters */ }
-    }
-    forget();
-  }
-
-  /* fetch() with JSON and the bearer token. Resolves to the Response (any status); rejects only
-     when the network fails. A 401 for a token we sent means it is gone: forget it. */
-  async function api(method, path, body) {
-    var headers = { Accept: "application/json" };
-    var tok = token();
-    if (tok) { headers.Authorization = "Bearer " + tok; }
-    var init = { method: method || "GET", headers: headers };
-    if (body !== undefined && body !== null) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    var response = await fetch(path, init);
-    if (response.status === 401 && tok && token() === tok) { forget(); }
-    return response;
-  }
-
-  window.MajlisSession = Object.freeze({
-    token: token,
-    account: account,
-    signIn: signIn,
-    signOut: signOut,
-    api: api,
-  });
-
-  /* ---- header ------------------------------------------------------------------------------ */
-
-  var unread = 0;
-  var stream = null;
-  var streamToken = null;
-  var streamOpen = false;
-
-  function after(createdIso, seenIso) {
-    return !seenIso || Date.parse(createdIso) > Date.parse(seenIso);
-  }
-
-  /* Called by the notifications page once it shows the inbox. What was seen is the server's
-     (POST /notifications/seen), so the badge clears on every device; SEEN_KEY only tells this
-     browser's other tabs to recount. */
-  async function markSeen(newestIso) {
-    setUnread(0);
-    if (!newestIso || !token()) { return; }
-    try {
-      var response = await api("POST", "/api/v1/notifications/seen", { up_to: newestIso });
-      if (response.ok) { write(SEEN_KEY, (await response.json()).seen_at); }
-    } catch (e) { /* offline: the next page view marks them */ }
-  }
-
-  function setUnread(n) {
-    unread = Math.max(0, n);
-    var badge = document.getElementById("nav-unread");
-    var link = document.getElementById("nav-notifications");
-    if (!badge || !link) { return; }
-    badge.hidden = unread === 0;
-    badge.textContent = unread > 99 ? I18N.number(99) + "+" : I18N.number(unread);
-    if (unread > 0) {
-      link.setAttribute("aria-label", I18N.t("nav.notifications.unread", { n: unread }));
-    } else {
-      link.removeAttribute("aria-label");
-    }
-  }
-
-  async function countUnread() {
-    if (!token()) { setUnread(0); return; }
-    if (document.body.getAttribute("data-page") === "notifications") { return; } /* it marks them */
-    try {
-      var response = await api("GET", "/api/v1/notifications?limit=50");
-      if (!response.ok) { return; }
-      var body = await response.json();
-      setUnread((body.items || []).filter(function (n) { return after(n.created_at, body.seen_at); }).length);
-    } catch (e) { /* offline: the badge waits for the next page */ }
-  }
-
-  /* Pages that hold long requests of their own (the Space page: its event stream and LL-HLS
-     blocking playlist reloads) poll the count instead of streaming it: over HTTP/1.1 a browser
-     opens at most 6 connections per origin, shared by all its tabs, and two Space tabs with a
-     stream each would stall each other's audio. The notifications page has its own stream. */
-  var POLLING_PAGES = { space: true };
-  var POLL_S = 60;
-  var pollTimer = null;
-
-  function watchNotices() {
-    var tok = token();
-    var page = document.body.getAttribute("data-page");
-    if (stream && streamToken === tok) { return; }
-    if (stream) { stream.close(); stream = null; }
-    clearTimeout(pollTimer);
-    streamToken = tok;
-    if (!tok || page === "notifications") { return; }
-    if (POLLING_PAGES[page] || typeof EventSource === "undefined") {
-      var poll = function () {
-        countUnread();
-        pollTimer = setTimeout(poll, C.jitter(POLL_S) * 1000);
-      };
-      pollTimer = setTimeout(poll, C.jitter(POLL_S) * 1000);
-      return;
-    }
-    stream = new EventSource("/api/v1/notifications/stream?access_token=" + encodeURIComponent(tok));
-    stream.addEventListener("notification", function () { setUnread(unread + 1); });
-    /* "open" comes with the response headers, a moment before the server subscribes; and a
-       reconnect may have missed notices. Recount once the stream has settled. EventSource
-       reconnects by itself with its own backoff; nothing else to do on error. */
-    stream.addEventListener("open", function () {
-      streamOpen = true;
-      setTimeout(countUnread, 1000);
-    });
-    stream.addEventListener("error", function () { streamOpen = false; });
-  }
-
-  function navLink(href, key, id, current) {
-    var a = el("a", { href: href, id: id || null, class: "nav-link", "aria-current": current ? "page" : null }, [
-      el("span", { "data-i18n": key, text: I18N.t(key) }),
-    ]);
-    return a;
-  }
-
-  function languageSwitcher() {
-    var select = el("select", { id: "lang-select", class: "lang-select", "data-i18n-label": "lang.label", "aria-label": I18N.t("lang.label") }, [
-      el("option", { value: "en", lang: "en", text: "English" }),
-      el("option", { value: "ar", lang: "ar", text: "العربية" }),
-    ]);
-    select.value = I18N.lang();
-    select.addEventListener("change", function () { I18N.setLang(select.value); });
-    return select;
-  }
-
-  function renderHeader() {
-    var header = document.getElementById("site-header");
-    if (!header) { return; }
-    var page = document.body.getAttribute("data-page") || "";
-    var me = account();
-
-    var brand = el("a", { class: "brand", href: "/", id: "brand" }, [
-      el("span", { class: "brand-mark", "aria-hidden": "true" }, [
-        el("span", { class: "bar b1" }), el("span", { class: "bar b2" }), el("span", { class: "bar b3" }),
-      ]),
-      el("span", { class: "brand-name", "data-i18n": "brand", text: I18N.t("brand") }),
-    ]);
-
-    var links = [navLink("/", "nav.home", "nav-home", page === "home")];
-    if (me) {
-      var notices = navLink("/notifications", "nav.notifications", "nav-notifications", page === "notifications");
-      notices.appendChild(el("span", { id: "nav-unread", class: "unread", hidden: true, "aria-hidden": "true" }));
-      links.push(notices);
-      var mine = navLink(C.profileUrl(me.handle), "nav.profile", "nav-profile", page === "profile" && document.body.getAttribute("data-handle") === me.handle.toLowerCase());
-      mine.insertBefore(C.avatar(me, "xs"), mine.firstChild);
-      links.push(mine);
-    }
-    var nav = el("nav", { class: "site-nav", id: "site-nav", "data-i18n-label": "nav.label", "aria-label": I18N.t("nav.label") }, links);
-
-    var actions = [];
-    if (me) {
-      actions.push(el("a", { class: "button button-primary start", href: "/spaces/new", id: "start-space", "data-i18n-label": "nav.start", "aria-label": I18N.t("nav.start") }, [
-        el("span", { "aria-hidden": "true", class: "plus", text: "+" }),
-        el("span", { "data-i18n": "nav.start", text: I18N.t("nav.start") }),
-      ]));
-      var out = el("button", { type: "button", class: "button button-quiet", id: "sign-out", "data-i18n": "nav.signout", text: I18N.t("nav.signout") });
-      out.addEventListener("click", async function () {
-        out.disabled = true;
-        await signOut();
-        if (/^\/(notifications|spaces\/new)/.test(window.location.pathname)) { window.location.assign("/"); }
-      });
-      actions.push(out);
-    } else {
-      var back = window.location.pathname + window.location.search;
-      var next = /^\/sign(in|up)/.test(back) ? "" : "?next=" + encodeURIComponent(back);
-      actions.push(el("a", { class: "button button-quiet", href: "/signin" + next, id: "sign-in", "data-i18n": "nav.signin", text: I18N.t("nav.signin") }));
-      actions.push(el("a", { class: "button button-primary", href: "/signup" + next, id: "sign-up", "data-i18n": "nav.signup", text: I18N.t("nav.signup") }));
-    }
-    actions.push(languageSwitcher());
-
-    var inner = el("div", { class: "site-header-inner" }, [brand, nav, el("div", { class: "site-actions" }, actions)]);
-    header.replaceChildren(inner);
-    setUnread(unread);
-  }
-
-  function setTitle(text) {
-    document.title = text ? text + " · " + I18N.t("brand") : I18N.t("brand");
-  }
-
-  function start() {
-    renderHeader();
-    countUnread();
-    watchNotices();
-  }
-
-  document.addEventListener("majlis:session", start);
-  document.addEventListener("majlis:lang", function () {
-    var select = document.getElementById("lang-select");
-    if (select) { select.value = I18N.lang(); }
-    setUnread(unread);
-  });
-  window.addEventListener("storage", function (event) {
-    if (event.key === TOKEN_KEY || event.key === ACCOUNT_KEY) { start(); }
-    if (event.key === SEEN_KEY) { countUnread(); }
-  });
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+export function setUnread(n) {
+  unread = Math.max(0, n);
+  var badge = document.getElementById("nav-unread");
+  var link = document.getElementById("nav-notifications");
+  if (!badge || !link) { return; }
+  badge.hidden = unread === 0;
+  badge.textContent = unread > 99 ? I18N.number(99) + "+" : I18N.number(unread);
+  if (unread > 0) {
+    link.setAttribute("aria-label", I18N.t("nav.notifications.unread", { n: unread }));
   } else {
-    start();
+    link.removeAttribute("aria-label");
   }
+}
 
-  window.MajlisShell = Object.freeze({
-    setTitle: setTitle,
-    markSeen: markSeen,
-    setUnread: setUnread,
-    streamOpen: function () { return streamOpen; },
+async function countUnread() {
+  if (!token()) { setUnread(0); return; }
+  if (document.body.getAttribute("data-page") === "notifications") { return; } /* it marks them */
+  try {
+    var response = await api("GET", "/api/v1/notifications?limit=50");
+    if (!response.ok) { return; }
+    var body = await response.json();
+    setUnread((body.items || []).filter(function (n) { return after(n.created_at, body.seen_at); }).length);
+  } catch (e) { /* offline: the badge waits for the next page */ }
+}
+
+/* Pages that hold long requests of their own (the Space page: its event stream and LL-HLS
+   blocking playlist reloads) poll the count instead of streaming it: over HTTP/1.1 a browser
+   opens at most 6 connections per origin, shared by all its tabs, and two Space tabs with a
+   stream each would stall each other's audio. The notifications page has its own stream. */
+var POLLING_PAGES = { space: true };
+var POLL_S = 60;
+var pollTimer = null;
+
+function watchNotices() {
+  var tok = token();
+  var page = document.body.getAttribute("data-page");
+  if (stream && streamToken === tok) { return; }
+  if (stream) { stream.close(); stream = null; }
+  clearTimeout(pollTimer);
+  streamToken = tok;
+  if (!tok || page === "notifications") { return; }
+  if (POLLING_PAGES[page] || typeof EventSource === "undefined") {
+    var poll = function () {
+      countUnread();
+      pollTimer = setTimeout(poll, C.jitter(POLL_S) * 1000);
+    };
+    pollTimer = setTimeout(poll, C.jitter(POLL_S) * 1000);
+    return;
+  }
+  stream = new EventSource("/api/v1/notifications/stream?access_token=" + encodeURIComponent(tok));
+  stream.addEventListener("notification", function () { setUnread(unread + 1); });
+  /* "open" comes with the response headers, a moment before the server subscribes; and a
+     reconnect may have missed notices. Recount once the stream has settled. EventSource
+     reconnects by itself with its own backoff; nothing else to do on error. */
+  stream.addEventListener("open", function () {
+    streamIsOpen = true;
+    setTimeout(countUnread, 1000);
   });
-})();
+  stream.addEventListener("error", function () { streamIsOpen = false; });
+}
+
+function navLink(href, key, id, current) {
+  var a = el("a", { href: href, id: id || null, class: "nav-link", "aria-current": current ? "page" : null }, [
+    el("span", { "data-i18n": key, text: I18N.t(key) }),
+  ]);
+  return a;
+}
+
+function languageSwitcher() {
+  var select = el("select", { id: "lang-select", class: "lang-select", "data-i18n-label": "lang.label", "aria-label": I18N.t("lang.label") }, [
+    el("option", { value: "en", lang: "en", text: "English" }),
+    el("option", { value: "ar", lang: "ar", text: "العربية" }),
+  ]);
+  select.value = I18N.lang();
+  select.addEventListener("change", function () { I18N.setLang(select.value); });
+  return select;
+}
+
+function renderHeader() {
+  var header = document.getElementById("site-header");
+  if (!header) { return; }
+  var page = document.body.getAttribute("data-page") || "";
+  var me = account();
+
+  var brand = el("a", { class: "brand", href: "/", id: "brand" }, [
+    el("span", { class: "brand-mark", "aria-hidden": "true" }, [
+      el("span", { class: "bar b1" }), el("span", { class: "bar b2" }), el("span", { class: "bar b3" }),
+    ]),
+    el("span", { class: "brand-name", "data-i18n": "brand", text: I18N.t("brand") }),
+  ]);
+
+  var links = [navLink("/", "nav.home", "nav-home", page === "home")];
+  if (me) {
+    var notices = navLink("/notifications", "nav.notifications", "nav-notifications", page === "notifications");
+    notices.appendChild(el("span", { id: "nav-unread", class: "unread", hidden: true, "aria-hidden": "true" }));
+    links.push(notices);
+    var mine = navLink(C.profileUrl(me.handle), "nav.profile", "nav-profile", page === "profile" && document.body.getAttribute("data-handle") === me.handle.toLowerCase());
+    mine.insertBefore(C.avatar(me, "xs"), mine.firstChild);
+    links.push(mine);
+  }
+  var nav = el("nav", { class: "site-nav", id: "site-nav", "data-i18n-label": "nav.label", "aria-label": I18N.t("nav.label") }, links);
+
+  var actions = [];
+  if (me) {
+    actions.push(el("a", { class: "button button-primary start", href: "/spaces/new", id: "start-space", "data-i18n-label": "nav.start", "aria-label": I18N.t("nav.start") }, [
+      el("span", { "aria-hidden": "true", class: "plus", text: "+" }),
+      el("span", { "data-i18n": "nav.start", text: I18N.t("nav.start") }),
+    ]));
+    var out = el("button", { type: "button", class: "button button-quiet", id: "sign-out", "data-i18n": "nav.signout", text: I18N.t("nav.signout") });
+    out.addEventListener("click", async function () {
+      out.disabled = true;
+      await signOut();
+      if (/^\/(notifications|spaces\/new)/.test(window.location.pathname)) { window.location.assign("/"); }
+    });
+    actions.push(out);
+  } else {
+    var back = window.location.pathname + window.location.search;
+    var next = /^\/sign(in|up)/.test(back) ? "" : "?next=" + encodeURIComponent(back);
+    actions.push(el("a", { class: "button button-quiet", href: "/signin" + next, id: "sign-in", "data-i18n": "nav.signin", text: I18N.t("nav.signin") }));
+    actions.push(el("a", { class: "button button-primary", href: "/signup" + next, id: "sign-up", "data-i18n": "nav.signup", text: I18N.t("nav.signup") }));
+  }
+  actions.push(languageSwitcher());
+
+  var inner = el("div", { class: "site-header-inner" }, [brand, nav, el("div", { class: "site-actions" }, actions)]);
+  header.replaceChildren(inner);
+  setUnread(unread);
+}
+
+export function setTitle(text) {
+  document.title = text ? text + " · " + I18N.t("brand") : I18N.t("brand");
+}
+
+function start() {
+  renderHeader();
+  countUnread();
+  watchNotices();
+}
+
+document.addEventListener("majlis:session", start);
+document.addEventListener("majlis:lang", function () {
+  var select = document.getElementById("lang-select");
+  if (select) { select.value = I18N.lang(); }
+  setUnread(unread);
+});
+window.addEventListener("storage", function (event) {
+  if (event.key === TOKEN_KEY || event.key === ACCOUNT_KEY) { start(); }
+  if (event.key === SEEN_KEY) { countUnread(); }
+});
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", start);
+} else {
+  start();
+}
+
+export function streamOpen() { return streamIsOpen; }

@@ -1,5 +1,7 @@
 /* Strings of the sign-in and sign-up pages. */
-MajlisI18n.register({
+import { register } from "../i18n.js";
+
+register({
   en: {
     "auth.signin.title": "Welcome back",
     "auth.signin.lead": "Sign in to follow people, get notified and speak.",

@@ -1,5 +1,7 @@
 /* Strings every page uses: the header, navigation, Space states, errors and waiting states. */
-MajlisI18n.register({
+import { register } from "../i18n.js";
+
+register({
   en: {
     "brand": "majlis",
     "brand.tagline": "Live audio conversations",

@@ -1,5 +1,7 @@
 /* Strings of the home page. */
-MajlisI18n.register({
+import { register } from "../i18n.js";
+
+register({
   en: {
     "home.title": "Home",
     "home.hero.title": "Live conversations, in your own majlis",

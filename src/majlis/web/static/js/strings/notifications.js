@@ -1,5 +1,7 @@
 /* Strings of the notifications page. */
-MajlisI18n.register({
+import { register } from "../i18n.js";
+
+register({
   en: {
     "notices.title": "Notifications",
     "notices.signin": "Sign in to see your notifications.",

@@ -1,5 +1,7 @@
 /* Strings of the profile page. */
-MajlisI18n.register({
+import { register } from "../i18n.js";
+
+register({
   en: {
     "profile.follow": "Follow",
     "profile.unfollow": "Unfollow",

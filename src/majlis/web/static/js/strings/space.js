@@ -1,6 +1,8 @@
 /* Strings of the Space page and /spaces/new, in English and Arabic ("sp." keys; the shared
    Space words — hosted by, starts at, copy link — are in strings/common.js). */
-MajlisI18n.register({
+import { register } from "../i18n.js";
+
+register({
   en: {
     "sp.loading": "Loading the Space…",
     "sp.joining": "Joining…",

@@ -1,0 +1,72 @@
+/* majlis session: who is signed in, shared by every tab of this origin, and the API client.
+
+   The session is a bearer token in localStorage ("majlis.token") plus the signed-in account
+   ("majlis.account"), so every tab is signed in together (shell.js redraws the header on the
+   other tabs' "storage" events). Changes fire "majlis:session" on document. */
+
+export var TOKEN_KEY = "majlis.token";
+export var ACCOUNT_KEY = "majlis.account";
+
+function read(key) {
+  try { return window.localStorage.getItem(key); } catch (e) { return null; }
+}
+export function write(key, value) {
+  try {
+    if (value === null) { window.localStorage.removeItem(key); } else { window.localStorage.setItem(key, value); }
+  } catch (e) { /* storage disabled: the session lasts as long as the page */ }
+}
+
+export function token() { return read(TOKEN_KEY); }
+export function account() {
+  var raw = read(ACCOUNT_KEY);
+  if (!raw || !token()) { return null; }
+  try {
+    var a = JSON.parse(raw);
+    return a && typeof a.handle === "string" ? { handle: a.handle, display_name: String(a.display_name || a.handle) } : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+function changed() {
+  document.dispatchEvent(new CustomEvent("majlis:session", { detail: { account: account() } }));
+}
+
+export function signIn(newToken, acct) {
+  write(TOKEN_KEY, String(newToken));
+  write(ACCOUNT_KEY, JSON.stringify({ handle: acct.handle, display_name: acct.display_name }));
+  changed();
+}
+
+function forget() {
+  write(TOKEN_KEY, null);
+  write(ACCOUNT_KEY, null);
+  changed();
+}
+
+/* Revokes the token on the server (best effort: signing out works offline too), then forgets it. */
+export async function signOut() {
+  var tok = token();
+  if (tok) {
+    try {
+      await fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: "Bearer " + tok } });
+    } catch (e) { /* offline: forgetting the token locally is what matters */ }
+  }
+  forget();
+}
+
+/* fetch() with JSON and the bearer token. Resolves to the Response (any status); rejects only
+   when the network fails. A 401 for a token we sent means it is gone: forget it. */
+export async function api(method, path, body) {
+  var headers = { Accept: "application/json" };
+  var tok = token();
+  if (tok) { headers.Authorization = "Bearer " + tok; }
+  var init = { method: method || "GET", headers: headers };
+  if (body !== undefined && body !== null) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  var response = await fetch(path, init);
+  if (response.status === 401 && tok && token() === tok) { forget(); }
+  return response;
+}
