@@ -251,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
         (work / "data").mkdir()
         with (
             origin_process(work) as (origin, origin_proc),
-            live_space(origin) as hls_path,
+            live_space(origin) as (hls_path, _dash_path),
             running_edge(origin, work / "edge", access_log=False) as edge,
         ):
             space_id = hls_path.split("/")[2]
