@@ -6,14 +6,16 @@ against both: embedded (SQLite + in-process live state) and distributed (Postgre
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from tests.support.client import Api
+from tests.support.client import PASSWORD, TLS, Api, User
 from tests.support.server import RUNNING, RunningServer, run_server
 from tests.support.services import postgres_database, redis_url
 
@@ -130,3 +132,34 @@ def pytest_report_header(config: pytest.Config) -> str:
     if os.environ.get(RUN_SLOW) == "1" or config.option.markexpr:
         return "slow tests: included"
     return f"slow tests: left out (CI runs them: {RUN_SLOW}=1, or -m slow)"
+
+
+@pytest.fixture
+def end_live_spaces(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """End the Spaces a test left live: each one keeps a media room running (a mixer clock, an
+    encoder thread and, in the distributed shape, a Redis connection) for the whole session.
+
+    Used by the modules that sign up hosts by the hundred (bad input, fuzzing), with
+    ``pytestmark = pytest.mark.usefixtures("end_live_spaces")``."""
+    users: list[User] = []
+    sign_in = Api.sign_in
+
+    def recording_sign_in(self: Api, handle: str, password: str = PASSWORD) -> User:
+        user = sign_in(self, handle, password)
+        users.append(user)
+        return user
+
+    monkeypatch.setattr(Api, "sign_in", recording_sign_in)
+    yield
+    if not users:
+        return
+    hosts = {user.handle.lower(): user for user in users}
+    with (
+        contextlib.suppress(httpx.TransportError),  # the test's own server may be gone
+        httpx.Client(base_url=users[0].api.base_url, timeout=10, verify=TLS) as http,
+    ):
+        live = http.get("/api/v1/spaces", params={"state": "live", "limit": 100})
+        for space in live.json()["items"] if live.status_code == 200 else []:
+            host = hosts.get(space["host"]["handle"].lower())
+            if host is not None:
+                http.post(f"/api/v1/spaces/{space['id']}/end", headers=host.headers)

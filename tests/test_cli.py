@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,32 +12,23 @@ import pytest
 
 import majlis
 from majlis.config import Settings
+from tests.support.cli import run_majlis
 from tests.support.client import wait_for_new_segment
 from tests.support.server import free_port, serve_process
 from tests.support.wait import eventually
 
 
-def _majlis(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "majlis", *args],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_version_and_help() -> None:
-    assert _majlis("--version").stdout.strip() == f"majlis {majlis.__version__}"
-    help_text = _majlis("serve", "--help").stdout
+    assert run_majlis("--version").stdout.strip() == f"majlis {majlis.__version__}"
+    help_text = run_majlis("serve", "--help").stdout
     for flag in ("--host", "--port", "--data-dir", "--database-url"):
         assert flag in help_text
-    no_command = _majlis()
+    no_command = run_majlis()
     assert no_command.returncode == 2 and "serve" in no_command.stdout
 
 
 def test_bad_configuration_is_a_clear_error_not_a_traceback() -> None:
-    result = _majlis("serve", env={"MAJLIS_HEARTBEAT_INTERVAL_S": "soon"})
+    result = run_majlis("serve", env={"MAJLIS_HEARTBEAT_INTERVAL_S": "soon"})
     assert result.returncode == 2
     assert "heartbeat_interval_s" in result.stderr and "Traceback" not in result.stderr
 

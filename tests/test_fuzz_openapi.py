@@ -28,12 +28,11 @@ from schemathesis.checks import not_a_server_error
 from majlis.api.app import create_app
 from majlis.config import Settings
 from majlis.media.teaser import TEASER_TYPES
-from tests.support.client import Api, problem_of
+from tests.support.client import Api, problem_of, settled
 from tests.support.server import RunningServer
-from tests.test_bad_input import (
-    end_live_spaces,  # noqa: F401  (autouse: ends live Spaces)
-    settled,
-)
+
+#: End the Spaces a test left live (``end_live_spaces``, tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("end_live_spaces")
 
 STREAMS = {"GET /api/v1/spaces/{space_id}/events", "GET /api/v1/notifications/stream"}
 

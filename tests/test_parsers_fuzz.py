@@ -7,18 +7,18 @@ import json
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from majlis.api.schemas import NewSpace
 from majlis.security.listener_ids import ListenerIds
 from majlis.store.cursors import BadCursor, decode_cursor, encode_cursor
-from tests.support.client import Api, problem_of
+from tests.support.client import Api, problem_of, settled
 from tests.support.server import RunningServer
-from tests.test_bad_input import (
-    end_live_spaces,  # noqa: F401  (autouse: ends live Spaces)
-    settled,
-)
+
+#: End the Spaces a test left live (``end_live_spaces``, tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("end_live_spaces")
 
 PURE = settings(max_examples=400, deadline=None, derandomize=True, database=None)
 LIVE = settings(

@@ -21,11 +21,10 @@ import pytest
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from tests.cluster.cluster import running_cluster
-from tests.media.test_replay_e2e import _fetch_vod
-from tests.media.test_speakers_e2e import PRESENT, latest_program, on_stage, only
 from tests.media.tones import decode_mp4, tone_strength
-from tests.support.client import Api, wait_for_live_stream, wait_for_new_segment
+from tests.support.client import Api, on_stage, wait_for_live_stream, wait_for_new_segment
 from tests.support.presence import counted
+from tests.support.program import PRESENT, fetch_vod, latest_program, only
 from tests.support.server import run_server
 from tests.support.services import postgres_database, redis_url
 from tests.support.wait import eventually, eventually_async
@@ -165,7 +164,7 @@ async def _show(deployment: Deployment) -> None:
         return (await asyncio.to_thread(httpx.get, url)).status_code == 200
 
     await eventually_async(available, message="the replay never became available")
-    text, media = await asyncio.to_thread(_fetch_vod, deployment.other, replay_url)
+    text, media = await asyncio.to_thread(fetch_vod, deployment.other, replay_url)
     assert text.rstrip().endswith("#EXT-X-ENDLIST")
     pcm, rate = await asyncio.to_thread(decode_mp4, media)
     assert pcm.size / rate > 4.0

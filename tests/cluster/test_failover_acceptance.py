@@ -32,8 +32,7 @@ from majlis.media.hls.stream import StreamState
 from majlis.media.program_streams import OPUS, stream_key
 from majlis.media.recording import RecordingIndex
 from tests.cluster.cluster import Cluster, placed, stream_state
-from tests.media.test_speakers_e2e import on_stage
-from tests.support.client import Api
+from tests.support.client import Api, on_stage
 from tests.support.listener import ListenerStats, hls_listener
 from tests.support.nginx_edge import run_nginx_edge
 from tests.support.wait import eventually_async

@@ -21,8 +21,7 @@ import httpx
 import pytest
 
 from tests.cluster.redis_process import start_redis, stop_redis
-from tests.media.test_speakers_e2e import on_stage
-from tests.support.client import Api
+from tests.support.client import Api, on_stage
 from tests.support.presence import counted
 from tests.support.server import free_port, run_server
 from tests.support.services import postgres_database

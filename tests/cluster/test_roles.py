@@ -24,12 +24,12 @@ from majlis.seams.placement.policy import PlacementPolicy
 from majlis.seams.placement.redis import RedisPlacement
 from majlis.services import Services
 from tests.cluster.cluster import shared_node_settings
-from tests.media.test_sdp import GOOD
+from tests.support.cli import run_majlis
 from tests.support.client import Api, problem_of
+from tests.support.sdp import GOOD
 from tests.support.server import RunningServer, free_port, run_server, serve_process
 from tests.support.services import redis_url
 from tests.support.wait import eventually
-from tests.test_cli import _majlis
 
 
 async def _cluster_view(url: str, prefix: str, space_id: str) -> tuple[list[NodeInfo], str]:
@@ -129,16 +129,16 @@ async def _speak_through(base_url: str, space_id: str, token: str, media: Runnin
 
 
 def test_serve_role_is_validated() -> None:
-    bogus = _majlis("serve", "--role", "edge")
+    bogus = run_majlis("serve", "--role", "edge")
     assert bogus.returncode == 2 and "invalid choice: 'edge'" in bogus.stderr
-    alone = _majlis("serve", "--role", "api", env={"MAJLIS_REDIS_URL": ""})
+    alone = run_majlis("serve", "--role", "api", env={"MAJLIS_REDIS_URL": ""})
     assert alone.returncode == 2
     assert "role 'api' needs redis_url" in alone.stderr and "Traceback" not in alone.stderr
-    from_env = _majlis("serve", env={"MAJLIS_ROLE": "cdn"})
+    from_env = run_majlis("serve", env={"MAJLIS_ROLE": "cdn"})
     assert from_env.returncode == 2 and "role must be one of api, media, all" in from_env.stderr
-    leases = _majlis("serve", env={"MAJLIS_NODE_LEASE_S": "1", "MAJLIS_NODE_HEARTBEAT_S": "1"})
+    leases = run_majlis("serve", env={"MAJLIS_NODE_LEASE_S": "1", "MAJLIS_NODE_HEARTBEAT_S": "1"})
     assert leases.returncode == 2 and "node_lease_s must be at least twice" in leases.stderr
-    assert "--role" in _majlis("serve", "--help").stdout
+    assert "--role" in run_majlis("serve", "--help").stdout
 
 
 @pytest.mark.redis

@@ -23,10 +23,8 @@ from majlis.seams.placement.memory import MemoryPlacement
 from majlis.seams.placement.policy import PlacementPolicy
 from majlis.seams.placement.protocol import Placement
 from majlis.seams.placement.redis import RedisPlacement
-from tests.contract.test_live_seams import REDIS_URL, _need_redis, redis_unreachable
+from tests.support.live_kit import REDIS_URL, need_redis
 from tests.support.wait import eventually_async
-
-__all__ = ["redis_unreachable"]  # a fixture this module uses
 
 LONG_S = 30.0  # a lease that cannot lapse during a test
 
@@ -88,7 +86,7 @@ async def _in_backend(backend: str, scenario: Scenario) -> None:
 def run(request: pytest.FixtureRequest, redis_unreachable: str | None) -> Run:
     backend: str = request.param
     if backend == "redis":
-        _need_redis(redis_unreachable)
+        need_redis(redis_unreachable)
     return lambda scenario: asyncio.run(_in_backend(backend, scenario))
 
 

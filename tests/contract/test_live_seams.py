@@ -1,132 +1,30 @@
 """One contract per live seam, run against every backend (in-process and Redis).
 
 Time is a fake clock injected into both backends, so window, bucket and GCRA behaviour is
-deterministic and no test sleeps for it.
+deterministic and no test sleeps for it. The kit and the ``run`` fixture are shared with the
+other live-seam contracts (``tests/support/live_kit.py``, ``conftest.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from majlis.config import Settings
 from majlis.seams.build import build_seams
-from majlis.seams.bus.memory import MemoryEventBus
-from majlis.seams.bus.protocol import EventBus, Subscription
+from majlis.seams.bus.protocol import Subscription
 from majlis.seams.bus.redis import RedisEventBus
-from majlis.seams.counters.memory import MemoryRecentCounters
-from majlis.seams.counters.protocol import RecentCounters
-from majlis.seams.counters.redis import RedisRecentCounters
-from majlis.seams.presence.memory import MemoryPresence
-from majlis.seams.presence.protocol import Presence
-from majlis.seams.presence.redis import RedisPresence
 from majlis.seams.ratelimit.memory import MemoryRateLimiter
-from majlis.seams.ratelimit.protocol import Decision, RateLimiter
-from majlis.seams.ratelimit.redis import RedisRateLimiter
+from majlis.seams.ratelimit.protocol import Decision
 from majlis.types import JSON
+from tests.support.live_kit import REDIS_URL, START, Kit, Run, in_backend, need_redis
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
-START = 1_000_000.0  # a multiple of every window and bucket used below
 WAIT_S = 2.0  # upper bound for an event that must arrive
 QUIET_S = 0.15  # how long we listen for an event that must not arrive
-
-
-class FakeClock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Kit:
-    """Builds a seam of the backend under test, all sharing one fake clock."""
-
-    backend: str
-    redis: Redis | None
-    prefix: str
-    clock: FakeClock = field(default_factory=FakeClock)
-
-    def presence(self, window_s: float = 10.0) -> Presence:
-        if self.redis is None:
-            return MemoryPresence(window_s, clock=self.clock)
-        return RedisPresence(self.redis, window_s, clock=self.clock, prefix=self.prefix)
-
-    def counters(self, bucket_s: float = 2.0, buckets: int = 5) -> RecentCounters:
-        if self.redis is None:
-            return MemoryRecentCounters(bucket_s, buckets, clock=self.clock)
-        return RedisRecentCounters(self.redis, bucket_s, buckets, self.clock, prefix=self.prefix)
-
-    def limiter(self) -> RateLimiter:
-        if self.redis is None:
-            return MemoryRateLimiter(clock=self.clock)
-        return RedisRateLimiter(self.redis, clock=self.clock, prefix=self.prefix)
-
-    def bus(self, queue_size: int = 256) -> EventBus:
-        if self.redis is None:
-            return MemoryEventBus(queue_size)
-        return RedisEventBus(self.redis, prefix=self.prefix, queue_size=queue_size)
-
-
-Scenario = Callable[[Kit], Awaitable[None]]
-Run = Callable[[Scenario], None]
-
-
-async def _redis_unreachable() -> str | None:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=1)
-    try:
-        await client.ping()
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    finally:
-        await client.aclose()
-    return None
-
-
-@pytest.fixture(scope="session")
-def redis_unreachable() -> str | None:
-    return asyncio.run(_redis_unreachable())
-
-
-def _need_redis(reason: str | None) -> None:
-    if reason is None:
-        return
-    message = f"Redis not reachable at 127.0.0.1:6379: {reason}"
-    if os.environ.get("MAJLIS_REQUIRE_ALL") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-async def _in_backend(backend: str, scenario: Scenario) -> None:
-    if backend == "memory":
-        await scenario(Kit(backend, None, ""))
-        return
-    prefix = f"majlis-test:{uuid.uuid4().hex}:"
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        await scenario(Kit(backend, redis, prefix))
-    finally:
-        stale = [key async for key in redis.scan_iter(match=prefix + "*")]
-        if stale:
-            await redis.delete(*stale)
-        await redis.aclose()
-
-
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def run(request: pytest.FixtureRequest, redis_unreachable: str | None) -> Run:
-    """``run(scenario)`` awaits ``scenario(kit)`` in a fresh event loop for this backend."""
-    backend: str = request.param
-    if backend == "redis":
-        _need_redis(redis_unreachable)
-    return lambda scenario: asyncio.run(_in_backend(backend, scenario))
 
 
 # --- presence ---------------------------------------------------------------------------------
@@ -298,7 +196,7 @@ def test_limiter_keys_are_isolated(run: Run) -> None:
 @pytest.mark.redis
 def test_redis_limiter_matches_memory_bit_for_bit(redis_unreachable: str | None) -> None:
     """Same float arithmetic on both sides: random irregular traffic yields identical decisions."""
-    _need_redis(redis_unreachable)
+    need_redis(redis_unreachable)
 
     async def scenario(kit: Kit) -> None:
         memory = MemoryRateLimiter(clock=kit.clock)
@@ -309,7 +207,7 @@ def test_redis_limiter_matches_memory_bit_for_bit(redis_unreachable: str | None)
             key, limit, period = rng.choice([("a", 3, 1.0), ("b", 7, 10.0), ("c", 5, 0.3)])
             assert await redis.hit(key, limit, period) == await memory.hit(key, limit, period)
 
-    asyncio.run(_in_backend("redis", scenario))
+    asyncio.run(in_backend("redis", scenario))
 
 
 # --- event bus --------------------------------------------------------------------------------
@@ -429,7 +327,7 @@ async def _drain(subscription: Subscription) -> list[JSON]:
 @pytest.mark.redis
 def test_redis_keys_carry_a_ttl(redis_unreachable: str | None) -> None:
     """Nothing may outlive its usefulness if a node dies or a Space ends without cleanup."""
-    _need_redis(redis_unreachable)
+    need_redis(redis_unreachable)
 
     async def scenario(kit: Kit) -> None:
         assert kit.redis is not None
@@ -441,14 +339,14 @@ def test_redis_keys_carry_a_ttl(redis_unreachable: str | None) -> None:
         for key in keys:
             assert 0 < await kit.redis.pttl(key) <= 30_000
 
-    asyncio.run(_in_backend("redis", scenario))
+    asyncio.run(in_backend("redis", scenario))
 
 
 @pytest.mark.redis
 def test_build_seams_wires_one_client(redis_unreachable: str | None) -> None:
     """Every Redis seam of a node shares the one client build_seams made, and closing the
     seams closes it (one pool per node, released once, after the bus' reader stopped)."""
-    _need_redis(redis_unreachable)
+    need_redis(redis_unreachable)
 
     async def scenario() -> None:
         seams = build_seams(Settings(redis_url=REDIS_URL, redis_prefix=f"t{uuid.uuid4().hex}:"))
@@ -478,7 +376,7 @@ def test_build_seams_wires_one_client(redis_unreachable: str | None) -> None:
 def test_redis_bus_subscribers_share_one_connection(redis_unreachable: str | None) -> None:
     """An SSE stream or a media room is a subscription; a node has thousands. They must not
     each take a pooled connection (redis-py's pool stops at 100: the node would then fail)."""
-    _need_redis(redis_unreachable)
+    need_redis(redis_unreachable)
 
     async def scenario(kit: Kit) -> None:
         assert kit.redis is not None
@@ -494,4 +392,4 @@ def test_redis_bus_subscribers_share_one_connection(redis_unreachable: str | Non
             await subscription.close()
         await bus.aclose()
 
-    asyncio.run(_in_backend("redis", scenario))
+    asyncio.run(in_backend("redis", scenario))

@@ -9,12 +9,7 @@ from __future__ import annotations
 from majlis.seams.speaking.memory import MemorySpeaking
 from majlis.seams.speaking.protocol import Speaking
 from majlis.seams.speaking.redis import RedisSpeaking
-from tests.contract import test_live_seams as seams
-from tests.contract.test_live_seams import Kit, Run
-
-# The live-seam suite's fixtures: ``run`` drives a scenario on each backend (memory, Redis).
-run = seams.run
-redis_unreachable = seams.redis_unreachable
+from tests.support.live_kit import Kit, Run
 
 TTL_S = 3.0
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.media.recording import RecordingIndex
-from tests.media.test_replay_e2e import _fetch_vod
 from tests.media.tones import decode_mp4, tone_strength
 from tests.support.client import Api
+from tests.support.program import fetch_vod
 from tests.support.server import free_port, serve_process
 
 
@@ -46,7 +46,7 @@ def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path
     try:
         asyncio.run(_speak(base, space["id"], host.token, 3.0))
         ended = host.post(f"/api/v1/spaces/{space['id']}/end").json()
-        _, media = _fetch_vod(base, ended["replay_url"])
+        _, media = fetch_vod(base, ended["replay_url"])
         replay, rate = decode_mp4(media)
         # Both stretches are in the one replay; the downtime itself is not.
         assert pcm.size / rate + 2.5 < replay.size / rate < pcm.size / rate + 8

@@ -33,16 +33,16 @@ from tests.support.client import (
     wait_for_new_segment,
 )
 from tests.support.listener import ListenerStats, dash_listener
+from tests.support.renditions import (
+    NS,
+    OPUS_PART_S,
+    OPUS_PPS,
+    OPUS_SEGMENT_S,
+    PART_S,
+    PPS,
+    SEGMENT_S,
+)
 from tests.support.services import unavailable
-
-NS = {"d": "urn:mpeg:dash:schema:mpd:2011"}
-PART_S = 0.256
-PPS = 8
-SEGMENT_S = PART_S * PPS
-#: The Opus rendition's (media/program.py): parts of 24 frames of 20 ms, segments of 4 parts.
-OPUS_PART_S = 0.48
-OPUS_PPS = 4
-OPUS_SEGMENT_S = OPUS_PART_S * OPUS_PPS
 
 
 class Clock:

@@ -25,10 +25,10 @@ from majlis.media.hls import fmp4
 from majlis.media.hls.stream import StreamState
 from majlis.media.program_streams import stream_key
 from tests.media.bot_thread import BotThread
-from tests.media.test_dash import NS, OPUS_PART_S, OPUS_PPS, OPUS_SEGMENT_S, SEGMENT_S
-from tests.media.test_opus import PRE_SKIP, lag_ms, peak_hz, rms_db
 from tests.media.tones import decode_mp4
+from tests.support.audio import PRE_SKIP, lag_ms, peak_hz, rms_db
 from tests.support.client import Api, wait_for_live_stream, wait_for_new_segment
+from tests.support.renditions import NS, OPUS_PART_S, OPUS_PPS, OPUS_SEGMENT_S, SEGMENT_S
 from tests.support.server import RunningServer
 from tests.support.wait import eventually
 

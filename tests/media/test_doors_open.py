@@ -20,13 +20,12 @@ from majlis.bots.speaker import SpeakerBot
 from majlis.media.dash.timeline import read_timeline, xs_datetime_s
 from majlis.media.hls import fmp4
 from majlis.media.program import PART_TARGET_S, PARTS_PER_SEGMENT
-from tests.media.test_replay_e2e import _fetch_vod
-from tests.media.test_speakers_e2e import only
 from tests.media.tones import decode_mp4
 from tests.support.client import Api
+from tests.support.doors import at, put_teaser, tone_wav
+from tests.support.program import fetch_vod, only
 from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 from tests.support.wait import eventually_async
-from tests.test_doors_open_api import at, put_teaser, tone_wav
 
 TEASER_HZ, SPEAKER_HZ = 660, 440
 
@@ -168,7 +167,7 @@ async def _doors_then_show(server: RunningServer, api: Api) -> None:
 
     # The replay is the show: it starts at the start (sequence 1, time 0), not at the doors.
     assert ended.json()["replay_url"], ended.text
-    _, media = await asyncio.to_thread(_fetch_vod, server.base_url, ended.json()["replay_url"])
+    _, media = await asyncio.to_thread(fetch_vod, server.base_url, ended.json()["replay_url"])
     first = next(box for box in fmp4.iter_boxes(media) if box.type == "moof")
     info = fmp4.read_fragment(media, first)
     assert (info.sequence_number, info.base_media_decode_time) == (1, 0)

@@ -17,13 +17,12 @@ from hypothesis import strategies as st
 from majlis.media.assets.clip import load_demo_clip
 from majlis.media.hls import fmp4
 from majlis.media.hls.opus import FRAME_SIZE, OpusEncoder, parse_opus_head
-from majlis.media.hls.packager import FrameEncoder, Packager
+from majlis.media.hls.packager import Packager
 from tests.media.tones import decode_mp4
+from tests.support.audio import PRE_SKIP, RATE, lag_ms, peak_hz, rms_db
 from tests.support.browser import CHROMIUM, HEADLESS_FLAGS
+from tests.support.packaging import fragment_info, package
 from tests.support.services import unavailable
-
-RATE = 48000
-PRE_SKIP = 312  # libopus's look-ahead at 48 kHz, whatever the application or bitrate
 
 
 def tone(seconds: float, hz: float = 440.0, amplitude: float = 0.5) -> npt.NDArray[np.float32]:
@@ -39,56 +38,6 @@ def tone_bursts(seconds: float) -> npt.NDArray[np.float32]:
     ramp = round(0.005 * RATE)
     envelope = np.convolve(gate.astype(np.float64), np.ones(ramp) / ramp, mode="same")
     return (tone(seconds) * envelope).astype(np.float32)
-
-
-def peak_hz(samples: npt.NDArray[np.float32]) -> float:
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
-    return float(np.argmax(spectrum) * RATE / samples.size)
-
-
-def rms_db(samples: npt.NDArray[np.float32]) -> float:
-    return float(20 * np.log10(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
-
-
-def envelope(samples: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
-    """Level in 1 ms steps (mean absolute value over 2 ms windows), for aligning two decodes."""
-    window = RATE // 500
-    smooth = np.convolve(np.abs(samples.astype(np.float64)), np.ones(window) / window, "same")
-    return smooth[:: RATE // 1000]
-
-
-def lag_ms(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32], within_ms: int = 30) -> int:
-    """By how many ms ``b`` lags ``a``: the peak of their envelopes' cross-correlation."""
-    ea, eb = envelope(a), envelope(b)
-    n = min(ea.size, eb.size) - 2 * within_ms
-    ea = ea[within_ms : within_ms + n] - ea.mean()
-
-    def score(lag: int) -> float:
-        segment = eb[within_ms + lag : within_ms + lag + n] - eb.mean()
-        return float(np.dot(ea, segment))
-
-    return max(range(-within_ms, within_ms + 1), key=score)
-
-
-def package(
-    pcm: npt.NDArray[np.float32],
-    encoder: FrameEncoder | None,
-    frames_per_part: int = 12,
-    chunk: int = 960,
-) -> tuple[bytes, list[tuple[bytes, float]]]:
-    """``pcm`` through a Packager in ``chunk``-sample pushes: its init segment and its parts."""
-    parts: list[tuple[bytes, float]] = []
-    packager = Packager(
-        lambda data, duration: parts.append((data, duration)), frames_per_part, encoder=encoder
-    )
-    for start in range(0, pcm.size, chunk):
-        packager.push(pcm[start : start + chunk])
-    packager.flush()
-    return packager.init, parts
-
-
-def fragment_info(data: bytes) -> fmp4.FragmentInfo:
-    return fmp4.read_fragment(data, next(fmp4.iter_boxes(data)), default_sample_duration=0)
 
 
 def tree(data: bytes, within: fmp4.Box | None = None) -> list[object]:

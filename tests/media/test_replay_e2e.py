@@ -4,39 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from tests.media.tones import decode_mp4, tone_strength
 from tests.support.client import Api, problem_of
+from tests.support.program import fetch_vod
 from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
-
-
-def _fetch_vod(base_url: str, playlist_url: str) -> tuple[str, bytes]:
-    """Fetch a byte-range VOD playlist's init and segments the way a player does."""
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        playlist = http.get(playlist_url)
-        assert playlist.status_code == 200
-        assert playlist.headers["content-type"].startswith("application/vnd.apple.mpegurl")
-        text = playlist.text
-        uri = re.search(r'#EXT-X-MAP:URI="([^"]+)",BYTERANGE="(\d+)@(\d+)"', text)
-        assert uri is not None, text
-        chunks = []
-        ranges = [(int(uri.group(2)), int(uri.group(3)))]
-        ranges += [(int(n), int(o)) for n, o in re.findall(r"#EXT-X-BYTERANGE:(\d+)@(\d+)", text)]
-        for length, offset in ranges:
-            response = http.get(
-                uri.group(1), headers={"Range": f"bytes={offset}-{offset + length - 1}"}
-            )
-            assert response.status_code == 206 and len(response.content) == length
-            chunks.append(response.content)
-    return text, b"".join(chunks)
 
 
 async def _record_and_replay(server: RunningServer, api: Api) -> None:
@@ -51,7 +29,7 @@ async def _record_and_replay(server: RunningServer, api: Api) -> None:
     live_s = time.monotonic() - started
     await bot.close(hang_up=False)
     assert ended["replay_url"] == f"/api/v1/spaces/{space['id']}/replay.m3u8"
-    text, media = await asyncio.to_thread(_fetch_vod, server.base_url, ended["replay_url"])
+    text, media = await asyncio.to_thread(fetch_vod, server.base_url, ended["replay_url"])
     assert "#EXT-X-PLAYLIST-TYPE:VOD" in text and text.rstrip().endswith("#EXT-X-ENDLIST")
     pcm, rate = decode_mp4(media)
     # The room opened when the Space went live, so the recording spans about the live time.

@@ -9,26 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from majlis.media.sdp import MAX_SDP_BYTES, SdpError, check_offer
-
-GOOD = "\r\n".join(
-    [
-        "v=0",
-        "o=- 1 2 IN IP4 127.0.0.1",
-        "s=-",
-        "t=0 0",
-        "a=group:BUNDLE 0",
-        "m=audio 9 UDP/TLS/RTP/SAVPF 111",
-        "c=IN IP4 0.0.0.0",
-        "a=mid:0",
-        "a=sendrecv",
-        "a=rtpmap:111 opus/48000/2",
-        "a=ice-ufrag:abcd",
-        "a=ice-pwd:abcdefghijklmnopqrstuvwx",
-        "a=fingerprint:sha-256 00:11",
-        "a=setup:actpass",
-        "",
-    ]
-)
+from tests.support.sdp import GOOD
 
 
 def test_a_good_offer_passes() -> None:

@@ -4,52 +4,18 @@ PyAV, carries both; each bot hears the other and not itself; muting takes a tone
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
-import httpx
 import pytest
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
 from tests.media.tones import decode_mp4, tone_strength
-from tests.support.client import Api, User, problem_of, wait_for_new_segment
+from tests.support.client import Api, on_stage, problem_of, wait_for_new_segment
+from tests.support.program import PRESENT, latest_program, only
+from tests.support.sdp import GOOD
 from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer, run_server
 from tests.support.wait import eventually_async
-
-PRESENT = 30.0  # a present tone stands this far above the median of the spectrum
-#: An absent tone is at least this much weaker than a present one (40 dB): codec artifacts
-#: put every frequency a few tens above the median of a pure tone's spectrum, so an absolute
-#: threshold would measure Opus, not the mixer.
-ABSENT_RATIO = 100.0
-
-
-def only(pcm: object, rate: int, present: float, absent: float) -> None:
-    strong = tone_strength(pcm, rate, present)  # type: ignore[arg-type]
-    weak = tone_strength(pcm, rate, absent)  # type: ignore[arg-type]
-    assert strong > PRESENT, f"{present} Hz missing (strength {strong:.0f})"
-    assert weak * ABSENT_RATIO < strong, f"{absent} Hz present ({weak:.0f} vs {strong:.0f})"
-
-
-def latest_program(base_url: str, space_id: str, segments: int = 1) -> bytes:
-    """init + the newest complete segments of the live playlist."""
-    with httpx.Client(base_url=base_url, timeout=10) as http:
-        playlist = http.get(f"/hls/{space_id}/live.m3u8")
-        assert playlist.status_code == 200, playlist.text
-        names = re.findall(r"^(\d+\.m4s)$", playlist.text, re.M)
-        assert names, playlist.text
-        init = http.get(f"/hls/{space_id}/init.mp4").content
-        return init + b"".join(http.get(f"/hls/{space_id}/{n}").content for n in names[-segments:])
-
-
-def on_stage(host: User, guest: User, space_id: str) -> None:
-    assert (
-        host.put(
-            f"/api/v1/spaces/{space_id}/stage/{guest.handle}", json={"role": "speaker"}
-        ).status_code
-        == 200
-    )
-    assert guest.post(f"/api/v1/spaces/{space_id}/stage/{guest.handle}/unmute").status_code == 204
 
 
 async def _two_speakers(server: RunningServer, api: Api) -> None:
@@ -182,8 +148,6 @@ def test_an_offer_that_passes_the_checks_but_aiortc_cannot_answer_is_400(
 ) -> None:
     """Well-formed enough for our checks, meaningless to a WebRTC stack: a 400 problem, and
     the node and the Space carry on."""
-    from tests.media.test_sdp import GOOD
-
     host = api.sign_up("odd")
     space = host.create_space()
     old, new = ODD_OFFERS[case]

@@ -21,7 +21,7 @@ from majlis.media.teaser import (
     default_hold,
 )
 from tests.media.tones import tone_strength
-from tests.test_doors_open_api import tone_wav
+from tests.support.doors import tone_wav
 
 #: (container, codec, sample rate, channels): what hosts upload from phones and editors.
 FORMATS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -161,3 +162,42 @@ def wait_for_new_segment(
 
     eventually(listed, timeout_s=timeout_s, message=f"segment {msn} of {space_id} never came")
     return msn
+
+
+def on_stage(host: User, guest: User, space_id: str) -> None:
+    """``host`` puts ``guest`` on the stage of ``space_id``; the guest unmutes (new stage members
+    arrive muted)."""
+    assert (
+        host.put(
+            f"/api/v1/spaces/{space_id}/stage/{guest.handle}", json={"role": "speaker"}
+        ).status_code
+        == 200
+    )
+    assert guest.post(f"/api/v1/spaces/{space_id}/stage/{guest.handle}/unmute").status_code == 204
+
+
+def settled(response: httpx.Response) -> httpx.Response:
+    """After a 500, wait until the server has logged it, before the test fails on it.
+
+    uvicorn logs the traceback of a 500 after sending it; Python 3.11's traceback formatter
+    and pytest's failure report both call ``ast.parse``, whose recursion bookkeeping is not
+    thread-safe in 3.11, and the two running at once crash pytest (INTERNALERROR, "AST
+    constructor recursion depth mismatch"). Only tests that expect a 500 (xfail) need this.
+    uvicorn closes the connection right after that log line, which the client can see.
+    """
+    if response.status_code == 500:
+        sock = response.extensions["network_stream"].get_extra_info("socket")
+        eventually(
+            lambda: _closed_by_the_server(sock),
+            message=f"the server kept open the connection of its 500: {response.text[:300]}",
+        )
+    return response
+
+
+def _closed_by_the_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False  # open, nothing to read
+    except OSError:
+        return True  # reset, or closed on this side already

@@ -14,9 +14,9 @@ import numpy.typing as npt
 from playwright.sync_api import Browser, Page
 
 from tests.media.bot_thread import BotThread
-from tests.media.test_speakers_e2e import ABSENT_RATIO, PRESENT, latest_program, on_stage, only
 from tests.media.tones import decode_mp4, tone_strength
-from tests.support.client import Api, wait_for_new_segment
+from tests.support.client import Api, on_stage, wait_for_new_segment
+from tests.support.program import ABSENT_RATIO, PRESENT, latest_program, only
 from tests.support.server import EMBEDDED_FAST_DISTRIBUTED_SLOW, RunningServer
 from tests.support.wait import eventually
 from tests.web.conftest import sign_in_page

@@ -1,0 +1,31 @@
+"""PCM through a ``Packager`` in memory: its init segment and its parts, and what each part's
+``moof`` says (sequence number, decode time, sample count)."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from majlis.media.hls import fmp4
+from majlis.media.hls.packager import FrameEncoder, Packager
+
+
+def package(
+    pcm: npt.NDArray[np.float32],
+    encoder: FrameEncoder | None,
+    frames_per_part: int = 12,
+    chunk: int = 960,
+) -> tuple[bytes, list[tuple[bytes, float]]]:
+    """``pcm`` through a Packager in ``chunk``-sample pushes: its init segment and its parts."""
+    parts: list[tuple[bytes, float]] = []
+    packager = Packager(
+        lambda data, duration: parts.append((data, duration)), frames_per_part, encoder=encoder
+    )
+    for start in range(0, pcm.size, chunk):
+        packager.push(pcm[start : start + chunk])
+    packager.flush()
+    return packager.init, parts
+
+
+def fragment_info(data: bytes) -> fmp4.FragmentInfo:
+    return fmp4.read_fragment(data, next(fmp4.iter_boxes(data)), default_sample_duration=0)
