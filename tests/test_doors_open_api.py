@@ -4,7 +4,7 @@ audience path, and every refusal (each a problem that changes nothing). Runs on 
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -110,12 +110,17 @@ def test_doors_open_on_time_without_any_request(api: Api) -> None:
     """Doors due in ~2 s: the media plane's timer opens them; nobody asks first. A Space
     cancelled before its doors open never opens them."""
     host = api.sign_up("timer")
-    space = host.create_space("soon", scheduled_start=at(60 + 2 / 60), doors_open_minutes=60)
-    cancelled = host.create_space("no", scheduled_start=at(60 + 2 / 60), doors_open_minutes=60)
+    space = host.create_space("soon", scheduled_start=at(60 + 3 / 60), doors_open_minutes=60)
+    doors_at = datetime.fromisoformat(space["doors_open_at"])
+    cancelled = host.create_space("no", scheduled_start=at(60 + 3 / 60), doors_open_minutes=60)
     assert host.post(f"/api/v1/spaces/{cancelled['id']}/end").status_code == 200
     assert space["hls_url"] is None
     playlist = f"/hls/{space['id']}/live.m3u8"
-    assert api.http.get(playlist).status_code == 404
+    closed = api.http.get(playlist).status_code
+    # Closed before its time: only checkable if this machine got here before it (a loaded
+    # one may not: the doors are ~3 s out); what follows holds either way.
+    if datetime.now(UTC) < doors_at - timedelta(seconds=0.5):
+        assert closed == 404
     wait_for(lambda: api.http.get(playlist).status_code == 200, timeout_s=15)
     assert api.space(space["id"])["hls_url"] == playlist
     time.sleep(0.5)
