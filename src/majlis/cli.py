@@ -110,20 +110,22 @@ def scaletest(args: argparse.Namespace) -> int:
 def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     edge = commands.add_parser(
         "edge-config",
-        help="print an nginx configuration (or a Varnish VCL) for a caching edge",
+        help="print an nginx configuration (or a Varnish VCL, or a squid.conf) for a caching edge",
         description="Print an nginx.conf for a caching edge: collapsed blocking playlist "
         "reloads, parts cached for long, playlists and snapshots stale-while-updating, "
         "everything else passed through. The cache and log directories it names are created "
         "(unless --no-mkdir), so nginx starts with it as it is: save it and run nginx -t -c on it. "
         "With --engine varnish, print a Varnish 7 VCL instead, which also streams LL-DASH "
         "segments to every listener while the origin produces them; the varnishd command line "
-        "to run it is at its top.",
+        "to run it is at its top. With --engine squid, print a squid.conf (Squid 5.7+) that does "
+        "the same from one event loop, without a thread per listener; the squid command line "
+        "is at its top.",
     )
     edge.add_argument(
         "--engine",
         choices=EDGE_ENGINES,
         default="nginx",
-        help="nginx (default) or varnish",
+        help="nginx (default), varnish or squid",
     )
     edge.add_argument(
         "--no-mkdir",
@@ -139,12 +141,20 @@ def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParse
     edge.add_argument("--listen", type=int, default=8080, help="port the edge listens on (8080)")
     edge.add_argument(
         "--cache-size",
-        help="most the cache may use: disk for nginx (1g), memory for varnish (256m)",
+        help="most the cache may use: disk for nginx (1g), memory for varnish and squid (256m)",
     )
-    # nginx only (None: not given, so --engine varnish can refuse them rather than ignore them).
+    # For some engines only (None: not given, so the others refuse them rather than ignore them).
     edge.add_argument("--cache-dir", type=Path, help="nginx: /var/cache/majlis-edge")
     edge.add_argument("--server-name", help="nginx server_name (any host: _)")
-    edge.add_argument("--log-dir", type=Path, help="nginx: /var/log/majlis-edge")
+    edge.add_argument(
+        "--log-dir", type=Path, help="nginx: /var/log/majlis-edge; squid: /var/log/squid"
+    )
+    edge.add_argument(
+        "--access-log",
+        action="store_true",
+        default=None,
+        help="squid: log every request (off by default: it costs the edge CPU)",
+    )
     edge.add_argument(
         "--no-access-log",
         action="store_true",
@@ -159,8 +169,29 @@ def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParse
     )
 
 
-EDGE_ENGINES = ("nginx", "varnish")
-_NGINX_ONLY = ("cache_dir", "server_name", "log_dir", "no_access_log", "snippet")
+EDGE_ENGINES = ("nginx", "varnish", "squid")
+#: The flags only some engines take, and those engines.
+_ENGINE_FLAGS = {
+    "cache_dir": ("nginx",),
+    "server_name": ("nginx",),
+    "log_dir": ("nginx", "squid"),
+    "no_access_log": ("nginx",),
+    "snippet": ("nginx",),
+    "access_log": ("squid",),
+}
+
+
+def _refuse_other_engines_flags(args: argparse.Namespace) -> None:
+    """EdgeConfigError naming each given flag that ``args.engine`` does not take."""
+    from majlis.delivery.edge import EdgeConfigError
+
+    refused = [
+        f"--{name.replace('_', '-')}: for --engine {' or '.join(engines)} only"
+        for name, engines in _ENGINE_FLAGS.items()
+        if getattr(args, name) is not None and args.engine not in engines
+    ]
+    if refused:
+        raise EdgeConfigError("; ".join(refused))
 
 
 def edge_config(args: argparse.Namespace) -> int:
@@ -175,7 +206,10 @@ def edge_config(args: argparse.Namespace) -> int:
 
     if args.engine == "varnish":
         return _varnish_config(args)
+    if args.engine == "squid":
+        return _squid_config(args)
     try:
+        _refuse_other_engines_flags(args)
         options = EdgeOptions(
             origin=parse_origin(args.origin[0]),
             more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
@@ -208,11 +242,8 @@ def _varnish_config(args: argparse.Namespace) -> int:
     from majlis.delivery.edge import EdgeConfigError, parse_origin
     from majlis.delivery.varnish import VarnishOptions, render_vcl
 
-    given = [name for name in _NGINX_ONLY if getattr(args, name) is not None]
     try:
-        if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise EdgeConfigError(f"{flags}: for --engine nginx only")
+        _refuse_other_engines_flags(args)
         options = VarnishOptions(
             origin=parse_origin(args.origin[0]),
             more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
@@ -223,6 +254,29 @@ def _varnish_config(args: argparse.Namespace) -> int:
         print(f"majlis edge-config: {exc}", file=sys.stderr)
         return 2
     print(render_vcl(options), end="")
+    return 0
+
+
+def _squid_config(args: argparse.Namespace) -> int:
+    """The squid.conf, with the squid command line at its top. Squid creates its log files in
+    the directory, which Debian's package makes (owned by its user); it creates no other."""
+    from majlis.delivery.edge import EdgeConfigError, parse_origin
+    from majlis.delivery.squid import SquidOptions, render_config
+
+    try:
+        _refuse_other_engines_flags(args)
+        options = SquidOptions(
+            origin=parse_origin(args.origin[0]),
+            more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
+            listen=args.listen,
+            cache_size=_given(args.cache_size, "256m"),
+            access_log=bool(args.access_log),
+            log_dir=_given(args.log_dir, Path("/var/log/squid")),
+        )
+    except EdgeConfigError as exc:
+        print(f"majlis edge-config: {exc}", file=sys.stderr)
+        return 2
+    print(render_config(options), end="")
     return 0
 
 

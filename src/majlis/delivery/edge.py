@@ -67,7 +67,6 @@ BLOCKING_INACTIVE_S = 60
 #: SSE streams stay open; the origin sends keepalive comments well inside this.
 SSE_READ_TIMEOUT_S = 3600
 
-_SIZE = re.compile(r"[1-9]\d{0,5}[kmg]?", re.IGNORECASE)
 _SERVER_NAME = re.compile(r"[A-Za-z0-9*_.-]{1,253}")
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 #: What the listener-path locations accept. Space ids are ``secrets.token_urlsafe``; nothing
@@ -77,6 +76,40 @@ _ID = "[A-Za-z0-9_-]{1,64}"
 
 class EdgeConfigError(ValueError):
     """An option the edge configuration cannot be rendered with; the message says why."""
+
+
+def check_listen(listen: int) -> None:
+    """The port every engine listens on (``--listen``)."""
+    if not 1 <= listen <= 65535:
+        raise EdgeConfigError(f"--listen must be a port between 1 and 65535, not {listen}")
+
+
+def check_bind(bind: str) -> None:
+    """An address to listen on: empty (every interface) or an IP address."""
+    if bind:
+        try:
+            ipaddress.ip_address(bind)
+        except ValueError:
+            raise EdgeConfigError(f"the bind address {bind!r} is no IP address") from None
+
+
+def check_size(size: str, suffixes: str = "kmg", examples: str = "1g or 512m") -> None:
+    """``--cache-size``: a number with one of the engine's unit ``suffixes`` (or none)."""
+    if not re.fullmatch(rf"[1-9]\d{{0,5}}[{suffixes}]?", size, re.IGNORECASE):
+        units = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}"
+        raise EdgeConfigError(
+            f"--cache-size must be a number with an optional {units} suffix "
+            f"(like {examples}), not {size!r}"
+        )
+
+
+def check_plain_http(engine: str, origins: tuple[Origin, ...]) -> None:
+    """Engines that cannot speak TLS to the origin refuse an ``https://`` one with a way out."""
+    if any(origin.scheme != "http" for origin in origins):
+        raise EdgeConfigError(
+            f"{engine} connects to origins over plain http only; put the origin's "
+            "http:// address here (or use --engine nginx for an https origin)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +188,8 @@ class EdgeOptions:
     def __post_init__(self) -> None:
         if any(o.scheme != self.origin.scheme for o in self.more_origins):
             raise EdgeConfigError("every --origin must use the same scheme (all http or all https)")
-        if not 1 <= self.listen <= 65535:
-            raise EdgeConfigError(f"--listen must be a port between 1 and 65535, not {self.listen}")
-        if not _SIZE.fullmatch(self.cache_size):
-            raise EdgeConfigError(
-                f"--cache-size must be a number with an optional k, m or g suffix "
-                f"(like 1g or 512m), not {self.cache_size!r}"
-            )
+        check_listen(self.listen)
+        check_size(self.cache_size)
         names = self.server_name.split()
         if not names or not all(_SERVER_NAME.fullmatch(n) for n in names):
             raise EdgeConfigError(

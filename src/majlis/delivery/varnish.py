@@ -71,11 +71,15 @@ Varnish does not speak TLS to its backends: an ``https://`` origin is refused wi
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
 
-from majlis.delivery.edge import EdgeConfigError, Origin
+from majlis.delivery.edge import (
+    Origin,
+    check_bind,
+    check_listen,
+    check_plain_http,
+    check_size,
+)
 
 #: First-byte and between-bytes timeouts to the origin: longer than its longest blocking reload
 #: (``api.media.BLOCK_TIMEOUT_S``, 6 s) and a DASH segment's wait for its first chunk (a test
@@ -101,7 +105,6 @@ VARNISHD_PARAMS: tuple[tuple[str, str], ...] = (
     ("thread_pool_max", "5000"),
 )
 
-_SIZE = re.compile(r"[1-9]\d{0,5}[kmgt]?", re.IGNORECASE)
 #: Space ids are ``secrets.token_urlsafe``.
 _ID = "[A-Za-z0-9_-]{1,64}"
 _Q = r"(\?.*)?$"
@@ -134,24 +137,10 @@ class VarnishOptions:
     cache_size: str = "256m"
 
     def __post_init__(self) -> None:
-        for origin in (self.origin, *self.more_origins):
-            if origin.scheme != "http":
-                raise EdgeConfigError(
-                    "Varnish connects to origins over plain http only; put the origin's "
-                    "http:// address here (or use --engine nginx for an https origin)"
-                )
-        if not 1 <= self.listen <= 65535:
-            raise EdgeConfigError(f"--listen must be a port between 1 and 65535, not {self.listen}")
-        if not _SIZE.fullmatch(self.cache_size):
-            raise EdgeConfigError(
-                f"--cache-size must be a number with an optional k, m, g or t suffix "
-                f"(like 256m or 2g), not {self.cache_size!r}"
-            )
-        if self.bind:
-            try:
-                ipaddress.ip_address(self.bind)
-            except ValueError:
-                raise EdgeConfigError(f"the bind address {self.bind!r} is no IP address") from None
+        check_plain_http("Varnish", (self.origin, *self.more_origins))
+        check_listen(self.listen)
+        check_size(self.cache_size, "kmgt", "256m or 2g")
+        check_bind(self.bind)
 
 
 def varnishd_argv(options: VarnishOptions, vcl_path: str = DEFAULT_VCL_PATH) -> tuple[str, ...]:
