@@ -63,6 +63,19 @@ class Edge:
             return []
         return [json.loads(line) for line in self.access_log.read_text().splitlines() if line]
 
+    def logged(self, uri_prefix: str, requests: int) -> list[dict[str, Any]]:
+        """The entries under ``uri_prefix`` once the ``requests`` a test sent there are logged.
+
+        nginx writes a request's line after the answer went out: a client can hold the whole
+        response before its line exists, so a test that counts right after answers races the
+        log (seen: one origin request counted of two, on a loaded machine)."""
+
+        def settled() -> list[dict[str, Any]] | None:
+            found = [e for e in self.entries() if e["uri"].startswith(uri_prefix)]
+            return found if len(found) >= requests else None
+
+        return eventually(settled, message=f"{requests} requests to {uri_prefix} never logged")
+
     def pids(self) -> list[int]:
         """The master and its workers (whose CPU time is the edge's cost)."""
         master = self.process.pid
