@@ -35,7 +35,6 @@ from majlis.media.dash.mpd import (
 from majlis.media.dash.segments import TooFarAhead, open_segment
 from majlis.media.hls.stream import NotYet, StreamState
 from majlis.media.program import PART_TARGET_S
-from majlis.media.program_streams import stream_key
 from majlis.services import Services
 
 router = APIRouter(tags=["media"])
@@ -108,16 +107,16 @@ async def _in_step_with(
     anchor, last = reference.anchor, reference.last_part
     young = anchor is not None and last is not None and last[0] == anchor.first_msn
     deadline = loop.time() + (COMPANION_WAIT_S if young and not reference.ended else 0.0)
-    key = stream_key(space_id, rendition.id)
     while True:
-        source = await svc.media.parts.source(key)
+        source = await svc.media.source(space_id, rendition.id)
         if source is not None and _in_step(source.current(), reference):
             return source.current()
         remaining = deadline - loop.time()
         if remaining <= 0:
             return None
-        if source is None:  # (another node: its state key appears with the first part)
-            await asyncio.sleep(min(0.1, remaining))
+        if source is None:  # not attached yet (here, or on another node with its first part)
+            if await svc.media.source_within(space_id, rendition.id, remaining) is None:
+                return None
             continue
         try:
             await source.wait_until(lambda s: _in_step(s, reference), remaining)

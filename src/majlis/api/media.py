@@ -15,9 +15,7 @@ short-lived grant for the caller (security/grants.py) that the owner node accept
 
 from __future__ import annotations
 
-import asyncio
 import re
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -37,8 +35,7 @@ from majlis.domain.space_cache import SPACE_ID
 from majlis.media.hls.shared import HlsSource
 from majlis.media.hls.stream import BadDirective, NotYet
 from majlis.media.hls.vod import vod_playlist
-from majlis.media.program_streams import AAC, stream_key
-from majlis.media.recording import RecordingIndex
+from majlis.media.program_streams import AAC
 from majlis.media.sdp import MAX_SDP_BYTES, SdpError, check_offer
 from majlis.security.grants import MAX_LENGTH as GRANT_MAX_LENGTH
 from majlis.services import Services
@@ -82,7 +79,7 @@ async def whip_offer(
         offer = check_offer(body)
     except SdpError as exc:
         raise BadOffer(str(exc)) from exc
-    owner_url = await _elsewhere(svc, space_id)
+    owner_url = await svc.media.offer_elsewhere(space_id)
     if owner_url is not None:
         return _redirect(owner_url, request, svc, space_id, me)
     answer = await svc.media.offer(space, me, offer)
@@ -102,29 +99,17 @@ async def whip_hang_up(
     grant: Grant = None,
 ) -> Response:
     me = await _caller(svc, space_id, maybe_me, grant)
-    if space_id not in svc.media.rooms and SPACE_ID.fullmatch(space_id):
-        owner_url = await _elsewhere(svc, space_id, place=False)
-        if owner_url is not None:
-            return _redirect(owner_url, request, svc, space_id, me)
+    owner_url = await svc.media.hang_up_elsewhere(space_id)
+    if owner_url is not None:
+        return _redirect(owner_url, request, svc, space_id, me)
     await svc.media.hang_up(space_id, session_id, me)
     return Response(status_code=204)
-
-
-async def _elsewhere(svc: Services, space_id: str, place: bool = True) -> str | None:
-    """The base URL of the node running ``space_id`` when it is not this one. ``place``: place
-    the Space if it is not yet (an offer to a live Space); else only follow a placement."""
-    ownership = svc.media.ownership
-    if ownership is None:
-        return None
-    if not place and await ownership.placement.placement_of(space_id) is None:
-        return None
-    return await ownership.elsewhere(space_id)
 
 
 def _redirect(
     owner_url: str, request: Request, svc: Services, space_id: str, me: Account
 ) -> Response:
-    grant = svc.media.grants.issue(space_id, me.handle)
+    grant = svc.media.grant(space_id, me.handle)
     return RedirectResponse(f"{owner_url}{request.url.path}?grant={grant}", status_code=307)
 
 
@@ -134,7 +119,7 @@ async def _caller(svc: Services, space_id: str, me: Account | None, grant: str |
         return me
     if grant is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <token>")
-    handle = svc.media.grants.verify(space_id, grant)
+    handle = svc.media.granted_handle(space_id, grant)
     account = await svc.ctx.store.account_by_handle(handle) if handle else None
     if account is None:
         raise Unauthorized("the redirect's grant is not valid (expired?); send the offer again")
@@ -144,8 +129,7 @@ async def _caller(svc: Services, space_id: str, me: Account | None, grant: str |
 async def live_source(svc: Services, space_id: str, rendition: str = AAC) -> HlsSource:
     """The Space's live stream (``rendition``'s: LL-HLS has AAC only), from whichever node runs
     it (the shared part store)."""
-    key = stream_key(space_id, rendition)
-    stream = await svc.media.parts.source(key) if SPACE_ID.fullmatch(space_id) else None
+    stream = await svc.media.source(space_id, rendition) if SPACE_ID.fullmatch(space_id) else None
     if stream is None:
         raise NotFound("this Space is not live here (yet); its replay is at replay_url")
     return stream
@@ -156,19 +140,17 @@ async def live_source_once_open(svc: Services, space_id: str) -> HlsSource:
     has not opened yet (it opens a moment after going live: the lifecycle event, then placement).
 
     Why: a player that joins in that moment would get a 404, which hls.js treats as fatal; a
-    short wait turns it into a slow first answer. Unknown or ended Spaces are 404 at once."""
+    short wait turns it into a slow first answer. Unknown or ended Spaces are 404 at once. The
+    wait sleeps until the plane attaches the room's streams (or another node publishes them)."""
     try:
         return await live_source(svc, space_id)
     except NotFound:
         cached = await svc.ctx.space_cache.get(space_id)
         if cached is None or not cached.space.audible(svc.ctx.now()):
             raise
-    deadline = asyncio.get_running_loop().time() + STARTING_WAIT_S
-    while asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.1)
-        source = await svc.media.parts.source(space_id)
-        if source is not None:
-            return source
+    source = await svc.media.source_within(space_id, AAC, STARTING_WAIT_S)
+    if source is not None:
+        return source
     raise Overloaded("the Space's stream is starting; try again in a moment", retry_after_s=1)
 
 
@@ -225,11 +207,7 @@ async def media_file(space_id: str, name: str, svc: Svc) -> Response:
     return Response(data, media_type="audio/mp4", headers={"Cache-Control": IMMUTABLE})
 
 
-def _recording(svc: Services, space_id: str) -> Path:
-    path = svc.media.recording_path(space_id)
-    if not path.is_file():
-        raise NotFound("this Space has no recording")
-    return path
+NO_RECORDING = "this Space has no recording"
 
 
 @router.get("/api/v1/spaces/{space_id}/replay.m3u8", response_class=Response)
@@ -238,9 +216,10 @@ async def replay_playlist(space_id: str, svc: Svc) -> Response:
     space = await svc.spaces.get(space_id)
     if space.state != "ended" or not space.record:
         raise NotFound("the replay exists once a recorded Space has ended")
-    path = _recording(svc, space_id)
-    index = RecordingIndex.scan(path)
-    text = vod_playlist(index, f"/api/v1/spaces/{space_id}/recording.m4a")
+    segments = await svc.media.replay_segments(space_id)  # scanned off the event loop
+    if segments is None:
+        raise NotFound(NO_RECORDING)
+    text = vod_playlist(segments, f"/api/v1/spaces/{space_id}/recording.m4a")
     return Response(text, media_type=PLAYLIST_TYPE, headers={"Cache-Control": "public, max-age=60"})
 
 
@@ -250,8 +229,11 @@ async def recording_file(space_id: str, svc: Svc) -> FileResponse:
     space = await svc.spaces.get(space_id)
     if not space.record:
         raise NotFound("this Space was not recorded")
+    path = await svc.media.recording(space_id)
+    if path is None:
+        raise NotFound(NO_RECORDING)
     return FileResponse(
-        _recording(svc, space_id),
+        path,
         media_type="audio/mp4",
         filename=f"majlis-{space_id}.m4a",
         headers={"Cache-Control": "public, max-age=60"},
