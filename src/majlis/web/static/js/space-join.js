@@ -81,6 +81,7 @@ function ended() {
 
 function waitThen(phase, key, seconds, fn) {
   debug.retryInS = seconds;
+  debug.waits.push(seconds); /* every wait planned, for tests: a timer may fire late, never early */
   setPhase(phase);
   say(key === "sp.busy" ? "sp.waiting" : key, { s: Math.ceil(seconds) }, phase === "offline");
   later("retry", seconds, function () {

@@ -30,7 +30,7 @@ export var els = {
 
 export var debug = {
   page: "space", spaceId: spaceId, state: app.getAttribute("data-state"), phase: "loading",
-  role: "listener", message: "", listenerId: null, joinAttempts: 0, joinStatuses: [], retryInS: null,
+  role: "listener", message: "", listenerId: null, joinAttempts: 0, joinStatuses: [], retryInS: null, waits: [],
   heartbeats: 0, heartbeatFailures: 0, snapshots: 0, events: 0, listenerCount: null, stage: [],
   speaking: [], requestPending: false, streaming: null, player: null, playing: false, currentTime: 0,
   autoplayBlocked: false, playerRestarts: 0, hlsErrors: [], dashErrors: [], dashRepresentation: null, liveLatency: null, hearing: null, constraints: null,
