@@ -24,12 +24,17 @@ How, and why this way:
 * LL-DASH listeners through Varnish choose the AAC Representation (``majlis_dash``) or the Opus
   speech rendition (``majlis_dash_opus``, 32 kb/s, 1.92 s segments of 0.48 s chunks): bytes per
   listener-second are reported against each one's own bitrate (``bytes_over_bitrate``).
+* The same two through Squid (``majlis_dash_squid``, ``majlis_dash_opus_squid``): one Squid
+  worker (``majlis edge-config --engine squid``), pinned to core 0 like Varnish. Origin fetches
+  per segment are counted at the origin (``origin_dash_requests_per_segment``) for every edge;
+  ``edge_misses_per_segment`` (listeners told X-Cache: MISS) only for Varnish: Squid says MISS
+  to every request that joined another's fetch.
 
 Usage::
 
     python bench/listeners_vs_icecast.py [--listeners 1000] [--duration 25] [--rounds 2]
 
-Needs nginx, icecast2, ffmpeg and taskset.
+Needs nginx, varnish, squid, icecast2, ffmpeg and taskset.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from tests.support.listener import (
     preload_hint,
 )
 from tests.support.nginx import running_edge
+from tests.support.squid import running_squid
 from tests.support.varnish import running_varnish
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -318,6 +324,8 @@ SYSTEMS = {
     "majlis_segments": ("segments", ("origin", "nginx_quiet")),
     "majlis_dash": ("dash", ("origin", "varnish")),
     "majlis_dash_opus": ("dash_opus", ("origin", "varnish")),
+    "majlis_dash_squid": ("dash", ("origin", "squid")),
+    "majlis_dash_opus_squid": ("dash_opus", ("origin", "squid")),
     "icecast": ("icecast", ("icecast",)),
 }
 
@@ -336,16 +344,19 @@ def run(args: argparse.Namespace) -> int:
             running_edge(origin, work / "edge", buffered_log=True) as edge,
             running_edge(origin, work / "quiet", access_log=False) as quiet,
             running_varnish(origin, work / "varnish") as varnish,
+            running_squid(origin) as squid,
             running_icecast(work / "ice", BITRATE_KBPS, SERVER_CPU, LOAD_CPU) as ice,
         ):
             varnish_pids = process_tree(varnish.process.pid)
-            for pid in edge.pids() + quiet.pids() + varnish_pids:
+            squid_pids = process_tree(squid.process.pid)
+            for pid in edge.pids() + quiet.pids() + varnish_pids + squid_pids:
                 os.sched_setaffinity(pid, {SERVER_CPU})
             pids = {
                 "origin": [origin_proc.pid],
                 "nginx": edge.pids(),
                 "nginx_quiet": quiet.pids(),
                 "varnish": varnish_pids,
+                "squid": squid_pids,
                 "icecast": [ice.server.pid],
                 # Icecast's encoder, reported apart (the origin's own encoding is in its idle).
                 "icecast_source_ffmpeg": [ice.source.pid],
@@ -356,6 +367,8 @@ def run(args: argparse.Namespace) -> int:
                 "majlis_segments": quiet.url + hls_path,
                 "majlis_dash": varnish.url + dash_path,
                 "majlis_dash_opus": varnish.url + dash_path,
+                "majlis_dash_squid": squid.url + dash_path,
+                "majlis_dash_opus_squid": squid.url + dash_path,
                 "icecast": ice.url,
             }
             time.sleep(3)  # the first parts are out, the bot's connection settled
@@ -419,7 +432,9 @@ def summarize(
             "bytes_over_bitrate": max(p["listeners"]["bytes_over_bitrate"] for p in mine),
             "edge_misses_per_segment": max(
                 p["listeners"].get("edge_misses_per_segment") or 0.0 for p in mine
-            ),
+            )
+            if processes[-1] == "varnish"
+            else None,
             "chunk_latency_s": mine[-1]["listeners"].get("chunk_latency_s"),
             "playback_latency_s": mine[-1]["listeners"].get("playback_latency_s"),
         }

@@ -9,11 +9,10 @@ there, and where it differs from the Varnish VCL (``delivery/varnish.py``):
 
 - **One worker, memory cache only.** ``collapsed_forwarding on`` makes a request for a URL that
   is being fetched join that fetch instead of starting its own, and the joiners read the body
-  as it grows. With ``workers 2`` (SMP) the workers share a cache that publishes an object only
-  once it is complete, and ~16 origin fetches per segment were measured; with a ``cache_dir``
-  the disk store's own locking gets in the way too. So: one worker, ``cache_mem`` sized by
-  ``--cache-size``, ``memory_cache_mode always``. A single core serves the edge; run one Squid
-  per core (behind a load balancer) for more.
+  as it grows. With ``workers 2`` (SMP) that breaks: ~16 origin fetches per segment were
+  measured. So: one worker, no ``cache_dir`` (live segments are wanted for seconds), ``cache_mem``
+  sized by ``--cache-size``, ``memory_cache_mode always``. One core serves the edge; run one
+  Squid per core (behind a load balancer) for more.
 - **The first requester may leave.** ``quick_abort_min -1 KB`` keeps the fetch going when the
   client that started it hangs up: others are reading it. ``read_ahead_gap`` lets the fetch
   read a whole segment ahead of the slowest reader.
@@ -27,8 +26,8 @@ there, and where it differs from the Varnish VCL (``delivery/varnish.py``):
   memory LRU drops old segments instead. A player's ``Cache-Control: no-cache`` would send every
   request to the origin: ``ignore-reload`` on the listener paths, as Varnish ignores it.
 - **No grace.** Squid 5 has no stale-while-revalidate: when the MPD expires the next request
-  revalidates it (a conditional request; waiters of the same moment collapse onto it), so a
-  crowd waits one origin round trip every ``max-age`` instead of being served the old copy.
+  revalidates it (a conditional request), so listeners wait one origin round trip every
+  ``max-age`` instead of being served the old copy.
   ``max_stale`` lets a copy ``LIVE_GRACE_S`` stale stand in only when the origin cannot answer.
 - **Errors: one answer for the crowd, kept a second.** The origin's 4xx/5xx say ``no-store``,
   and Squid hands an answer it may not keep to none of the requests waiting on the fetch: each
