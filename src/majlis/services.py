@@ -18,6 +18,7 @@ from majlis.domain.notices import Notices
 from majlis.domain.space_cache import SpaceCache
 from majlis.domain.spaces import Spaces
 from majlis.domain.stage import Stage
+from majlis.media.hls.parts.build import build_part_store
 from majlis.media.plane import MediaPlane
 from majlis.media.teaser import TeaserDecoder
 from majlis.seams.build import Seams, build_seams
@@ -69,7 +70,11 @@ class Services:
             stage=Stage(ctx, spaces, accounts, notices),
             audience=Audience(ctx),
             notices=notices,
-            media=MediaPlane(ctx, ownership),
+            media=MediaPlane(
+                ctx,
+                build_part_store(seams.redis, seams.live.bus, settings.redis_prefix),
+                ownership,
+            ),
         )
         services.seams = seams
         if settings.runs_media:

@@ -21,7 +21,7 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
-from majlis.media.hls.shared import state_of
+from majlis.media.hls.parts.redis import state_of
 from majlis.media.hls.stream import StreamState
 from majlis.seams.nodes.redis import RedisNodeRegistry
 from majlis.seams.placement.policy import PlacementPolicy

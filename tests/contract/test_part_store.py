@@ -16,7 +16,9 @@ import pytest
 from redis.asyncio import Redis
 
 from majlis.media.dash.segments import MAX_AHEAD, TooFarAhead, open_segment
-from majlis.media.hls.shared import HlsSource, MemoryPartStore, PartStore, RedisPartStore
+from majlis.media.hls.parts.memory import MemoryPartStore
+from majlis.media.hls.parts.protocol import HlsSource, PartStore
+from majlis.media.hls.parts.redis import RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from majlis.media.program_streams import AAC, OPUS, attach, last_states, stream_key
 from majlis.seams.bus.redis import RedisEventBus
@@ -46,11 +48,11 @@ async def _in_backend(backend: str, scenario: Scenario) -> None:
         return
     url, prefix = redis_url(), f"majlis-test-{secrets.token_hex(4)}:"
     buses, stores, bus_redis = [], [], []
-    for _ in range(2):
+    for _ in range(2):  # two nodes, each with its one client, as seams.build makes them
         bus_redis.append(Redis.from_url(url))
         bus = RedisEventBus(bus_redis[-1], prefix)
         buses.append(bus)
-        stores.append(RedisPartStore(Redis.from_url(url), bus, prefix))
+        stores.append(RedisPartStore(bus_redis[-1], bus, prefix))
     try:
         await scenario(Nodes(*stores))
     finally:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from majlis.media.hls.shared import HlsSource, MemoryPartStore, hls_topic
+from majlis.media.hls.parts.memory import MemoryPartStore
+from majlis.media.hls.parts.protocol import HlsSource, hls_topic
 from majlis.media.hls.stream import LiveStream
 from majlis.media.plane.sources import Sources
 from majlis.seams.bus.memory import MemoryEventBus

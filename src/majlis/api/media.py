@@ -32,7 +32,7 @@ from majlis.domain.errors import (
     UnsupportedMediaType,
 )
 from majlis.domain.space_cache import SPACE_ID
-from majlis.media.hls.shared import HlsSource
+from majlis.media.hls.parts.protocol import HlsSource
 from majlis.media.hls.stream import BadDirective, NotYet
 from majlis.media.hls.vod import vod_playlist
 from majlis.media.program_streams import AAC

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from majlis.media.hls.shared import PartStore
+from majlis.media.hls.parts.protocol import PartStore
 from majlis.media.hls.stream import LiveStream, StreamState
 
 AAC = "aac"

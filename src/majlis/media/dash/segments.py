@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from majlis.media.hls.shared import HlsSource
+from majlis.media.hls.parts.protocol import HlsSource
 from majlis.media.hls.stream import StreamState
 
 #: How many segments past the one being produced a request may be, and wait: a client computes

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from majlis.cluster.ownership import Ownership
 from majlis.domain.context import Context
-from majlis.media.hls.shared import HlsSource, PartStore, build_part_store
+from majlis.media.hls.parts.protocol import HlsSource, PartStore
 from majlis.media.hls.vod import SegmentRange
 from majlis.media.plane.claims import Claims
 from majlis.media.plane.doors import Doors
@@ -35,11 +35,10 @@ from majlis.store.records import Account, Space
 
 
 class MediaPlane:
-    def __init__(self, ctx: Context, ownership: Ownership | None = None) -> None:
+    def __init__(self, ctx: Context, parts: PartStore, ownership: Ownership | None = None) -> None:
+        """``parts`` is where listeners' requests are served from: this node's streams, and
+        (with Redis) every other node's, so any node answers any Space's playlists and parts."""
         settings = ctx.settings
-        #: Where listeners' requests are served from: this node's streams, and (with Redis)
-        #: every other node's, so any node answers any Space's playlists and parts.
-        parts = build_part_store(settings.redis_url, ctx.live.bus, settings.redis_prefix)
         self._sources = Sources(parts, ctx.live.bus, shared=bool(settings.redis_url))
         self._recordings = Recordings(settings.data_dir)
         self._claims = Claims(ownership)

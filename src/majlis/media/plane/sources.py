@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from majlis.media.hls.shared import HlsSource, PartStore, hls_topic
+from majlis.media.hls.parts.protocol import HlsSource, PartStore, hls_topic
 from majlis.media.plane.tasks import cancel_and_wait
 from majlis.seams.bus.protocol import EventBus, Subscription
 

@@ -1,21 +1,5 @@
-"""The shared part store: any origin node answers any live Space's playlists and parts.
-
-Why a shared store and not routing by node at the edge (docs/architecture.md, "Placement"): the
-edge then needs to know nothing about placement, a failover changes nothing in front of the
-origin, and an API node that dies costs listeners nothing (the edge asks another one). The
-cost is one copy of each part into Redis (~4 parts/s of ~2 KB per live Space) and one small
-message per part to the nodes that are serving that Space right now.
-
-Two halves, one contract (tests/contract/test_part_store.py):
-
-- the media node *attaches* each room's ``LiveStream``; every change is copied out (a part's
-  bytes, the completed segment's bytes, the playlist ``StreamState``);
-- any node asks ``source(space_id)`` for an ``HlsSource`` and serves requests from it:
-  the local stream when the room runs here, else (Redis) a ``RemoteStream`` that mirrors the
-  state from the event bus and reads part bytes from Redis.
-
-``MemoryPartStore`` is the single-node product: attached streams, served where they run.
-"""
+"""The part store across nodes: a media node copies each change of its streams to Redis and
+the bus; any other node mirrors the state from the bus and reads the bytes from Redis."""
 
 from __future__ import annotations
 
@@ -24,11 +8,12 @@ import contextlib
 import logging
 import time
 from dataclasses import astuple
-from typing import Protocol
 
 import orjson
 from redis.asyncio import Redis
 
+from majlis.media.hls.parts.memory import MemoryPartStore
+from majlis.media.hls.parts.protocol import HlsSource, StateTest, hls_topic
 from majlis.media.hls.stream import (
     Anchor,
     BadDirective,
@@ -42,105 +27,23 @@ from majlis.types import JSON
 
 log = logging.getLogger(__name__)
 
+
 #: How long parts and segments stay in Redis: longer than any listener may still ask for them
 #: (a part is listed for ~3 target durations, a segment for the window, ~12 s).
 PART_TTL_S = 60
+
+
 #: The state key outlives the last change by this much: a dead node's Space stops being served
 #: soon, an ended Space's ENDLIST stays readable as long as locally (plane.ENDED_STREAM_GRACE_S).
 STATE_TTL_S = 60
+
+
 #: A mirror nobody asked for this long is dropped (and its subscription closed).
 IDLE_S = 30.0
+
+
 #: Changes waiting to be copied out per stream before the oldest are dropped (Redis too slow).
 QUEUE_LIMIT = 64
-
-
-class HlsSource(Protocol):
-    """What the LL-HLS routes serve from: a live stream, here or on another node."""
-
-    async def playlist(self, msn: int | None, part: int | None, timeout_s: float) -> str: ...
-
-    async def part(self, msn: int, index: int, timeout_s: float) -> bytes | None: ...
-
-    async def segment(self, msn: int) -> bytes | None: ...
-
-    async def init(self) -> bytes | None: ...
-
-    def current(self) -> StreamState:
-        """The stream's state as this node knows it now."""
-
-    async def wait_until(self, ready: StateTest, timeout_s: float) -> None:
-        """Return once ``ready(state)`` holds; ``NotYet`` if ``timeout_s`` passes first."""
-
-
-class PartStore(Protocol):
-    def attach(self, space_id: str, stream: LiveStream) -> None:
-        """Serve (and, shared, copy out) ``stream`` as ``space_id``'s from now on."""
-
-    def detach(self, space_id: str, stream: LiveStream) -> None:
-        """``stream`` is no longer served here (its grace after the end is over)."""
-
-    async def source(self, space_id: str) -> HlsSource | None:
-        """Where to serve ``space_id`` from, or None: not live anywhere (404)."""
-
-    async def last_state(self, space_id: str) -> StreamState | None:
-        """The newest state any *other* node published for ``space_id``, unless it ended: a
-        room opened after a failover continues that stream. Always None in memory."""
-
-    async def aclose(self) -> None: ...
-
-
-class LocalSource:
-    """An ``HlsSource`` over a stream of this node."""
-
-    def __init__(self, stream: LiveStream) -> None:
-        self.stream = stream
-
-    async def playlist(self, msn: int | None, part: int | None, timeout_s: float) -> str:
-        return await self.stream.playlist(msn, part, timeout_s)
-
-    async def part(self, msn: int, index: int, timeout_s: float) -> bytes | None:
-        return await self.stream.part(msn, index, timeout_s)
-
-    async def segment(self, msn: int) -> bytes | None:
-        return self.stream.segment(msn)
-
-    async def init(self) -> bytes | None:
-        return self.stream.init
-
-    def current(self) -> StreamState:
-        return self.stream.state()
-
-    async def wait_until(self, ready: StateTest, timeout_s: float) -> None:
-        await self.stream.wait_until(ready, timeout_s)
-
-
-class MemoryPartStore:
-    def __init__(self) -> None:
-        self.streams: dict[str, LiveStream] = {}
-
-    def attach(self, space_id: str, stream: LiveStream) -> None:
-        self.streams[space_id] = stream
-
-    def detach(self, space_id: str, stream: LiveStream) -> None:
-        if self.streams.get(space_id) is stream:
-            del self.streams[space_id]
-
-    async def source(self, space_id: str) -> HlsSource | None:
-        stream = self.streams.get(space_id)
-        return LocalSource(stream) if stream is not None else None
-
-    async def last_state(self, space_id: str) -> StreamState | None:
-        return None
-
-    async def aclose(self) -> None:
-        self.streams.clear()
-
-
-# --- Redis --------------------------------------------------------------------------------------
-
-
-def hls_topic(space_id: str) -> str:
-    return f"hls:{space_id}"
 
 
 def _state_json(state: StreamState) -> JSON:
@@ -263,10 +166,6 @@ class RemoteStream:
     async def init(self) -> bytes | None:
         self.used_at = time.monotonic()
         return await self._store.get(f"i:{self.space_id}")
-
-
-class StateTest(Protocol):
-    def __call__(self, state: StreamState, /) -> bool: ...
 
 
 class RedisPartStore(MemoryPartStore):
@@ -397,10 +296,3 @@ class RedisPartStore(MemoryPartStore):
         self._copiers.clear()
         self._mirrors.clear()
         await super().aclose()
-        await self._redis.aclose()
-
-
-def build_part_store(redis_url: str, bus: EventBus, prefix: str) -> PartStore:
-    if not redis_url:
-        return MemoryPartStore()
-    return RedisPartStore(Redis.from_url(redis_url), bus, prefix)
