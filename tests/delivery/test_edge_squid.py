@@ -28,17 +28,17 @@ from majlis.api.media import BLOCK_TIMEOUT_S
 from majlis.api.sse import KEEPALIVE_S
 from majlis.delivery.edge import parse_origin
 from majlis.delivery.squid import ERROR_TTL_S, READ_TIMEOUT_S, SquidOptions, render_config
-from tests.delivery.test_edge_varnish import (
-    _ISO_MS,
-    DASH_FIRST_CHUNK_WAIT_S,
-    Reader,
-    Stage,
-    _dash,
-    _next_segment,
-    _read_all,
-)
 from tests.media.tones import decode_mp4, tone_strength
 from tests.support.client import live_segments
+from tests.support.edge_stage import (
+    DASH_FIRST_CHUNK_WAIT_S,
+    ISO_MS,
+    Reader,
+    Stage,
+    dash_prefix,
+    next_segment,
+    read_all,
+)
 from tests.support.live_space import ahead, concurrently, hint, live_space, origin_process
 from tests.support.scripted_origin import Held, ScriptedOrigin, Status
 from tests.support.services import unavailable
@@ -299,7 +299,7 @@ def test_the_dash_clock_is_the_origins_uncached(stage: Stage) -> None:
         asked = time.time()
         response = httpx.get(f"{stage.edge.url}/dash/time")
         answered = time.time()
-        assert response.status_code == 200 and _ISO_MS.fullmatch(response.text), response.text
+        assert response.status_code == 200 and ISO_MS.fullmatch(response.text), response.text
         told = datetime.fromisoformat(response.text.replace("Z", "+00:00")).timestamp()
         assert asked - 0.002 <= told <= answered + 0.002
         assert response.headers["cache-control"] == "no-store"
@@ -344,11 +344,11 @@ def test_server_sent_events_stream_through_unbuffered(stage: Stage) -> None:
 def test_dash_listeners_of_a_segment_not_yet_begun_cost_the_origin_one_request(
     stage: Stage,
 ) -> None:
-    prefix = _dash(stage)
-    number = _next_segment(stage)
+    prefix = dash_prefix(stage)
+    number = next_segment(stage)
     uri = f"{prefix}/aac/{number}.m4s"
     readers = [Reader(stage.edge.url + uri) for _ in range(100)]
-    _read_all(readers)
+    read_all(readers)
     assert {(r.status, r.error) for r in readers} == {(200, "")}
     assert len({r.body for r in readers}) == 1
     complete = eventually(
@@ -366,8 +366,8 @@ def test_dash_listeners_of_a_segment_not_yet_begun_cost_the_origin_one_request(
 def test_a_dash_listener_arriving_mid_segment_reads_it_before_it_is_complete(
     stage: Stage,
 ) -> None:
-    prefix = _dash(stage)
-    uri = f"{prefix}/aac/{_next_segment(stage)}.m4s"
+    prefix = dash_prefix(stage)
+    uri = f"{prefix}/aac/{next_segment(stage)}.m4s"
     first, late = Reader(stage.edge.url + uri), Reader(stage.edge.url + uri)
     with httpx.Client(timeout=READ_S) as http:
         fetching = threading.Thread(target=first.run, args=(http,))
@@ -459,7 +459,7 @@ def test_a_503_reaches_every_waiter_and_is_kept_a_second_at_most(scripted: Scrip
     busy.release.clear()  # held until the crowd waits for it
     scripted.origin.script(path, busy)
     readers = [Reader(scripted.edge.url + path) for _ in range(10)]
-    crowd = threading.Thread(target=_read_all, args=(readers,))
+    crowd = threading.Thread(target=read_all, args=(readers,))
     crowd.start()
     eventually(  # one fetches, nine wait on its fetch
         lambda: scripted.edge.in_flight(path) == 10 and scripted.origin.requests(path) == 1,

@@ -12,12 +12,11 @@ the DASH clock itself.
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -35,9 +34,16 @@ from majlis.delivery.varnish import (
 )
 from tests.media.tones import decode_mp4, tone_strength
 from tests.support.client import live_segments
+from tests.support.edge_stage import (
+    DASH_FIRST_CHUNK_WAIT_S,
+    ISO_MS,
+    Reader,
+    Stage,
+    dash_prefix,
+    next_segment,
+    read_all,
+)
 from tests.support.live_space import (
-    LiveSpace,
-    Origin,
     ahead,
     concurrently,
     hint,
@@ -56,15 +62,6 @@ from tests.support.varnish import (
     varnishd_binary,
 )
 from tests.support.wait import eventually
-
-#: How long a segment request may wait at the origin for the segment's first chunk (the origin's
-#: ``open_segment`` wait) before it streams for a segment's duration (~2 s).
-DASH_FIRST_CHUNK_WAIT_S = BLOCK_TIMEOUT_S
-_ACCESS = re.compile(
-    r'uvicorn\.access: (?P<client>[\d.]+):\d+ - "(?P<method>[A-Z]+) (?P<target>\S+) HTTP/[\d.]+"'
-    r" (?P<status>\d+)"
-)
-_ISO_MS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def _varnishd() -> str:
@@ -125,26 +122,6 @@ def test_listener_answers_never_become_uncacheable() -> None:
 
 
 # --- In front of a real origin ------------------------------------------------------------------
-
-
-@dataclass
-class Stage:
-    origin: Origin
-    edge: VarnishEdge
-    space: LiveSpace
-
-    @property
-    def hls(self) -> str:
-        return self.space.hls
-
-    def origin_requests(self, target: str = "", method: str = "") -> list[re.Match[str]]:
-        """The origin's access-log lines (``target`` a path prefix, query included)."""
-        lines = (_ACCESS.search(line) for line in self.origin.log.read_text().splitlines())
-        return [
-            m
-            for m in lines
-            if m and m["target"].startswith(target) and (not method or m["method"] == method)
-        ]
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +282,7 @@ def test_the_edge_tells_the_dash_clock(stage: Stage) -> None:
     response = httpx.get(f"{stage.edge.url}/dash/time")
     after = time.time()
     assert response.status_code == 200 and response.headers["x-cache"] == "SYNTH"
-    assert _ISO_MS.fullmatch(response.text), response.text
+    assert ISO_MS.fullmatch(response.text), response.text
     told = datetime.fromisoformat(response.text.replace("Z", "+00:00")).timestamp()
     assert before - 0.002 <= told <= after + 0.002  # the same clock, to the millisecond
     assert response.headers["cache-control"] == "no-store"
@@ -365,75 +342,14 @@ def test_the_playlist_is_fresh_within_its_ttl_and_stale_while_updating(stage: St
 # --- LL-DASH through the edge (the real origin) -------------------------------------------------
 
 
-@dataclass
-class Reader:
-    """One listener reading a streamed answer: when its first and last bytes came, and whether
-    the answer broke off (``error``)."""
-
-    url: str
-    status: int = 0
-    cache: str = ""
-    body: bytes = b""
-    first_at: float = 0.0
-    last_at: float = 0.0
-    error: str = ""
-    started: threading.Event = field(default_factory=threading.Event)
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def run(self, http: httpx.Client) -> None:
-        try:
-            with http.stream("GET", self.url) as response:
-                self.status, self.cache = response.status_code, response.headers.get("x-cache", "")
-                for chunk in response.iter_raw():
-                    if not self.body:
-                        self.first_at = time.monotonic()
-                        self.started.set()
-                    self.body += chunk
-                self.last_at = time.monotonic()
-        except httpx.HTTPError as exc:
-            self.error = repr(exc)
-        finally:
-            self.started.set()
-            self.done.set()
-
-
-def _read_all(readers: list[Reader]) -> None:
-    limits = httpx.Limits(max_connections=len(readers))
-    with httpx.Client(timeout=BACKEND_TIMEOUT_S + 5, limits=limits) as http:
-        threads = [threading.Thread(target=r.run, args=(http,)) for r in readers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(BACKEND_TIMEOUT_S * 2)
-
-
-def _dash(stage: Stage) -> str:
-    """The Space's DASH path, or a skip naming the routes the origin does not have yet."""
-    prefix = f"/dash/{stage.space.space_id}"
-    mpd = httpx.get(f"{stage.origin.url}{prefix}/live.mpd", timeout=10)
-    if mpd.status_code == 404:
-        pytest.skip(
-            "the origin has no LL-DASH routes yet (GET /dash/{space_id}/live.mpd, "
-            "/dash/{space_id}/{rendition}/init.mp4 and /{number}.m4s answer 404)"
-        )
-    assert mpd.status_code == 200, mpd.text
-    return prefix
-
-
-def _next_segment(stage: Stage) -> int:
-    """A segment not begun yet (DASH numbers its segments as the HLS playlist does)."""
-    msn, _index = hint(stage.space.origin_playlist())
-    return msn + 1
-
-
 def test_dash_listeners_of_a_segment_not_yet_begun_cost_the_origin_one_request(
     stage: Stage,
 ) -> None:
-    prefix = _dash(stage)
-    number = _next_segment(stage)
+    prefix = dash_prefix(stage)
+    number = next_segment(stage)
     uri = f"{prefix}/aac/{number}.m4s"
     readers = [Reader(stage.edge.url + uri) for _ in range(100)]
-    _read_all(readers)
+    read_all(readers)
     assert {r.status for r in readers} == {200}, {r.status for r in readers}
     assert len({r.body for r in readers}) == 1
     # Complete: the same bytes as the segment the origin lists once it is done (the parts are
@@ -457,8 +373,8 @@ def test_dash_listeners_following_the_live_edge_cost_one_origin_request_per_segm
 ) -> None:
     """100 listeners each read five segments in a row, asking for the next as the last one
     ends (as an LL-DASH player at the live edge does): ~10 s, one origin fetch per segment."""
-    prefix = _dash(stage)
-    start = _next_segment(stage)
+    prefix = dash_prefix(stage)
+    start = next_segment(stage)
     numbers = range(start, start + 5)
 
     def follow(http: httpx.Client) -> list[Reader]:
@@ -486,8 +402,8 @@ def test_dash_listeners_following_the_live_edge_cost_one_origin_request_per_segm
 def test_a_dash_listener_arriving_mid_segment_reads_it_before_it_is_complete(
     stage: Stage,
 ) -> None:
-    prefix = _dash(stage)
-    uri = f"{prefix}/aac/{_next_segment(stage)}.m4s"
+    prefix = dash_prefix(stage)
+    uri = f"{prefix}/aac/{next_segment(stage)}.m4s"
     first, late = Reader(stage.edge.url + uri), Reader(stage.edge.url + uri)
     with httpx.Client(timeout=BACKEND_TIMEOUT_S + 5) as http:
         fetching = threading.Thread(target=first.run, args=(http,))
@@ -589,7 +505,7 @@ def test_a_503_reaches_every_waiter_with_its_retry_after_and_is_kept_a_second_at
     scripted.origin.script(path, busy)
     sleeping = scripted.edge.counters("MAIN.busy_sleep")["MAIN.busy_sleep"]
     readers = [Reader(scripted.edge.url + path) for _ in range(10)]
-    crowd = threading.Thread(target=_read_all, args=(readers,))
+    crowd = threading.Thread(target=read_all, args=(readers,))
     crowd.start()
     eventually(  # one fetches, nine wait on its fetch
         lambda: scripted.edge.counters("MAIN.busy_sleep")["MAIN.busy_sleep"] >= sleeping + 9,
