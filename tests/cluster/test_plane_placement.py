@@ -82,4 +82,5 @@ def test_each_space_runs_on_one_node_and_moves_when_it_stops(
             return "#EXT-X-DISCONTINUITY\n" in text and "#EXT-X-ENDLIST" not in text
 
         eventually(continued, message="the stream did not continue after a discontinuity")
-        assert set(spaces) <= rooms(b)
+        # Every one of a's Spaces ends up on b; the last taken over may still be opening.
+        eventually(lambda: set(spaces) <= rooms(b), message="b did not take every Space over")
