@@ -421,8 +421,8 @@ def middleware_cost(n: int = 100_000) -> dict[str, float]:
     """CPU µs per request of the admission and metrics middleware, in process, around a bare
     ASGI app: what admission control adds to every request, and what a shed costs before
     uvicorn's own HTTP parsing (which a hello-world request also pays)."""
-    from majlis.api.admission import Admission, Limits
-    from majlis.api.metrics import RequestMetrics
+    from majlis.api.middleware.admission import Admission, Limits
+    from majlis.api.middleware.metrics import RequestMetrics
 
     class Route:
         path = "/api/v1/spaces/{space_id}/heartbeat"

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from majlis.api.admission import Lane, RetryAfter, TokenBucket, lane_of, resolve_client
+from majlis.api.middleware.admission import Lane, RetryAfter, TokenBucket, lane_of, resolve_client
 from tests.support.client import Api, problem_of, wait_for_live_stream
 from tests.support.server import RunningServer, run_server
 from tests.support.wait import eventually
@@ -228,7 +228,7 @@ def test_forwarded_for_resolution() -> None:
 
 def test_entry_bucket_and_adaptive_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1000.0]
-    monkeypatch.setattr("majlis.api.admission.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("majlis.api.middleware.admission.time.monotonic", lambda: now[0])
     bucket = TokenBucket(5)
     assert [bucket.take() for _ in range(7)] == [True] * 5 + [False] * 2
     now[0] += 0.2

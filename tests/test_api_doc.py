@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from majlis.api.app import create_app
+from majlis.app import create_app
 from majlis.config import Settings
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "api.md").read_text(encoding="utf-8")

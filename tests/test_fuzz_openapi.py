@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from majlis.api.app import create_app
+from majlis.app import create_app
 from majlis.config import Settings
 from majlis.media.teaser import TEASER_TYPES
 from tests.support.client import Api, problem_of, settled

@@ -24,9 +24,9 @@ from fastapi.routing import iter_route_contexts
 from starlette.requests import Request
 
 from majlis.api import deps
-from majlis.api.admission import Lane, lane_of
-from majlis.api.app import create_app
+from majlis.api.middleware.admission import Lane, lane_of
 from majlis.api.route_table import TABLE, TEMPLATES, UNROUTED, RouteTable
+from majlis.app import create_app
 from majlis.config import Settings
 from majlis.telemetry import HTTP_REQUESTS
 
@@ -162,7 +162,7 @@ def test_an_app_with_a_route_the_table_does_not_classify_does_not_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     without_livez = RouteTable({path: c for path, c in TEMPLATES.items() if path != "/livez"})
-    monkeypatch.setattr("majlis.api.app.TABLE", without_livez)
+    monkeypatch.setattr("majlis.app.TABLE", without_livez)
     with pytest.raises(RuntimeError, match=r"missing from api/route_table\.py: GET /livez$"):
         create_app(Settings())
 

@@ -12,23 +12,23 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from majlis.api.app import create_app
+from majlis.app import create_app
 from majlis.config import Settings
 from majlis.domain import shapes
-from majlis.domain.render import (
-    account_json,
-    member_json,
-    notification_json,
-    request_json,
-    space_json,
-)
-from majlis.store.records import (
+from majlis.domain.model import (
     Account,
     Notification,
     Space,
     SpaceRef,
     SpeakRequest,
     StageMember,
+)
+from majlis.domain.render import (
+    account_json,
+    member_json,
+    notification_json,
+    request_json,
+    space_json,
 )
 
 NOW = datetime(2030, 1, 31, 18, 0, tzinfo=UTC)

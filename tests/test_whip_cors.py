@@ -1,4 +1,5 @@
-"""WHIP answers CORS for the deployment's own origin only (api/whip_cors.py), over real HTTP.
+"""WHIP answers CORS for the deployment's own origin only (api/middleware/whip_cors.py), over
+real HTTP.
 
 A browser follows a WHIP 307 to another node only if that node answers the preflight and marks
 its answer readable; any other origin must stay same-origin (no foreign page speaks with a
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from majlis.api.whip_cors import origin_of
+from majlis.api.middleware.whip_cors import origin_of
 from tests.support.client import Api, problem_of
 from tests.support.server import RunningServer, run_server
 

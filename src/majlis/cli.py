@@ -359,7 +359,7 @@ def demo(settings: Settings) -> int:
 def serve(settings: Settings) -> int:
     import asyncio
 
-    from majlis.api.app import create_app
+    from majlis.app import create_app
     from majlis.serving import server_for
 
     print(_banner(settings), flush=True)

@@ -76,8 +76,8 @@ class Settings:
     log_format: str = "text"
     #: Log every request (uvicorn's access log): off by default, it costs CPU at scale.
     access_log: bool = False
-    #: Admission control (api/admission.py). Requests being worked on at once; beyond it a 503
-    #: with Retry-After. 256 ~ one core's join throughput (6k/s) x 40 ms (bench/surge.py).
+    #: Admission control (api/middleware/admission.py). Requests being worked on at once; beyond
+    #: it a 503 with Retry-After. 256 ~ one core's join throughput (6k/s) x 40 ms (bench/surge.py).
     max_inflight: int = 256
     #: New arrivals (join, sign-in, sign-up) are admitted only while fewer than this many
     #: requests are in flight, so they are shed before the people already in the room.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from majlis.api.app import create_app
+from majlis.app import create_app
 from majlis.bots.sources import ClipSource
 from majlis.bots.speaker import SpeakerBot
 from majlis.config import Settings

@@ -15,8 +15,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from majlis.domain.store import Store, StoreConflict
 from majlis.store.cursors import BadCursor
-from majlis.store.protocol import Store, StoreConflict
 from majlis.store.sql import SqlStore
 from majlis.store.tables import metadata
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from majlis.api.media import BLOCK_TIMEOUT_S
+from majlis.api.routes.media import BLOCK_TIMEOUT_S
 from majlis.delivery.edge import (
     BLOCKING_INACTIVE_S,
     LIVE_INACTIVE_S,

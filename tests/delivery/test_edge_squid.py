@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from majlis.api.media import BLOCK_TIMEOUT_S
+from majlis.api.routes.media import BLOCK_TIMEOUT_S
 from majlis.api.sse import KEEPALIVE_S
 from majlis.delivery.edge import parse_origin
 from majlis.delivery.squid import ERROR_TTL_S, READ_TIMEOUT_S, SquidOptions, render_config

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from majlis.api.media import BLOCK_TIMEOUT_S
+from majlis.api.routes.media import BLOCK_TIMEOUT_S
 from majlis.delivery.edge import parse_origin
 from majlis.delivery.varnish import (
     BACKEND_TIMEOUT_S,

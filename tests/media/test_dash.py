@@ -20,7 +20,7 @@ import av
 import httpx
 import pytest
 
-from majlis.api.dash import utc_time
+from majlis.api.routes.dash import utc_time
 from majlis.media.dash.chunks import Fragments
 from majlis.media.dash.mpd import AAC, OPUS, TIME_SHIFT_BUFFER_S, Track, chunk_parts, render_mpd
 from majlis.media.dash.timeline import read_timeline

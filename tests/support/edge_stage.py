@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from majlis.api.media import BLOCK_TIMEOUT_S
+from majlis.api.routes.media import BLOCK_TIMEOUT_S
 from majlis.delivery.varnish import BACKEND_TIMEOUT_S
 from tests.support.live_space import LiveSpace, Origin, hint
 from tests.support.varnish import VarnishEdge

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 
-from majlis.api.app import create_app
+from majlis.app import create_app
 from majlis.config import Settings
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from majlis.api.route_table import RouteClass, class_of
 from majlis.domain.errors import Unauthorized
+from majlis.domain.model import Account
 from majlis.services import Services
-from majlis.store.records import Account
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/sessions")
 

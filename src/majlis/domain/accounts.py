@@ -8,9 +8,9 @@ from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLi
 from majlis.domain.events import account_topic, event
 from majlis.domain.model import Account
 from majlis.domain.notices import Notices
+from majlis.domain.store import StoreConflict
 from majlis.security.passwords import KdfBusy
 from majlis.security.tokens import MAX_TOKEN_LENGTH, new_token, token_hash
-from majlis.store.protocol import StoreConflict
 
 
 class Accounts:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 from majlis.config import Settings
 from majlis.domain.space_cache import SpaceCache
+from majlis.domain.store import Store
 from majlis.seams.live import LiveSeams
 from majlis.security.listener_ids import ListenerIds
 from majlis.security.passwords import PasswordKdf
-from majlis.store.protocol import Store
 
 
 @dataclass

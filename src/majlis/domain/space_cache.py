@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from majlis.caching import TtlCache
 from majlis.domain.model import Space
-from majlis.store.protocol import Store
+from majlis.domain.store import Store
 
 SPACE_ID = re.compile(r"[A-Za-z0-9_-]{1,16}")
 

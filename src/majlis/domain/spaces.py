@@ -25,7 +25,7 @@ from majlis.domain.model import Account, Page, Space, Teaser
 from majlis.domain.render import account_brief, iso, space_json
 from majlis.domain.shapes import SpaceOut
 from majlis.domain.space_cache import SPACE_ID
-from majlis.store.protocol import StoreConflict
+from majlis.domain.store import StoreConflict
 from majlis.types import SpaceState
 
 MAX_SCHEDULE_AHEAD = timedelta(days=14)

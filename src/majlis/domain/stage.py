@@ -16,7 +16,7 @@ from majlis.domain.model import Account, Space, SpeakRequest, StageMember
 from majlis.domain.notices import Notices
 from majlis.domain.render import account_brief, member_json
 from majlis.domain.spaces import Spaces, store_conflict
-from majlis.store.protocol import StoreConflict
+from majlis.domain.store import StoreConflict
 from majlis.types import JSON, Role
 
 MAX_COHOSTS = 2

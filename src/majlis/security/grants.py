@@ -1,8 +1,8 @@
 """Short-lived grants that carry a WHIP caller's authorization across a redirect.
 
 Why: an offer sent to a node that does not run the Space's room is answered with a 307 to the
-node that does (api/media.py). Clients drop the Authorization header when a redirect leaves the
-origin (the Fetch standard and httpx both do), so the redirecting node, which has already
+node that does (api/routes/media.py). Clients drop the Authorization header when a redirect
+leaves the origin (the Fetch standard and httpx both do), so the redirecting node, which has already
 checked the caller, puts a grant in the Location instead: ``<handle>.<expiry>.<mac>``, an HMAC
 under the secret every node shares, bound to the Space, the handle and the path's purpose. The
 owner node verifies it with no lookup but the account itself. It expires in seconds, so a URL

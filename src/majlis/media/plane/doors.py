@@ -16,13 +16,13 @@ from datetime import timedelta
 from typing import Any
 
 from majlis.domain.context import Context
+from majlis.domain.model import Space
 from majlis.media.mixer import Pcm
 from majlis.media.plane.claims import Claims
 from majlis.media.plane.rooms import Rooms
 from majlis.media.plane.tasks import cancel_and_wait
 from majlis.media.room import Room
 from majlis.media.teaser import BadTeaser, TeaserPlayer, decode_teaser, default_hold
-from majlis.store.records import Space
 
 log = logging.getLogger(__name__)
 #: A doors timer firing this early still opens the doors (timers and clocks are not exact).

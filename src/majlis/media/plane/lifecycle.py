@@ -15,13 +15,13 @@ from collections.abc import AsyncIterator
 
 from majlis.domain.context import Context
 from majlis.domain.events import SPACES_TOPIC
+from majlis.domain.model import Space
 from majlis.media.plane.claims import Claims
 from majlis.media.plane.doors import Doors
 from majlis.media.plane.resubscribe import RESUBSCRIBE_MIN_S, subscribe_retrying
 from majlis.media.plane.rooms import Rooms
 from majlis.media.plane.tasks import cancel_and_wait
 from majlis.seams.bus.protocol import Subscription
-from majlis.store.records import Space
 from majlis.types import JSON, SpaceState
 
 log = logging.getLogger(__name__)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from majlis.cluster.ownership import Ownership
 from majlis.domain.context import Context
+from majlis.domain.model import Account, Space
 from majlis.media.hls.parts.protocol import HlsSource, PartStore
 from majlis.media.hls.vod import SegmentRange
 from majlis.media.plane.claims import Claims
@@ -31,7 +32,6 @@ from majlis.media.plane.sources import Sources
 from majlis.media.plane.whip_gate import Answer, WhipGate
 from majlis.media.program_streams import AAC, stream_key
 from majlis.media.room import Room
-from majlis.store.records import Account, Space
 
 
 class MediaPlane:

@@ -2,7 +2,7 @@
 
 WHIP offers are authorized against the store, not the event stream, so a speaker can never
 connect on stale information. An offer is answered only by the node that runs the Space's room;
-any other node names that node (the routes redirect there, api/media.py) and vouches for the
+any other node names that node (the routes redirect there, api/routes/media.py) and vouches for the
 caller with a short-lived grant (security/grants.py), since clients drop Authorization across
 origins.
 """
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from majlis.cluster.ownership import Ownership
 from majlis.domain.context import Context
 from majlis.domain.errors import BadOffer, Conflict, Forbidden, NotFound, Overloaded
+from majlis.domain.model import Account, Space
 from majlis.domain.space_cache import SPACE_ID
 from majlis.media.plane.rooms import Rooms
 from majlis.media.whip import NegotiationFailed, SpeakerSession
 from majlis.security.grants import WhipGrants
-from majlis.store.records import Account, Space
 
 
 @dataclass

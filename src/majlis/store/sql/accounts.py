@@ -9,8 +9,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from majlis.domain.model import Account, Credentials
+from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
-from majlis.store.protocol import StoreConflict
 from majlis.store.sql.engine import SqlEngine
 from majlis.store.sql.rows import ACCOUNT_COLUMNS, row_exists, to_account
 

@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
 from majlis.store.migrate import run_migrations
-from majlis.store.protocol import StoreConflict
 from majlis.types import SpaceState
 
 

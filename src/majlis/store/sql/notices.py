@@ -8,9 +8,9 @@ from sqlalchemy import ColumnElement, delete, exists, insert, or_, select, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from majlis.domain.model import Account, Notification, Page, SpaceRef
+from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
 from majlis.store.cursors import decode_cursor, encode_cursor
-from majlis.store.protocol import StoreConflict
 from majlis.store.sql.engine import SqlEngine
 from majlis.store.sql.rows import has_row
 

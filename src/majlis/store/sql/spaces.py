@@ -9,9 +9,9 @@ from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, up
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from majlis.domain.model import Account, Page, Space, StageMember, Teaser
+from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
 from majlis.store.cursors import decode_cursor, encode_cursor
-from majlis.store.protocol import StoreConflict
 from majlis.store.sql.engine import SqlEngine
 from majlis.store.sql.rows import ACCOUNT_COLUMNS, to_account
 from majlis.types import SpaceState

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 
 from majlis.domain.model import SpeakRequest, StageMember
+from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
-from majlis.store.protocol import StoreConflict
 from majlis.store.sql.engine import SqlEngine
 from majlis.store.sql.rows import ACCOUNT_COLUMNS, has_row, to_account
 from majlis.types import Role

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Response
 from starlette.responses import StreamingResponse
 
 from majlis.api.deps import Svc
-from majlis.api.media import BLOCK_TIMEOUT_S, IMMUTABLE, live_source, live_source_once_open
+from majlis.api.routes.media import BLOCK_TIMEOUT_S, IMMUTABLE, live_source, live_source_once_open
 from majlis.domain.errors import NotFound, Overloaded
 from majlis.media.dash.mpd import (
     AAC,

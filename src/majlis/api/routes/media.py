@@ -31,6 +31,7 @@ from majlis.domain.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from majlis.domain.model import Account
 from majlis.domain.space_cache import SPACE_ID
 from majlis.media.hls.parts.protocol import HlsSource
 from majlis.media.hls.stream import BadDirective, NotYet
@@ -39,7 +40,6 @@ from majlis.media.program_streams import AAC
 from majlis.media.sdp import MAX_SDP_BYTES, SdpError, check_offer
 from majlis.security.grants import MAX_LENGTH as GRANT_MAX_LENGTH
 from majlis.services import Services
-from majlis.store.records import Account
 
 router = APIRouter(tags=["media"])
 

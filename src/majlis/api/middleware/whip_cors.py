@@ -1,7 +1,7 @@
 """CORS for the WHIP routes, so a browser can follow a 307 to the Space's media node.
 
 Why: a WHIP offer posted to any API node is redirected to the node that runs the Space's room
-(api/media.py). When that node is another origin than the page (``node_url`` is
+(api/routes/media.py). When that node is another origin than the page (``node_url`` is
 ``http://media-2:8000``, the page is ``https://spaces.example.org``), the browser sends the
 redirected offer only if the media node answers the preflight, and lets the page read the
 answer (its Location, a 503's Retry-After) only with Access-Control-Allow-Origin. Only the

@@ -1,5 +1,7 @@
-"""The durable-state seam. Business rules live in ``majlis.domain``; the store guarantees the
-invariants that need atomicity (stage limits, bans, state transitions) inside one transaction."""
+"""The durable state the domain needs, as the port it declares: ``majlis.store`` implements it
+(SQLite and PostgreSQL), so the domain imports nothing of the store. Business rules live here in
+the domain; the store guarantees the invariants that need atomicity (stage limits, bans, state
+transitions) inside one transaction."""
 
 from __future__ import annotations
 

@@ -11,15 +11,15 @@ from fastapi import FastAPI
 from starlette.responses import Response
 
 import majlis
-from majlis.api import accounts, audience, dash, media, reach, spaces, stage
-from majlis.api.admission import Admission, Limits
-from majlis.api.guards import RequestGuards
-from majlis.api.metrics import RequestMetrics, install_metrics
+from majlis.api.middleware.admission import Admission, Limits
+from majlis.api.middleware.guards import RequestGuards
+from majlis.api.middleware.metrics import RequestMetrics, install_metrics
+from majlis.api.middleware.whip_cors import WhipCors
 from majlis.api.problems import install_problem_handlers
 from majlis.api.responses import JSON
 from majlis.api.route_table import TABLE
+from majlis.api.routes import accounts, audience, dash, media, reach, spaces, stage
 from majlis.api.schemas import Problem
-from majlis.api.whip_cors import WhipCors
 from majlis.config import Settings
 from majlis.services import Services
 from majlis.web.pages import install_web
