@@ -97,8 +97,7 @@ class Services:
 
     def room_count(self) -> tuple[int, int]:
         """(live Spaces, connected speakers) on this node, for its heartbeat."""
-        rooms = list(self.media.rooms.values())
-        return len(rooms), sum(len(room.sessions) for room in rooms)
+        return self.media.load()
 
     async def stop(self) -> None:
         if self.heartbeat is not None:

@@ -67,7 +67,7 @@ def _histogram(route: str) -> Histogram:
 
 
 async def _refresh_listener_gauges(services: Services) -> None:
-    live = list(services.media.rooms)
+    live = services.media.live_space_ids()
     presence = services.ctx.live.presence
     counts = {space_id: await presence.count(space_id) for space_id in live}
     ACTIVE_LISTENERS.clear()

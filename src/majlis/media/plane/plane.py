@@ -75,8 +75,17 @@ class MediaPlane:
 
     @property
     def rooms(self) -> Mapping[str, Room]:
-        """The open rooms by Space id (read-only)."""
+        """The open rooms by Space id (read-only; tests look inside a room)."""
         return self._rooms.open
+
+    def live_space_ids(self) -> list[str]:
+        """The Spaces whose rooms run on this node (the listener gauges are kept for these)."""
+        return list(self._rooms.open)
+
+    def load(self) -> tuple[int, int]:
+        """(live Spaces, connected speakers) on this node: what its heartbeat reports."""
+        rooms = list(self._rooms.open.values())
+        return len(rooms), sum(len(room.sessions) for room in rooms)
 
     @property
     def opening(self) -> frozenset[str]:
