@@ -308,17 +308,11 @@ class LiveStream:
         Raises ``BadDirective`` for directives to refuse with 400, ``NotYet`` when
         ``timeout_s`` passes first (503).
         """
-        # §6.2.5.2: "A Server MUST ignore _HLS_msn and _HLS_part if the Playlist contains an
-        # EXT-X-ENDLIST tag."
-        if self._ended:
+        if msn is None and part is None and not self._ended:
+            return self._text  # the plain reload, every listener's: no state built for it
+        now = self.state().answer_now(msn, part)
+        if now is not None or msn is None:
             return self._text
-        # §6.2.5.2: "If the Playlist URI contains an _HLS_part directive but no _HLS_msn
-        # directive, the Server MUST return Bad Request, such as HTTP 400."
-        if msn is None:
-            if part is not None:
-                raise BadDirective("_HLS_part needs _HLS_msn")
-            return self._text
-        self._check_directives(msn, part)
         await self._wait(lambda: self._ended or self._holds(msn, part), timeout_s)
         # §6.2.5.2: "The Server MUST deliver the entire Playlist, even if the requested Media
         # Segment is not the last one in the Playlist, and even if it is no longer in the
@@ -393,9 +387,6 @@ class LiveStream:
             self._after[1] + 1 if self._after is not None else 0,
             self._anchor,
         )
-
-    def _check_directives(self, msn: int, part: int | None) -> None:
-        self.state().check_directives(msn, part)
 
     def _holds(self, msn: int, part: int | None) -> bool:
         return self.state().holds(msn, part)

@@ -83,6 +83,25 @@ class StreamState:
         # second; otherwise Advance Part Limit = 3."
         return 3 / self.part_target_s if self.part_target_s < 1 else 3.0
 
+    def answer_now(self, msn: int | None, part: int | None) -> str | None:
+        """The playlist to answer a reload with at once, or None: wait until ``holds``.
+
+        One place for the rules both the local stream and a mirror on another node follow.
+        Raises BadDirective for directives to refuse with 400.
+        """
+        # §6.2.5.2: "A Server MUST ignore _HLS_msn and _HLS_part if the Playlist contains an
+        # EXT-X-ENDLIST tag."
+        if self.ended:
+            return self.text
+        # §6.2.5.2: "If the Playlist URI contains an _HLS_part directive but no _HLS_msn
+        # directive, the Server MUST return Bad Request, such as HTTP 400."
+        if msn is None:
+            if part is not None:
+                raise BadDirective("_HLS_part needs _HLS_msn")
+            return self.text
+        self.check_directives(msn, part)
+        return None
+
     def check_directives(self, msn: int, part: int | None) -> None:
         """Raise BadDirective for the directives §6.2.5.2 says to refuse with 400."""
         if msn < 0 or (part is not None and part < 0):

@@ -16,7 +16,6 @@ from majlis.media.hls.parts.memory import MemoryPartStore
 from majlis.media.hls.parts.protocol import HlsSource, StateTest, hls_topic
 from majlis.media.hls.stream import (
     Anchor,
-    BadDirective,
     LiveStream,
     NotYet,
     StreamChange,
@@ -140,14 +139,9 @@ class RemoteStream:
     async def playlist(self, msn: int | None, part: int | None, timeout_s: float) -> str:
         # The same rules as LiveStream.playlist (RFC 8216bis §6.2.5.2), over the mirrored state.
         self.used_at = time.monotonic()
-        state = self.state
-        if state.ended:
-            return state.text
-        if msn is None:
-            if part is not None:
-                raise BadDirective("_HLS_part needs _HLS_msn")
-            return state.text
-        state.check_directives(msn, part)
+        now = self.state.answer_now(msn, part)
+        if now is not None or msn is None:
+            return self.state.text
         await self._wait(lambda s: s.ended or s.holds(msn, part), timeout_s)
         return self.state.text
 
