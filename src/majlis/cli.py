@@ -8,10 +8,13 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import majlis
 from majlis.config import ROLES, Settings
+
+if TYPE_CHECKING:
+    from majlis.delivery.edge import Origin
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -195,38 +198,38 @@ def _refuse_other_engines_flags(args: argparse.Namespace) -> None:
 
 
 def edge_config(args: argparse.Namespace) -> int:
-    from majlis.delivery.edge import (
-        EdgeConfigError,
-        EdgeOptions,
-        directories,
-        parse_origin,
-        render_config,
-        render_http,
-    )
+    from majlis.delivery.edge import EdgeConfigError, parse_origin
 
-    if args.engine == "varnish":
-        return _varnish_config(args)
-    if args.engine == "squid":
-        return _squid_config(args)
+    render = {"nginx": _nginx_config, "varnish": _varnish_config, "squid": _squid_config}
     try:
         _refuse_other_engines_flags(args)
-        options = EdgeOptions(
-            origin=parse_origin(args.origin[0]),
-            more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
-            listen=args.listen,
-            server_name=_given(args.server_name, "_"),
-            cache_dir=_given(args.cache_dir, Path("/var/cache/majlis-edge")),
-            cache_size=_given(args.cache_size, "1g"),
-            log_dir=_given(args.log_dir, Path("/var/log/majlis-edge")),
-            access_log=not args.no_access_log,
-        )
+        origins = tuple(parse_origin(url) for url in args.origin)
+        text = render[args.engine](args, origins)
     except EdgeConfigError as exc:
         print(f"majlis edge-config: {exc}", file=sys.stderr)
         return 2
+    print(text, end="")
+    return 0
+
+
+def _nginx_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
+    """nginx.conf (or its http part); the directories it names are created first, unless
+    --no-mkdir, because nginx creates none of them."""
+    from majlis.delivery.edge import EdgeOptions, directories, render_config, render_http
+
+    options = EdgeOptions(
+        origin=origins[0],
+        more_origins=origins[1:],
+        listen=args.listen,
+        server_name=_given(args.server_name, "_"),
+        cache_dir=_given(args.cache_dir, Path("/var/cache/majlis-edge")),
+        cache_size=_given(args.cache_size, "1g"),
+        log_dir=_given(args.log_dir, Path("/var/log/majlis-edge")),
+        access_log=not args.no_access_log,
+    )
     if not args.no_mkdir:
         _make_directories(directories(options))
-    print(render_http(options) if args.snippet else render_config(options), end="")
-    return 0
+    return render_http(options) if args.snippet else render_config(options)
 
 
 T = TypeVar("T")
@@ -237,47 +240,35 @@ def _given(value: T | None, default: T) -> T:
     return default if value is None else value
 
 
-def _varnish_config(args: argparse.Namespace) -> int:
+def _varnish_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
     """The VCL, with the varnishd command line at its top; it names no directory to create."""
-    from majlis.delivery.edge import EdgeConfigError, parse_origin
     from majlis.delivery.varnish import VarnishOptions, render_vcl
 
-    try:
-        _refuse_other_engines_flags(args)
-        options = VarnishOptions(
-            origin=parse_origin(args.origin[0]),
-            more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
+    return render_vcl(
+        VarnishOptions(
+            origin=origins[0],
+            more_origins=origins[1:],
             listen=args.listen,
             cache_size=_given(args.cache_size, "256m"),
         )
-    except EdgeConfigError as exc:
-        print(f"majlis edge-config: {exc}", file=sys.stderr)
-        return 2
-    print(render_vcl(options), end="")
-    return 0
+    )
 
 
-def _squid_config(args: argparse.Namespace) -> int:
+def _squid_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
     """The squid.conf, with the squid command line at its top. Squid creates its log files in
     the directory, which Debian's package makes (owned by its user); it creates no other."""
-    from majlis.delivery.edge import EdgeConfigError, parse_origin
     from majlis.delivery.squid import SquidOptions, render_config
 
-    try:
-        _refuse_other_engines_flags(args)
-        options = SquidOptions(
-            origin=parse_origin(args.origin[0]),
-            more_origins=tuple(parse_origin(url) for url in args.origin[1:]),
+    return render_config(
+        SquidOptions(
+            origin=origins[0],
+            more_origins=origins[1:],
             listen=args.listen,
             cache_size=_given(args.cache_size, "256m"),
             access_log=bool(args.access_log),
             log_dir=_given(args.log_dir, Path("/var/log/squid")),
         )
-    except EdgeConfigError as exc:
-        print(f"majlis edge-config: {exc}", file=sys.stderr)
-        return 2
-    print(render_config(options), end="")
-    return 0
+    )
 
 
 def _make_directories(paths: Sequence[Path]) -> None:

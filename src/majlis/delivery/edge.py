@@ -164,6 +164,28 @@ def parse_origin(url: str) -> Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class MemoryEdgeOptions:
+    """What the streaming edges (Varnish, Squid) share: origins over plain http, where they
+    listen, and the memory their cache may use."""
+
+    origin: Origin
+    #: Further origin nodes (API nodes of one deployment): round robin, a dead one skipped.
+    more_origins: tuple[Origin, ...] = ()
+    listen: int = 8080
+    #: The address the edge listens on; empty: every interface.
+    bind: str = ""
+    #: Memory for cached objects.
+    cache_size: str = "256m"
+
+    def check(self, engine: str, size_suffixes: str) -> None:
+        """EdgeConfigError for what ``engine`` cannot be rendered with."""
+        check_plain_http(engine, (self.origin, *self.more_origins))
+        check_listen(self.listen)
+        check_size(self.cache_size, size_suffixes, "256m or 2g")
+        check_bind(self.bind)
+
+
+@dataclass(frozen=True, slots=True)
 class EdgeOptions:
     """Everything the rendered configuration depends on."""
 

@@ -79,19 +79,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from majlis.delivery import varnish
-from majlis.delivery.edge import (
-    EdgeConfigError,
-    Origin,
-    check_bind,
-    check_listen,
-    check_plain_http,
-    check_size,
-)
+from majlis.delivery.edge import EdgeConfigError, MemoryEdgeOptions
 from majlis.delivery.varnish import ERROR_TTL_S, LIVE_GRACE_S
 
 #: Between two reads from the origin: above the SSE keepalive (``api.sse.KEEPALIVE_S``, 15 s),
-#: the longest blocking reload (``api.media.BLOCK_TIMEOUT_S``) and a DASH segment's wait for its
-#: first chunk (a test checks the relations).
+#: the longest blocking reload (``api.routes.media.BLOCK_TIMEOUT_S``) and a DASH segment's wait
+#: for its first chunk (a test checks the relations).
 READ_TIMEOUT_S = 60
 #: Connecting to an origin node; past it the request goes to the next node.
 CONNECT_TIMEOUT_S = 2
@@ -117,17 +110,10 @@ _SSE = varnish.SSE
 
 
 @dataclass(frozen=True, slots=True)
-class SquidOptions:
-    """Everything the rendered configuration and command line depend on."""
+class SquidOptions(MemoryEdgeOptions):
+    """Everything the rendered configuration and command line depend on (the cache:
+    ``cache_mem``)."""
 
-    origin: Origin
-    #: Further origin nodes (API nodes of one deployment): round robin, a dead one skipped.
-    more_origins: tuple[Origin, ...] = ()
-    listen: int = 8080
-    #: The address Squid listens on; empty: every interface.
-    bind: str = ""
-    #: Memory for cached objects (``cache_mem``).
-    cache_size: str = "256m"
     #: One line per request costs the edge CPU: off unless asked for.
     access_log: bool = False
     #: cache.log, and access.log when logging (Debian's squid package creates this one).
@@ -137,10 +123,7 @@ class SquidOptions:
     user: str = "proxy"
 
     def __post_init__(self) -> None:
-        check_plain_http("Squid", (self.origin, *self.more_origins))
-        check_listen(self.listen)
-        check_size(self.cache_size, "kmg", "256m or 2g")
-        check_bind(self.bind)
+        self.check("Squid", "kmg")
         for path in (self.log_dir, self.pid_file):
             if not str(path) or re.search(r"[\s\"'#]", str(path)):
                 raise EdgeConfigError(

@@ -73,13 +73,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from majlis.delivery.edge import (
-    Origin,
-    check_bind,
-    check_listen,
-    check_plain_http,
-    check_size,
-)
+from majlis.delivery.edge import MemoryEdgeOptions
 
 #: First-byte and between-bytes timeouts to the origin: longer than its longest blocking reload
 #: (``api.media.BLOCK_TIMEOUT_S``, 6 s) and a DASH segment's wait for its first chunk (a test
@@ -124,23 +118,11 @@ _LIVE = (DASH_MPD, SNAPSHOT)
 
 
 @dataclass(frozen=True, slots=True)
-class VarnishOptions:
-    """Everything the rendered VCL and command line depend on."""
-
-    origin: Origin
-    #: Further origin nodes (API nodes of one deployment): round robin, a dead one skipped.
-    more_origins: tuple[Origin, ...] = ()
-    listen: int = 8080
-    #: The address varnishd listens on (``-a``); empty: every interface.
-    bind: str = ""
-    #: Memory for cached objects (``-s malloc,SIZE``).
-    cache_size: str = "256m"
+class VarnishOptions(MemoryEdgeOptions):
+    """Everything the rendered VCL and command line depend on (the cache: ``-s malloc,SIZE``)."""
 
     def __post_init__(self) -> None:
-        check_plain_http("Varnish", (self.origin, *self.more_origins))
-        check_listen(self.listen)
-        check_size(self.cache_size, "kmgt", "256m or 2g")
-        check_bind(self.bind)
+        self.check("Varnish", "kmgt")
 
 
 def varnishd_argv(options: VarnishOptions, vcl_path: str = DEFAULT_VCL_PATH) -> tuple[str, ...]:
