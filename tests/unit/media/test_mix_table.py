@@ -4,7 +4,7 @@ mix-minus every speaker must get back, to the sample.
 Each speaker sends a constant frame (a DC level), so a row reads as plain sums: the program is
 the sum of the unmuted speakers above the silence floor, clipped to int16; a talker's mix-minus
 is that sum without them, clipped on its own (from the unclipped sum, not the clipped program);
-everyone else shares the program frame itself. See tests/media/test_mixer.py for the mixer over
+everyone else shares the program frame itself. See tests/unit/media/test_mixer.py for the mixer over
 time (holds, the jitter FIFO) and with tones.
 """
 
