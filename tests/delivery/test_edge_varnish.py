@@ -201,12 +201,15 @@ def test_a_hundred_fetches_of_the_hinted_part_cost_the_origin_one(stage: Stage) 
 def test_cache_busters_on_parts_hit(stage: Stage) -> None:
     msn = newest_part(stage.space.origin_playlist()) // 8
     uri = f"{stage.hls}/{msn}.0.m4s"
+    # The stage is shared by the module: an earlier test may have fetched this part already
+    # (at the edge or straight from the origin), so count only what these two requests cost.
+    before = len(stage.origin_requests(uri))
     with httpx.Client(base_url=stage.edge.url) as http:
         first = http.get(uri)
         busted = http.get(f"{uri}?v={time.time()}")
     assert first.status_code == busted.status_code == 200
     assert busted.headers["x-cache"] == "HIT" and busted.content == first.content
-    assert len(stage.origin_requests(uri)) == 1
+    assert len(stage.origin_requests(uri)) - before <= 1
 
 
 def test_a_404_is_kept_a_second_at_most(stage: Stage) -> None:
