@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 import httpx
+import numpy as np
+import numpy.typing as npt
 
-from tests.media.tones import tone_strength
+from tests.media.tones import steadiest_stretch, tone_strength
 
 PRESENT = 30.0  # a present tone stands this far above the median of the spectrum
 #: An absent tone is at least this much weaker than a present one (40 dB): codec artifacts
@@ -25,6 +27,12 @@ def only(pcm: object, rate: int, present: float, absent: float) -> None:
     weak = tone_strength(pcm, rate, absent)  # type: ignore[arg-type]
     assert strong > PRESENT, f"{present} Hz missing (strength {strong:.0f})"
     assert weak * ABSENT_RATIO < strong, f"{absent} Hz present ({weak:.0f} vs {strong:.0f})"
+
+
+def hears_only(ear: npt.NDArray[np.int16], present: float, absent: float) -> None:
+    """Mix-minus as a speaker hears it back over WebRTC: ``only`` over the steadiest stretch
+    of their ear (see ``steadiest_stretch``: a dropout's click is not a leaked voice)."""
+    only(steadiest_stretch(ear), 48000, present=present, absent=absent)
 
 
 def latest_program(base_url: str, space_id: str, segments: int = 1) -> bytes:
