@@ -21,7 +21,7 @@ from majlis.media.hls.packager import Packager
 from tests.media.tones import decode_mp4
 from tests.support.audio import PRE_SKIP, RATE, lag_ms, peak_hz, rms_db
 from tests.support.browser import CHROMIUM, HEADLESS_FLAGS
-from tests.support.packaging import fragment_info, package
+from tests.support.packaging import box_tree, fragment_info, package
 from tests.support.services import unavailable
 
 
@@ -38,17 +38,6 @@ def tone_bursts(seconds: float) -> npt.NDArray[np.float32]:
     ramp = round(0.005 * RATE)
     envelope = np.convolve(gate.astype(np.float64), np.ones(ramp) / ramp, mode="same")
     return (tone(seconds) * envelope).astype(np.float32)
-
-
-def tree(data: bytes, within: fmp4.Box | None = None) -> list[object]:
-    containers = {"moov", "trak", "mdia", "minf", "stbl", "mvex", "dinf"}
-    boxes = fmp4.iter_boxes(data) if within is None else fmp4.children(data, within)
-    out: list[object] = []
-    for box in boxes:
-        out.append(box.type)
-        if box.type in containers:
-            out.append(tree(data, box))
-    return out
 
 
 # --- the encoder -------------------------------------------------------------------------------
@@ -90,7 +79,7 @@ def test_only_48_khz_is_accepted() -> None:
 
 def test_init_segment_boxes_carry_the_dops_fields_big_endian() -> None:
     init = OpusEncoder().init_segment()
-    assert tree(init) == [
+    assert box_tree(init) == [
         "ftyp",
         "moov",
         [

@@ -12,25 +12,14 @@ from hypothesis import strategies as st
 
 from majlis.media.hls import fmp4
 from majlis.media.hls.aac import AacEncoder
+from tests.support.packaging import box_tree
 
 ASC_48K_MONO = bytes.fromhex("1188")  # AAC-LC, 48 kHz, 1 channel
 
 
-def tree(data: bytes, within: fmp4.Box | None = None) -> list[object]:
-    """The box hierarchy as nested lists of types, descending into known containers."""
-    containers = {"moov", "trak", "mdia", "minf", "stbl", "mvex", "dinf", "moof", "traf"}
-    boxes = fmp4.iter_boxes(data) if within is None else fmp4.children(data, within)
-    out: list[object] = []
-    for box in boxes:
-        out.append(box.type)
-        if box.type in containers:
-            out.append(tree(data, box))
-    return out
-
-
 def test_init_segment_layout() -> None:
     init = fmp4.init_segment(ASC_48K_MONO)
-    assert tree(init) == [
+    assert box_tree(init) == [
         "ftyp",
         "moov",
         [
@@ -55,7 +44,7 @@ def test_init_segment_layout() -> None:
 def test_fragment_layout_and_data_offset() -> None:
     frames = [bytes([i]) * (100 + i) for i in range(12)]
     data = fmp4.fragment(7, 3 * 1024 * 12, frames)
-    assert tree(data) == ["moof", ["mfhd", "traf", ["tfhd", "tfdt", "trun"]], "mdat"]
+    assert box_tree(data) == ["moof", ["mfhd", "traf", ["tfhd", "tfdt", "trun"]], "mdat"]
     moof, mdat = fmp4.iter_boxes(data)
     info = fmp4.read_fragment(data, moof)
     assert info == fmp4.FragmentInfo(7, 36864, 12, 12 * 1024)
