@@ -64,5 +64,5 @@ def test_a_leak_in_every_frame_still_fails() -> None:
 
 def test_an_ear_with_no_half_second_of_steady_audio_is_a_failure_not_a_pass() -> None:
     ear = pcm(with_dropouts(tone(660, 2.0), list(range(0, 100, 20))))
-    with pytest.raises(AssertionError, match="no 0.5 s of steady audio"):
+    with pytest.raises(AssertionError, match=r"no 0\.5 s of steady audio"):
         steadiest_stretch(ear)
