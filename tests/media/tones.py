@@ -56,9 +56,7 @@ def steadiest_stretch(
     steps = np.abs(np.diff(pcm[: whole * FRAME].astype(np.float64)))
     steps = np.concatenate((steps, [0.0])).reshape(whole, FRAME).max(axis=1)
     typical_level, typical_step = float(np.median(levels)), float(np.median(steps))
-    clean = (np.abs(levels - typical_level) <= 0.05 * typical_level) & (
-        steps <= 1.1 * typical_step
-    )
+    clean = (np.abs(levels - typical_level) <= 0.05 * typical_level) & (steps <= 1.1 * typical_step)
     padded = np.concatenate(([True], clean, [True]))
     steady = clean & padded[:-2] & padded[2:]
     best_start, best_len, start = 0, 0, None
