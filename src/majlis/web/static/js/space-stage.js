@@ -35,19 +35,21 @@ export function renderStage() {
   });
   if (items.length === 0) { items.push(C.el("li", { class: "empty", text: t("sp.stage.empty") })); }
   els.stageHeading.textContent = t(model.space && model.space.state === "ended" ? "sp.stage.headingEnded" : "sp.stage.heading");
-  /* A rebuild must not close an open management menu nor take keyboard focus away from it. */
-  var open = els.stage.querySelector("details[open]");
-  var openHandle = open ? open.closest("li").getAttribute("data-handle") : null;
+  /* A rebuild must not close an open management menu (any of them: staff may open several)
+     nor take keyboard focus away from it. */
+  var openHandles = Array.prototype.map.call(els.stage.querySelectorAll("details[open]"), function (d) {
+    return d.closest("li").getAttribute("data-handle");
+  });
   var focused = document.activeElement && els.stage.contains(document.activeElement) ? document.activeElement : null;
   var focusLi = focused ? focused.closest("li") : null;
   var focusHandle = focusLi ? focusLi.getAttribute("data-handle") : null;
   var focusAt = focusLi ? Array.prototype.indexOf.call(focusLi.querySelectorAll("summary, button"), focused) : -1;
   els.stage.replaceChildren.apply(els.stage, items);
   function itemOf(handle) { return els.stage.querySelector('li[data-handle="' + CSS.escape(handle) + '"]'); }
-  if (openHandle && itemOf(openHandle)) {
-    var again = itemOf(openHandle).querySelector("details");
+  openHandles.forEach(function (handle) {
+    var again = itemOf(handle) && itemOf(handle).querySelector("details");
     if (again) { again.open = true; }
-  }
+  });
   if (focusHandle && focusAt >= 0 && itemOf(focusHandle)) {
     var target = itemOf(focusHandle).querySelectorAll("summary, button")[focusAt];
     if (target) { target.focus(); }
