@@ -38,8 +38,8 @@ FRAME = 960
 
 
 def steadiest_stretch(
-    pcm: npt.NDArray[np.int16], min_s: float = 0.5, rate: int = 48_000
-) -> npt.NDArray[np.int16]:
+    pcm: npt.NDArray[np.int16] | npt.NDArray[np.float32], min_s: float = 0.5, rate: int = 48_000
+) -> npt.NDArray[np.int16] | npt.NDArray[np.float32]:
     """The longest run of whole frames with no dropout or click in what a speaker heard.
 
     Why: a frame that arrives late at the mixer leaves a gap in the mix everyone hears, and a
@@ -72,5 +72,4 @@ def steadiest_stretch(
         f"no {min_s} s of steady audio in {whole} frames (longest {best_len}): "
         f"{int((~steady).sum())} frames with a dropout or a click"
     )
-    stretch: npt.NDArray[np.int16] = pcm[best_start * FRAME : (best_start + best_len) * FRAME]
-    return stretch
+    return pcm[best_start * FRAME : (best_start + best_len) * FRAME]

@@ -29,10 +29,16 @@ def only(pcm: object, rate: int, present: float, absent: float) -> None:
     assert weak * ABSENT_RATIO < strong, f"{absent} Hz present ({weak:.0f} vs {strong:.0f})"
 
 
-def hears_only(ear: npt.NDArray[np.int16], present: float, absent: float) -> None:
-    """Mix-minus as a speaker hears it back over WebRTC: ``only`` over the steadiest stretch
-    of their ear (see ``steadiest_stretch``: a dropout's click is not a leaked voice)."""
-    only(steadiest_stretch(ear), 48000, present=present, absent=absent)
+def hears_only(
+    ear: npt.NDArray[np.int16] | npt.NDArray[np.float32],
+    present: float,
+    absent: float,
+    rate: int = 48_000,
+) -> None:
+    """``only`` over the steadiest stretch of a tone (see ``steadiest_stretch``: a dropout's
+    click is not a leaked voice). For what a speaker hears back over WebRTC, and for a program
+    whose speaker's frames a loaded machine delivered late (the mixer leaves a gap)."""
+    only(steadiest_stretch(ear, rate=rate), rate, present=present, absent=absent)
 
 
 def latest_program(base_url: str, space_id: str, segments: int = 1) -> bytes:
