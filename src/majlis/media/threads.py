@@ -38,7 +38,8 @@ class ThreadEnd:
         if self._ended.is_set():
             return True
         try:
-            await asyncio.wait_for(future, timeout_s)
+            async with asyncio.timeout(timeout_s):  # not wait_for: it can swallow a cancel on 3.11
+                await future
         except TimeoutError:
             return False
         return True

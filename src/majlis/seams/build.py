@@ -34,6 +34,7 @@ from majlis.seams.presence.memory import MemoryPresence
 from majlis.seams.presence.redis import RedisPresence
 from majlis.seams.ratelimit.memory import MemoryRateLimiter
 from majlis.seams.ratelimit.redis import RedisRateLimiter
+from majlis.seams.redis_client import redis_client
 from majlis.seams.speaking.memory import MemorySpeaking
 from majlis.seams.speaking.redis import RedisSpeaking
 
@@ -78,7 +79,7 @@ def build_seams(settings: Settings) -> Seams:
             settings.resolved_node_id(),
             settings.resolved_node_url(),
         )
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     prefix = settings.redis_prefix
     registry = RedisNodeRegistry(redis, settings.node_lease_s, prefix)
     placement = RedisPlacement(

@@ -109,7 +109,11 @@ class RemoteStream:
         items = aiter(subscription)
         try:
             while time.monotonic() - self.used_at < IDLE_S:
-                self.update(state_of(await asyncio.wait_for(anext(items), IDLE_S)))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+                # (seams/redis_client.py), and this loop would then run on after its store closed.
+                async with asyncio.timeout(IDLE_S):
+                    item = await anext(items)
+                self.update(state_of(item))
         except (TimeoutError, StopAsyncIteration):
             pass
         except Exception as exc:
