@@ -23,6 +23,7 @@ from majlis.seams.placement.memory import MemoryPlacement
 from majlis.seams.placement.policy import PlacementPolicy
 from majlis.seams.placement.protocol import Placement
 from majlis.seams.placement.redis import RedisPlacement
+from majlis.seams.redis_client import redis_client
 from tests.support.live_kit import REDIS_URL, need_redis
 from tests.support.wait import eventually_async
 
@@ -57,7 +58,7 @@ class Kit:
                     MemoryPlacement(registry, placement_lease_s, policy),
                 )
             return self._memory[key]
-        redis = Redis.from_url(REDIS_URL)
+        redis = redis_client(REDIS_URL)
         self.redis.append(redis)
         redis_registry = RedisNodeRegistry(redis, node_lease_s, self.prefix)
         return redis_registry, RedisPlacement(

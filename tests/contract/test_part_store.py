@@ -22,6 +22,7 @@ from majlis.media.hls.parts.redis import RedisPartStore
 from majlis.media.hls.stream import BadDirective, LiveStream, NotYet
 from majlis.media.program_streams import AAC, OPUS, attach, last_states, stream_key
 from majlis.seams.bus.redis import RedisEventBus
+from majlis.seams.redis_client import redis_client
 from tests.support.services import redis_url
 from tests.support.wait import eventually_async
 
@@ -49,7 +50,7 @@ async def _in_backend(backend: str, scenario: Scenario) -> None:
     url, prefix = redis_url(), f"majlis-test-{secrets.token_hex(4)}:"
     buses, stores, bus_redis = [], [], []
     for _ in range(2):  # two nodes, each with its one client, as seams.build makes them
-        bus_redis.append(Redis.from_url(url))
+        bus_redis.append(redis_client(url))
         bus = RedisEventBus(bus_redis[-1], prefix)
         buses.append(bus)
         stores.append(RedisPartStore(bus_redis[-1], bus, prefix))

@@ -27,6 +27,7 @@ from majlis.seams.presence.redis import RedisPresence
 from majlis.seams.ratelimit.memory import MemoryRateLimiter
 from majlis.seams.ratelimit.protocol import RateLimiter
 from majlis.seams.ratelimit.redis import RedisRateLimiter
+from majlis.seams.redis_client import redis_client
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 START = 1_000_000.0  # a multiple of every window and bucket the contracts use
@@ -102,7 +103,7 @@ async def in_backend(backend: str, scenario: Scenario) -> None:
         await scenario(Kit(backend, None, ""))
         return
     prefix = f"majlis-test:{uuid.uuid4().hex}:"
-    redis = Redis.from_url(REDIS_URL)
+    redis = redis_client(REDIS_URL)
     try:
         await scenario(Kit(backend, redis, prefix))
     finally:
