@@ -63,21 +63,29 @@ class ProgramOutput:
         #: (sequence number, decode time) subtracted from the parts written to the recording:
         #: a recording that starts after a pre-show still starts at sequence 1, time 0.
         self._rebase: tuple[int, int] | None = (0, 0)
+        #: When the first program frame began (monotonic): anchors majlis_part_publish_lag.
+        self._first_frame_at: float | None = None
+        #: The same moment on the wall clock: both renditions date their first segment from it,
+        #: so their timelines start at one date, as they start at one sample (program_date).
+        self._first_frame_date: float | None = None
         self.stream = LiveStream(
             PART_TARGET_S,
             PARTS_PER_SEGMENT,
             pipeline_delay_s=FRAME_S + LATENCY_SAMPLES / SAMPLE_RATE,
+            origin=self._program_origin,
             continues=continues.get(AAC),
         )
         # Dated with no codec delay: an Opus packet comes out as soon as its 960th sample goes
         # in, and decoders that honour its PreSkip (Chromium, FFmpeg) play track time t as
         # program sample t (``hls.opus``), so a part's end on the track is the newest sample
-        # mixed. Its anchor then agrees with the AAC one (checked on a live Space in
-        # tests/media/test_dash_opus.py).
+        # mixed. Both renditions date their first segment from the program's first frame
+        # (``origin``), and the estimates that later catch drift agree with it within a frame
+        # (checked on a live Space in tests/media/test_dash_opus.py).
         self.opus_stream = LiveStream(
             OPUS_PART_TARGET_S,
             OPUS_PARTS_PER_SEGMENT,
             pipeline_delay_s=FRAME_S,
+            origin=self._program_origin,
             continues=continues.get(OPUS),
         )
         self._recorder: Recorder | None = None
@@ -87,8 +95,6 @@ class ProgramOutput:
         self._opus: EncoderThread | None = None
         #: Seconds of program published so far: over hours it must track wall time.
         self.published_s = 0.0
-        #: When the first program frame began (monotonic): anchors majlis_part_publish_lag.
-        self._first_frame_at: float | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -149,6 +155,9 @@ class ProgramOutput:
             PART_PUBLISH_LAG.observe(max(0.0, time.monotonic() - captured))
         HLS_PARTS.inc()
 
+    def _program_origin(self) -> float | None:
+        return self._first_frame_date
+
     @property
     def streams(self) -> Streams:
         """Every rendition's live stream, by rendition id."""
@@ -175,6 +184,7 @@ class ProgramOutput:
     def submit(self, pcm: Pcm) -> None:
         if self._first_frame_at is None:  # the mixer made this frame's first sample FRAME_S ago
             self._first_frame_at = time.monotonic() - FRAME_S
+            self._first_frame_date = time.time() - FRAME_S
         # The same chunks to both, from the first: their timelines start at the same sample.
         if self._encoder is not None and self._encoder.submit(pcm) and self._opus is not None:
             self._opus.submit(pcm)

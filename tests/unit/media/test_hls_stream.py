@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,7 @@ def make_stream(
     part_target_s: float = PART_S,
     parts_per_segment: int = PPS,
     window_segments: int = 6,
-    **kwargs: int,
+    **kwargs: Any,
 ) -> tuple[LiveStream, Feeder]:
     clock = [T0]
     stream = LiveStream(
@@ -217,6 +218,24 @@ def test_program_date_follows_the_media_clock_and_resyncs_after_a_stall() -> Non
         "2023-11-14T22:13:26.144Z",  # the stalled segment: detected from its parts
         "2023-11-14T22:13:31.242Z",  # ...so the next one is re-anchored (+3.05 s)
     ]
+
+
+def test_a_known_origin_dates_the_first_segment_however_late_its_part_is() -> None:
+    """Two renditions of one program, the second's first part published 0.18 s late (a cold
+    encoder on a busy machine): given the program's origin, both start at the same date."""
+    origin = T0 - 1.0
+
+    def first_date(late_s: float) -> str:
+        stream, feed = make_stream(origin=lambda: origin)
+        feed.clock[0] += late_s
+        for _ in range(2 * PPS):
+            feed.publish(PART_S)
+        return tag_values(stream.render(), "#EXT-X-PROGRAM-DATE-TIME")[0]
+
+    assert first_date(0.0) == first_date(0.18) == "2023-11-14T22:13:19.000Z"
+    unknown, feed = make_stream(origin=lambda: None)  # not known yet: estimated, as before
+    feed.publish(PART_S)
+    assert tag_values(unknown.render(), "#EXT-X-PROGRAM-DATE-TIME") == ["2023-11-14T22:13:20.000Z"]
 
 
 def test_blocking_reload_returns_at_once_when_already_satisfied() -> None:

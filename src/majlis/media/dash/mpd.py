@@ -140,10 +140,10 @@ def render_mpd(tracks: Sequence[Track], now: float, time_url: str = TIME_PATH) -
     Every other track shares that Period start because every stream of the program starts at
     the same program sample (``program.ProgramOutput`` hands both encoders the same PCM from the
     first frame, on this node and after a failover alike): media time zero of each track's
-    ``presentationTimeOffset`` is the same instant. Their own anchors only estimate that
-    instant, each from when its first part was published (within ~3 ms of each other on an
-    idle machine, tens of ms on a busy one); one value keeps the two timelines exactly in step
-    (tests/media/test_dash_opus.py decodes both over the same stretch: 0 ms apart).
+    ``presentationTimeOffset`` is the same instant. Their own anchors are dated from the same
+    program frame (``program.ProgramOutput``) and agree; taking one value still keeps the
+    Period one whatever a stream's anchor says (tests/media/test_dash_opus.py decodes both
+    over the same stretch: 0 ms apart).
     """
     if not tracks:
         raise ValueError("an MPD needs at least one track")

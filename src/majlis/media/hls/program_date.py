@@ -5,6 +5,12 @@ date must be the wall-clock time its first sample was produced. The packager doe
 capture times (a part is just bytes and a duration), so we estimate them from publication:
 a part whose last sample was just produced started ``duration + pipeline delay`` ago.
 
+The first segment is the exception when the producer knows when its first sample was made
+(``origin``): the program does, and its renditions (AAC and Opus, each encoded on its own
+thread) then start from that one date instead of two estimates. Estimated, a busy machine made a
+cold encoder's first part late by up to ~180 ms, and the renditions' dates disagreed by that
+much for the rest of the show (resync only corrects drift beyond ``resync_s``).
+
 Publication times jitter with thread scheduling, and a date that jitters makes hls.js's latency
 readings jitter too. So dates follow the media clock: each segment starts where the previous
 one ended. We re-anchor only when the media clock and the wall clock have really come apart —
@@ -28,8 +34,11 @@ class ProgramDateClock:
         clock: Callable[[], float] = time.time,
         pipeline_delay_s: float = 0.0,
         resync_s: float = 0.5,
+        origin: Callable[[], float | None] | None = None,
     ) -> None:
+        """``origin``: the date of the first sample of the first part, if known by then."""
         self._clock = clock
+        self._origin = origin
         self._delay = pipeline_delay_s
         self._resync = resync_s
         self._start: float | None = None  # date of the current segment
@@ -49,7 +58,8 @@ class ProgramDateClock:
 
     def _next_start(self, estimate: float) -> float:
         if self._start is None:
-            return estimate
+            known = self._origin() if self._origin is not None else None
+            return estimate if known is None else known
         expected = self._start + self._elapsed
         drift = self._min_offset
         if abs(drift) <= self._resync:

@@ -81,6 +81,7 @@ class LiveStream:
         part_segments: int = 3,
         clock: Callable[[], float] = time.time,
         pipeline_delay_s: float = 0.0,
+        origin: Callable[[], float | None] | None = None,
         continues: StreamState | None = None,
         timescale: int = 48000,
     ) -> None:
@@ -89,7 +90,8 @@ class LiveStream:
         ``window_segments`` complete segments are listed; the parts of the last ``part_segments``
         of them are listed too. ``clock`` (wall clock, epoch seconds) and ``pipeline_delay_s``
         (how long after capture a part's last sample is encoded, e.g. the mixer tick plus
-        ``aac.LATENCY_SAMPLES``) date the segments; see ``program_date``.
+        ``aac.LATENCY_SAMPLES``) date the segments; see ``program_date``. ``origin``, when
+        it knows, gives the date of the stream's first sample instead (the program's clock).
 
         ``continues``: the last state of the same Space's stream on a node that died. This
         stream carries on after it (failover): its first segment takes the next media sequence
@@ -140,7 +142,7 @@ class LiveStream:
             # Every AAC frame decodes on its own, so every segment does too.
             "#EXT-X-INDEPENDENT-SEGMENTS\n"
         )
-        self._dates = ProgramDateClock(clock, pipeline_delay_s)
+        self._dates = ProgramDateClock(clock, pipeline_delay_s, origin=origin)
         self._complete: deque[_Segment] = deque()
         self._open: _Segment | None = None
         self._next_msn = 0
