@@ -15,6 +15,8 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, get_type_hints
 
+from majlis.database_url import async_database_url
+
 #: A listener cap that no audience reaches: the default of the caps that are retired.
 NO_CAP = 1_000_000_000
 ENV_PREFIX = "MAJLIS_"
@@ -125,7 +127,7 @@ class Settings:
 
     def resolved_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return async_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'majlis.db').resolve()}"
 
     def resolved_secret(self) -> str:
@@ -202,6 +204,7 @@ class Settings:
         if min(self.low_latency_max_listeners, self.events_max_listeners) < 0:
             raise ValueError("low_latency_max_listeners and events_max_listeners must be 0 or more")
         self.trusted_networks()  # raises ValueError on a malformed CIDR
+        self.resolved_database_url()  # raises ValueError on a URL majlis cannot run on
         _validate_cluster(self)
         return self
 
