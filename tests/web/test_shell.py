@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -652,6 +653,46 @@ def test_follow_when_signed_out_signs_in_and_comes_back(
     # An address that would leave the site is not followed after sign-in.
     page.evaluate("() => localStorage.clear()")
     page.goto("/signin?next=//evil.example/")
+    page.get_by_label("Handle").fill(fan.handle)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/$"))
+    assert errors == []
+
+
+#: ``?next=`` payloads that a check on the raw text let through (issue 14): the browser's URL
+#: parser drops tab, LF and CR and reads "\\" as "/", so each of these is "//evil.example".
+OFF_SITE_NEXT = [
+    "/%09/evil.example/x",
+    "/%0A/evil.example/x",
+    "/%0D/evil.example/x",
+    "/%5C/evil.example/x",
+    "/%09%5Cevil.example/x",
+    "%2F%2Fevil.example",
+    "https://evil.example/",
+    "javascript:alert(1)",
+    "evil.example",
+]
+
+
+def test_sign_in_goes_back_only_to_a_page_of_this_site(
+    api: Api, open_page: Callable[..., tuple[Page, ConsoleErrors]]
+) -> None:
+    page, errors = open_page()
+    other = page.locator("#auth-other")  # "Create an account" carries on where sign-in goes
+
+    def goes_to(payload: str) -> str:
+        page.goto(f"/signin?next={payload}")
+        page.wait_for_function("() => document.getElementById('auth-other').href.includes('?')")
+        href = other.get_attribute("href") or ""
+        return parse_qs(urlsplit(href).query)["next"][0]
+
+    for payload in OFF_SITE_NEXT:
+        assert goes_to(payload) == "/", payload
+    assert goes_to("%2F%40hala%3Ftab%3Dpast%23top") == "/@hala?tab=past#top"  # a page here
+    # The whole way, with the payload the probe used: signed in, and still on this site.
+    fan = api.sign_up("fan")
+    page.goto("/signin?next=/%09/evil.example/x")
     page.get_by_label("Handle").fill(fan.handle)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()

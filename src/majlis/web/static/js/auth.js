@@ -15,8 +15,12 @@ function $(id) { return document.getElementById(id); }
 
 function nextPath() {
   var next = new URLSearchParams(window.location.search).get("next") || "/";
-  /* Only a path on this site: "//evil.example" and "https://..." would leave it. */
-  return /^\/(?![\/\\])/.test(next) ? next : "/";
+  /* Only a page of this site, judged as the browser will read it: its URL parser drops tabs and
+     newlines and reads "\" as "/", so "/<tab>/evil.example" is "//evil.example", off-site. */
+  var url;
+  try { url = new URL(next, window.location.origin); } catch (e) { return "/"; }
+  if (next.charAt(0) !== "/" || url.origin !== window.location.origin) { return "/"; }
+  return url.pathname + url.search + url.hash;
 }
 
 function show(text, kind) {
