@@ -1,40 +1,83 @@
 """Admission control, per-IP limits and trusted proxies, against real servers.
 
-Slots are held the way a slow client holds them: a POST whose declared body has not arrived
-yet keeps its handler waiting on ``receive()``, inside its admitted slot.
+Slots are held the way a slow backing service holds them: a request whose handler waits on the
+database. The test takes a lock on the ``reminders`` table (in SHARE mode: writes wait, reads
+do not), and each held request asks for a reminder, which waits in its slot until the lock goes.
+(A client's slow body no longer holds a slot: the body is read before the request is counted,
+tests/hardening/test_connection_limits.py.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from majlis.api.middleware.admission import Lane, RetryAfter, TokenBucket, lane_of, resolve_client
 from tests.support.client import Api, problem_of, wait_for_live_stream
 from tests.support.server import RunningServer, run_server
+from tests.support.services import postgres_database
 from tests.support.wait import eventually
 
 
-@contextmanager
-def held_slot(server: RunningServer, path: str, headers: str = "") -> Iterator[None]:
-    """A request whose body never comes: it holds its slot until the socket closes."""
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    try:
-        sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: 100\r\n{headers}\r\n{{".encode()
-        )
-        yield
-    finally:
-        sock.close()
+class SlotHolder:
+    """Requests that hold their work slots while the test holds a write lock on ``reminders``."""
+
+    def __init__(self, server: RunningServer) -> None:
+        self._dsn = server.settings.database_url.replace("postgresql+asyncpg://", "postgresql://")
+        self._server = server
+        self._locked = threading.Event()
+        self._release = threading.Event()
+        self._lock_thread = threading.Thread(target=self._hold_lock, daemon=True)
+        self._requests: list[threading.Thread] = []
+        self._api = Api(server.base_url)
+        self._host = self._api.sign_up("slots")
+        self._space = self._host.schedule_space("Held")["id"]
+        self._lock_thread.start()
+        assert self._locked.wait(30), "the test could not lock the reminders table"
+
+    def _hold_lock(self) -> None:
+        async def hold() -> None:
+            conn = await asyncpg.connect(self._dsn)
+            try:
+                async with conn.transaction():
+                    await conn.execute("LOCK TABLE reminders IN SHARE MODE")
+                    self._locked.set()
+                    await asyncio.to_thread(self._release.wait)
+            finally:
+                await conn.close()
+
+        asyncio.run(hold())
+
+    def hold(self) -> None:
+        """One more request that waits, in its work slot, until ``close``."""
+
+        def ask() -> None:
+            reply = self._host.post(f"/api/v1/spaces/{self._space}/reminder")
+            assert reply.status_code == 204, reply.text
+
+        thread = threading.Thread(target=ask, daemon=True)
+        thread.start()
+        self._requests.append(thread)
+
+    def __enter__(self) -> SlotHolder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._release.set()
+        self._lock_thread.join(30)
+        for thread in self._requests:
+            thread.join(30)
+        self._api.close()
 
 
 def wait_for_inflight(server: RunningServer, count: int) -> None:
@@ -67,9 +110,13 @@ def assert_shed(response: httpx.Response) -> int:
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """Two work slots, of which new arrivals may use only the first."""
+    """Two work slots, of which new arrivals may use only the first (on PostgreSQL, whose
+    table locks hold the slots: see SlotHolder)."""
     data_dir: Path = tmp_path_factory.mktemp("admission")
-    with run_server(data_dir, max_inflight=2, max_entry_inflight=1, max_joins_per_s=0) as srv:
+    with (
+        postgres_database() as url,
+        run_server(data_dir, url, max_inflight=2, max_entry_inflight=1, max_joins_per_s=0) as srv,
+    ):
         yield srv
 
 
@@ -78,15 +125,15 @@ def test_joins_are_shed_first_then_everything_but_the_probes(tight: RunningServe
     space = api.sign_up("adm").create_space()
     joined = api.http.post(f"/api/v1/spaces/{space['id']}/join").json()
     heartbeat = joined["heartbeat_url"]
-    with ExitStack() as holds:
-        holds.enter_context(held_slot(tight, "/api/v1/spaces"))
+    with SlotHolder(tight) as holds:
+        holds.hold()
         wait_for_inflight(tight, 1)
         # One slot busy: a new arrival is shed, the seated listener is still served.
         assert_shed(api.http.post(f"/api/v1/spaces/{space['id']}/join"))
         assert_shed(api.http.post("/api/v1/sessions", json={"handle": "x", "password": "y"}))
         assert api.http.post(heartbeat).status_code == 204
         assert api.http.get(f"/api/v1/spaces/{space['id']}/snapshot").status_code == 200
-        holds.enter_context(held_slot(tight, "/api/v1/spaces"))
+        holds.hold()
         wait_for_inflight(tight, 2)
         # Both busy: everyone is shed at once (decided before any body is read)...
         assert_shed(api.http.post(heartbeat))
@@ -108,7 +155,8 @@ def test_joins_are_shed_first_then_everything_but_the_probes(tight: RunningServe
 
 
 def test_retry_after_is_jittered(tight: RunningServer) -> None:
-    with httpx.Client(base_url=tight.base_url) as http, held_slot(tight, "/api/v1/spaces"):
+    with httpx.Client(base_url=tight.base_url) as http, SlotHolder(tight) as holds:
+        holds.hold()
         wait_for_inflight(tight, 1)
         values = [assert_shed(http.post("/api/v1/spaces/x/join")) for _ in range(30)]
     assert len(set(values)) > 1, values

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 import majlis
 from majlis.api.middleware.admission import Admission, Limits
-from majlis.api.middleware.guards import RequestGuards
+from majlis.api.middleware.guards import BodyFirst, RequestGuards
 from majlis.api.middleware.metrics import RequestMetrics, install_metrics
 from majlis.api.middleware.whip_cors import WhipCors
 from majlis.api.problems import install_problem_handlers
@@ -97,17 +97,17 @@ def create_app(settings: Settings) -> FastAPI:
     # the label "other" without anyone deciding so: refuse to start instead.
     if unclassified := TABLE.unclassified(app.routes):
         raise RuntimeError(f"routes missing from api/route_table.py: {', '.join(unclassified)}")
-    app.add_middleware(
-        RequestGuards,
-        max_body_bytes=settings.max_body_bytes,
-        upload_bytes=settings.teaser_max_bytes,
-    )
+    body = BodyFirst(settings.max_body_bytes, settings.teaser_max_bytes, settings.body_timeout_s)
+    app.add_middleware(RequestGuards, body=body)
     app.add_middleware(RequestMetrics)
     # Outside all but WhipCors: a shed request never reaches the guards, the router or a body.
+    # An admitted one is counted in a slot only once its body arrived (``before_slot``), so
+    # stalled bodies hold connections, never the work slots everyone else needs (guards.py).
     app.add_middleware(
         Admission,
         limits=Limits.from_settings(settings),
         trusted_proxies=settings.trusted_networks(),
+        before_slot=body,
     )
     # Outside admission: a shed WHIP offer's 503 must still be readable cross-origin.
     app.add_middleware(WhipCors, public_url=settings.public_url)

@@ -61,6 +61,16 @@ class Settings:
     #: Opus chunks are as long: the whole number of its 0.48 s parts nearest (dash.mpd).
     dash_chunk_parts: int = 1
     max_body_bytes: int = 64 * 1024
+    #: A request line and headers larger than this get 431 and the connection closed
+    #: (http_limits.py: a 100 MB header once grew a node by 142 MiB and stalled its rooms).
+    max_head_bytes: int = 32 * 1024
+    #: Seconds a request's head may take to arrive (from the connection's opening, or the
+    #: request's first byte) before 408 and close.
+    head_timeout_s: float = 10.0
+    #: Seconds a request's body may take to arrive, plus a second per 16 KiB of it; it is read
+    #: before admission counts the request, so a stalled body holds a connection, never a work
+    #: slot (408 after; api/middleware/guards.py).
+    body_timeout_s: float = 30.0
     kdf_profile: str = "rfc9106-low-memory"
     #: Concurrent password hashes; more would only queue on 2 cores and cost 64 MiB each.
     kdf_concurrency: int = 2
@@ -193,6 +203,10 @@ class Settings:
             raise ValueError("stage_encoding must be 'shared' or 'per-speaker'")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
+        if self.max_head_bytes < 4096:
+            raise ValueError("max_head_bytes must be at least 4096")
+        if min(self.head_timeout_s, self.body_timeout_s) <= 0:
+            raise ValueError("head_timeout_s and body_timeout_s must be positive")
         if not 1 <= self.max_entry_inflight <= self.max_inflight:
             raise ValueError("max_entry_inflight must be between 1 and max_inflight")
         if min(self.max_parked_requests, self.max_streams) < 1 or self.max_joins_per_s < 0:

@@ -19,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from majlis.config import Settings
+from majlis.http_limits import limited_http
 
 FORCED_SHUTDOWN_S = 5.0
 BeforeShutdown = Callable[[], Awaitable[None]]
@@ -64,5 +65,6 @@ def server_for(
         access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
+        http=limited_http(settings.max_head_bytes, settings.head_timeout_s),
     )
     return MajlisServer(config, before_shutdown)

@@ -17,6 +17,7 @@ import uvicorn
 
 from majlis.app import create_app
 from majlis.config import Settings
+from majlis.http_limits import limited_http
 
 T = TypeVar("T")
 
@@ -133,6 +134,7 @@ def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iter
         lifespan="on",
         timeout_graceful_shutdown=2,
         proxy_headers=False,  # as `majlis serve`: X-Forwarded-For is for MAJLIS_TRUSTED_PROXIES
+        http=limited_http(settings.max_head_bytes, settings.head_timeout_s),  # as `majlis serve`
     )
     server = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []

@@ -28,6 +28,7 @@ import math
 import random
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from ipaddress import IPv4Network, IPv6Network, ip_address
@@ -39,6 +40,9 @@ from majlis.api.responses import PROBLEM_TYPE
 from majlis.api.route_table import RouteClass, class_of
 from majlis.config import Settings
 from majlis.telemetry import ADMISSION, INFLIGHT, INFLIGHT_LIMIT, PARKED
+
+#: ``(scope, receive, send) -> receive`` to use, or None when it answered the request itself.
+BeforeSlot = Callable[[Scope, Receive, Send], Awaitable[Receive | None]]
 
 #: Every Admission of this process (tests run several nodes in one), read at scrape time: the
 #: gauges cost nothing per request.
@@ -170,9 +174,13 @@ class Admission:
         app: ASGIApp,
         limits: Limits,
         trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = (),
+        before_slot: BeforeSlot | None = None,
     ) -> None:
         self.app = app
         self.limits = limits
+        #: Work between admitting a request and counting it in a slot: reading its body
+        #: (guards.BodyFirst), so a body that never comes holds a connection, not a slot.
+        self.before_slot = before_slot
         self.trusted = trusted_proxies
         self.inflight: int = 0
         self.parked = {Lane.PARKED: 0, Lane.STREAM: 0}
@@ -199,20 +207,28 @@ class Admission:
             await self._parked(lane, scope, receive, send)
 
     async def _work(self, lane: Lane, scope: Scope, receive: Receive, send: Send) -> None:
-        limits = self.limits
-        if lane is Lane.ENTRY:
-            admitted = self.inflight < limits.max_entry_inflight and self._entries.take()
-        else:
-            admitted = self.inflight < limits.max_inflight
-        if not admitted:
+        # Decided before any body is read: a full node sheds at once, whatever the body.
+        if not (self._room_in(lane) and (lane is not Lane.ENTRY or self._entries.take())):
             await self._shed(send)
             return
+        if self.before_slot is not None:
+            replay = await self.before_slot(scope, receive, send)
+            if replay is None:
+                return  # answered already (408, 413, ...), or the client left
+            receive = replay
+            if not self._room_in(lane):  # the slots filled while the body arrived
+                await self._shed(send)
+                return
         _ADMITTED.inc()
         self.inflight += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.inflight -= 1
+
+    def _room_in(self, lane: Lane) -> bool:
+        bound = self.limits.max_entry_inflight if lane is Lane.ENTRY else self.limits.max_inflight
+        return self.inflight < bound
 
     async def _parked(self, lane: Lane, scope: Scope, receive: Receive, send: Send) -> None:
         if self.parked[lane] >= self._bounds[lane]:
