@@ -71,6 +71,9 @@ class Settings:
     #: before admission counts the request, so a stalled body holds a connection, never a work
     #: slot (408 after; api/middleware/guards.py).
     body_timeout_s: float = 30.0
+    #: A live Space whose stage nobody has been connected to for this long ends itself and
+    #: finalizes its recording (media/plane/abandoned.py); 0 = never.
+    abandoned_space_end_s: float = 600.0
     kdf_profile: str = "rfc9106-low-memory"
     #: Concurrent password hashes; more would only queue on 2 cores and cost 64 MiB each.
     kdf_concurrency: int = 2
@@ -205,6 +208,8 @@ class Settings:
             raise ValueError("max_body_bytes must be at least 1024")
         if self.max_head_bytes < 4096:
             raise ValueError("max_head_bytes must be at least 4096")
+        if self.abandoned_space_end_s < 0:
+            raise ValueError("abandoned_space_end_s must be 0 (never) or more")
         if min(self.head_timeout_s, self.body_timeout_s) <= 0:
             raise ValueError("head_timeout_s and body_timeout_s must be positive")
         if not 1 <= self.max_entry_inflight <= self.max_inflight:

@@ -74,6 +74,7 @@ class Services:
                 ctx,
                 build_part_store(seams.redis, seams.live.bus, settings.redis_prefix),
                 ownership,
+                end_space=spaces.end_abandoned,
             ),
         )
         services.seams = seams

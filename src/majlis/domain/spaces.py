@@ -201,7 +201,15 @@ class Spaces:
         space = await self._hosted(me, space_id, "end")
         if space.state == "ended":
             raise Conflict("the Space has already ended")
-        space = await self._transition(space_id, ("scheduled", "live"), "ended")
+        return await self._end(space_id, ("scheduled", "live"))
+
+    async def end_abandoned(self, space_id: str) -> None:
+        """End a live Space nobody has been on the stage of for long (media/plane/abandoned.py),
+        as its host would; a Space that ended meanwhile is left alone (Conflict)."""
+        await self._end(space_id, ("live",))
+
+    async def _end(self, space_id: str, states: tuple[SpaceState, ...]) -> Space:
+        space = await self._transition(space_id, states, "ended")
         payload = event("state", space_id=space.id, state="ended", at=iso(space.ended_at))
         await self._ctx.live.bus.publish(space_topic(space.id), payload)
         await self._ctx.live.bus.publish(SPACES_TOPIC, {**payload, "host_id": space.host.id})

@@ -8,6 +8,7 @@ routes, the heartbeat, the services): each part is one concept in its own module
 - ``doors``: the pre-show timers and teasers;
 - ``claims`` and ``placement``: whether this node runs a Space, and the failover loop;
 - ``stage_events``: each room's ``space:<id>`` topic (hang-ups, mutes);
+- ``abandoned``: live Spaces nobody has been on the stage of for long end themselves;
 - ``whip_gate``: who may speak, and which node answers the offer;
 - ``sources`` and ``recordings``: what listeners are served, live or replayed.
 """
@@ -22,6 +23,7 @@ from majlis.domain.context import Context
 from majlis.domain.model import Account, Space
 from majlis.media.hls.parts.protocol import HlsSource, PartStore
 from majlis.media.hls.vod import SegmentRange
+from majlis.media.plane.abandoned import AbandonedSpaces, EndSpace
 from majlis.media.plane.claims import Claims
 from majlis.media.plane.doors import Doors
 from majlis.media.plane.lifecycle import Lifecycle
@@ -35,9 +37,16 @@ from majlis.media.room import Room
 
 
 class MediaPlane:
-    def __init__(self, ctx: Context, parts: PartStore, ownership: Ownership | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        parts: PartStore,
+        ownership: Ownership | None = None,
+        end_space: EndSpace | None = None,
+    ) -> None:
         """``parts`` is where listeners' requests are served from: this node's streams, and
-        (with Redis) every other node's, so any node answers any Space's playlists and parts."""
+        (with Redis) every other node's, so any node answers any Space's playlists and parts.
+        ``end_space`` ends a Space as its host would: the plane ends abandoned ones with it."""
         settings = ctx.settings
         self._sources = Sources(parts, ctx.live.bus, shared=bool(settings.redis_url))
         self._recordings = Recordings(settings.data_dir)
@@ -53,6 +62,12 @@ class MediaPlane:
             )
         )
         self._whip = WhipGate(ctx, self._rooms, ownership)
+        after_s = settings.abandoned_space_end_s
+        self._abandoned = (
+            AbandonedSpaces(self._rooms, end_space, after_s)
+            if end_space is not None and after_s > 0
+            else None
+        )
 
     def _room_closing(self, space_id: str) -> None:
         self._doors.forget(space_id)
@@ -61,9 +76,13 @@ class MediaPlane:
         await self._lifecycle.start()
         if self._keeper is not None:
             self._keeper.start()
+        if self._abandoned is not None:
+            self._abandoned.start()
 
     async def stop(self) -> None:
         self._rooms.refuse_new()
+        if self._abandoned is not None:
+            await self._abandoned.stop()
         await self._doors.stop()
         if self._keeper is not None:
             await self._keeper.stop()
@@ -86,6 +105,11 @@ class MediaPlane:
         """(live Spaces, connected speakers) on this node: what its heartbeat reports."""
         rooms = list(self._rooms.open.values())
         return len(rooms), sum(len(room.sessions) for room in rooms)
+
+    @property
+    def abandoned(self) -> AbandonedSpaces | None:
+        """The watch that ends Spaces nobody is on the stage of (None when switched off)."""
+        return self._abandoned
 
     @property
     def opening(self) -> frozenset[str]:
