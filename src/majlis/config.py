@@ -20,6 +20,8 @@ from majlis.database_url import async_database_url
 #: A listener cap that no audience reaches: the default of the caps that are retired.
 NO_CAP = 1_000_000_000
 ENV_PREFIX = "MAJLIS_"
+#: The shortest MAJLIS_SECRET accepted (the generated one is 43 characters).
+MIN_SECRET_BYTES = 32
 KDF_PROFILES = ("rfc9106-low-memory", "rfc9106-high-memory", "test-cheapest")
 
 
@@ -208,6 +210,13 @@ class Settings:
             raise ValueError("max_body_bytes must be at least 1024")
         if self.max_head_bytes < 4096:
             raise ValueError("max_head_bytes must be at least 4096")
+        if self.secret and len(self.secret.encode()) < MIN_SECRET_BYTES:
+            # With a short secret, anyone can forge what it signs: WHIP grants (speak as the
+            # host) and listener ids (issue 14, finding 8: "x" was accepted).
+            raise ValueError(
+                f"secret must be at least {MIN_SECRET_BYTES} bytes; make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
         if self.abandoned_space_end_s < 0:
             raise ValueError("abandoned_space_end_s must be 0 (never) or more")
         if min(self.head_timeout_s, self.body_timeout_s) <= 0:

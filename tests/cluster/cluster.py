@@ -37,7 +37,7 @@ def shared_node_settings(database_url: str, redis: str | None = None) -> dict[st
         "database_url": database_url,
         "redis_url": redis or redis_url(),
         "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node",
+        "secret": "shared by every node of this test cluster",
     }
 
 

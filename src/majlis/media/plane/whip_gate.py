@@ -88,5 +88,10 @@ class WhipGate:
         return self._grants.issue(space_id, handle)
 
     def granted_handle(self, space_id: str, grant: str) -> str | None:
-        """The handle a redirecting node vouched for, or None: forged, expired or malformed."""
+        """The handle a redirecting node vouched for, or None: forged, expired or malformed.
+
+        A single node (no Redis) never redirects, so it never issues a grant: any grant it is
+        shown was made elsewhere, and is refused however well it is signed."""
+        if not self._ctx.settings.redis_url:
+            return None
         return self._grants.verify(space_id, grant)
