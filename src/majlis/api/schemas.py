@@ -20,9 +20,16 @@ from pydantic import (
 from majlis.domain.audience import EMOJI
 from majlis.domain.shapes import Problem as Problem  # re-exported for api.app's error responses
 
+#: Bidi embeddings, overrides and isolates (U+202A-202E, U+2066-2069), removed from names and
+#: titles: they reorder the text around them (an override turns "gpj.exe" into "exe.jpg") and run
+#: on into whatever a page shows after the name. The marks (LRM, RLM, ALM) only place neutral
+#: characters, and Arabic text next to digits and Latin needs them: they are kept. The web client
+#: isolates every name where it shows one, so nobody needs to send an isolate.
+_BIDI_CONTROLS: dict[int, None] = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
 
 def _printable(value: str) -> str:
-    value = value.strip()
+    value = value.translate(_BIDI_CONTROLS).strip()
     if not value:
         raise ValueError("must not be empty or only spaces")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
