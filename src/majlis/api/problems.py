@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from majlis.api.responses import problem
+from majlis.api.route_table import route_of
 from majlis.domain.errors import DomainError
 from majlis.seams.nodes.protocol import NoMediaNode
 from majlis.store.cursors import BadCursor
@@ -37,6 +38,16 @@ _HTTP_TITLES = {
 
 #: FastAPI's detail when it cannot decode a request body at all (fastapi.routing).
 _BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the address takes, from the one route table. Starlette names only those of
+    the first route whose path matched (``PUT /api/v1/spaces`` answered ``Allow: POST``, though
+    GET lists Spaces); a GET route also answers HEAD."""
+    methods = set(route_of(request.scope).classes)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def _malformed_json() -> Response:
@@ -109,7 +120,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         return _validation(exc)
 
-    async def on_http(_: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
             # FastAPI's answer when the body is not even decodable (bytes that are not UTF-8,
@@ -123,6 +134,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = problem(exc.status_code, title, detail, slug)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
         return response
 
     async def on_cursor(_: Request, exc: Exception) -> Response:
