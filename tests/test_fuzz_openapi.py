@@ -55,9 +55,10 @@ FUZZ = settings(
 )
 
 
-@schemathesis.serializer(*TEASER_TYPES)
-def _audio_body(_ctx: schemathesis.SerializationContext, value: object) -> bytes:
-    """Teaser uploads are raw audio bodies: whatever was generated goes out as bytes."""
+@schemathesis.serializer(*TEASER_TYPES, "application/sdp")
+def _raw_body(_ctx: schemathesis.SerializationContext, value: object) -> bytes:
+    """Teaser uploads (audio) and WHIP offers (SDP) are raw bodies: whatever was generated goes
+    out as bytes, so the SDP parser is fuzzed along with everything else."""
     return value if isinstance(value, bytes) else str(value).encode()
 
 

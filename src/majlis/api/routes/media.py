@@ -62,6 +62,14 @@ class BadHlsDirective(BadRequest):
     status_code=201,
     response_class=Response,
     responses={201: {"content": {"application/sdp": {}}, "description": "the SDP answer"}},
+    # The offer is read raw (request.body()), so FastAPI cannot describe it: say it here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the SDP offer (RFC 9725): one Opus audio m-line, sendrecv",
+            "content": {"application/sdp": {"schema": {"type": "string"}}},
+        }
+    },
 )
 async def whip_offer(
     space_id: str, request: Request, maybe_me: MaybeMe, svc: Svc, grant: Grant = None
