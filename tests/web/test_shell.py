@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from majlis.web.api_docs import DOCS_CONTENT_SECURITY_POLICY
 from tests.support.client import PASSWORD, Api, User
 from tests.support.server import RunningServer
 from tests.support.wait import eventually
@@ -854,3 +855,22 @@ def test_home_waits_out_a_503_calmly_then_shows_the_spaces(
     assert len(asked) == 2, "one retry, not a storm"
     assert asked[1] - asked[0] >= 0.9, "the retry waited (Retry-After 2 s, jittered 0.5-1.5x)"
     assert status.is_hidden() or status.inner_text() == ""
+
+
+def test_the_api_docs_run_from_this_node_only_under_a_csp(
+    server: RunningServer, open_page: Callable[..., tuple[Page, ConsoleErrors]]
+) -> None:
+    """/docs used to load Swagger UI from a CDN at a floating version, with an inline script,
+    on the origin that keeps the token (issue 14): now vendored, and no inline script runs."""
+    page, errors = open_page()
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    response = page.goto("/docs")
+    assert response is not None
+    assert response.headers["content-security-policy"] == DOCS_CONTENT_SECURITY_POLICY
+    assert "script-src 'self';" in DOCS_CONTENT_SECURITY_POLICY
+    operations = page.locator(".opblock")
+    operations.first.wait_for()  # rendered from this node's /openapi.json
+    assert operations.count() > 30
+    assert [url for url in requested if not url.startswith(server.base_url)] == []
+    assert errors == []

@@ -117,7 +117,6 @@ TEMPLATES: Final[Mapping[str, Mapping[str, RouteClass]]] = {
     "/accounts/{handle}": {"GET": _C.PAGE},
     "/static/{path:path}": {"GET": _C.PAGE},
     "/docs": {"GET": _C.PAGE},
-    "/docs/oauth2-redirect": {"GET": _C.PAGE},
     "/openapi.json": {"GET": _C.PAGE},
 }
 

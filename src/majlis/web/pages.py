@@ -39,33 +39,11 @@ from majlis.api.deps import Svc
 from majlis.domain.audience import EMOJI
 from majlis.domain.errors import NotFound
 from majlis.domain.space_cache import SPACE_ID
+from majlis.web.api_docs import router as api_docs_router
+from majlis.web.security_headers import SECURITY_HEADERS
 
 STATIC_PATH: Final = "/static"
 STATIC_NAME: Final = "majlis-static"
-
-#: Scripts only from this origin and never inline; media and hls.js's worker come from blob:
-#: URLs; API calls may go to ``public_url`` (an edge in front of the origin), hence ``connect-src``.
-CONTENT_SECURITY_POLICY: Final = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self' http: https:",
-        "media-src 'self' blob: http: https:",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    )
-)
-
-_SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
 
 _STATE_LABELS: Final = {"scheduled": "Scheduled", "live": "Live", "ended": "Ended"}
 
@@ -182,7 +160,7 @@ def render_page(
         main_class=html.escape(main_class, quote=True),
         body=body,
     )
-    headers = {**_SECURITY_HEADERS, "Cache-Control": cache_control, "Vary": _PAGE_VARY}
+    headers = {**SECURITY_HEADERS, "Cache-Control": cache_control, "Vary": _PAGE_VARY}
     return HTMLResponse(document, status_code=status_code, headers=headers)
 
 
@@ -349,3 +327,4 @@ def install_web(app: FastAPI) -> None:
         name=STATIC_NAME,
     )
     app.include_router(router)
+    app.include_router(api_docs_router)
