@@ -146,9 +146,9 @@ def test_joins_are_shed_first_then_everything_but_the_probes(tight: RunningServe
             reply = sock.recv(4096)
         assert reply.startswith(b"HTTP/1.1 503"), reply
         assert time.monotonic() - started < 2
-        # ...but the probes are exempt.
+        # ...but the liveness probe is exempt; a scrape is shed like any read.
         assert api.http.get("/livez").status_code == 200
-        assert api.http.get("/metrics").status_code == 200
+        assert_shed(api.http.get("/metrics"))
     wait_for_inflight(tight, 0)
     assert api.http.post(f"/api/v1/spaces/{space['id']}/join").status_code == 200
     api.close()
@@ -243,7 +243,7 @@ def _scope(path: str, method: str = "GET", query: bytes = b"", **extra: Any) -> 
 
 def test_lanes() -> None:
     assert lane_of(_scope("/livez")) is None
-    assert lane_of(_scope("/metrics")) is None
+    assert lane_of(_scope("/metrics")) is Lane.WORK
     assert lane_of(_scope("/api/v1/spaces/abc/join", "POST")) is Lane.ENTRY
     assert lane_of(_scope("/api/v1/sessions", "POST")) is Lane.ENTRY
     assert lane_of(_scope("/api/v1/accounts", "POST")) is Lane.ENTRY

@@ -122,7 +122,7 @@ ROWS = (
     Row("GET", "/notifications", "/notifications", W),
     Row("GET", "/@{handle}", "/@h4ndle", W),
     Row("GET", "/accounts/{handle}", "/accounts/h4ndle", W),
-    Row("GET", "/metrics", "/metrics", None),
+    Row("GET", "/metrics", "/metrics", W),
 )
 
 

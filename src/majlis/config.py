@@ -73,6 +73,9 @@ class Settings:
     #: before admission counts the request, so a stalled body holds a connection, never a work
     #: slot (408 after; api/middleware/guards.py).
     body_timeout_s: float = 30.0
+    #: Bearer token a scraper sends for /metrics; empty: only this machine (loopback) may
+    #: scrape. /metrics renders at most once a second and is shed under load like any read.
+    metrics_token: str = ""
     #: A live Space whose stage nobody has been connected to for this long ends itself and
     #: finalizes its recording (media/plane/abandoned.py); 0 = never.
     abandoned_space_end_s: float = 600.0

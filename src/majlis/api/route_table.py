@@ -32,7 +32,7 @@ from starlette.types import Scope
 class RouteClass(Enum):
     """What a route is for, as the layers in front of it need to know."""
 
-    #: Liveness and scrapes: never shed (a busy node must still say so).
+    #: Liveness: never shed (a busy node must still say it is alive).
     PROBE = "probe"
     #: New arrivals (join, sign-in, sign-up): shed first, so the seated audience is served.
     ENTRY = "entry"
@@ -67,7 +67,8 @@ _S = "/api/v1/spaces/{space_id}"
 #: ``{name:path}`` is the rest of the path, however many segments (a mount).
 TEMPLATES: Final[Mapping[str, Mapping[str, RouteClass]]] = {
     "/livez": {"GET": _C.PROBE},
-    "/metrics": {"GET": _C.PROBE},
+    # Shed like any read under load: it is a scrape, not liveness (issue 14, finding 3).
+    "/metrics": {"GET": _C.READ},
     "/readyz": {"GET": _C.READ},
     "/api/v1/accounts": {"POST": _C.ENTRY},
     "/api/v1/sessions": {"POST": _C.ENTRY},

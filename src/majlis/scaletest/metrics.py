@@ -13,6 +13,7 @@ memory gives the origin's peak RSS.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -112,12 +113,19 @@ def parse(text: str, at: float) -> Reading:
 
 
 def read(url: str) -> Reading | None:
-    """One reading, or None when the origin has no (or an unreadable) /metrics."""
+    """One reading, or None when the origin has no (or an unreadable) /metrics.
+
+    The origin renders /metrics at most once a second: a reading is placed at the time its
+    rendering was made (``X-Metrics-Rendered-At``), not when it arrived, so the rates between
+    readings stay true. MAJLIS_METRICS_TOKEN, if set here, is sent as the origin asks."""
+    token = os.environ.get("MAJLIS_METRICS_TOKEN", "")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.get(url, timeout=5)
+        response = httpx.get(url, timeout=5, headers=headers)
         if response.status_code != 200:
             return None
-        return parse(response.text, time.time())
+        rendered_at = float(response.headers.get("x-metrics-rendered-at", time.time()))
+        return parse(response.text, rendered_at)
     except (httpx.HTTPError, ValueError):
         return None
 
@@ -138,18 +146,24 @@ class MetricsSampler:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            reading = read(self.url)
-            if reading is not None:
-                self.readings.append(reading)
+            self._add(read(self.url))
             self._stop.wait(self.every_s)
+
+    def _add(self, reading: Reading | None) -> bool:
+        """Keep ``reading`` unless it is the rendering already kept (the origin renders at
+        most once a second); whether it was new."""
+        if reading is None or (self.readings and reading.at <= self.readings[-1].at):
+            return False
+        self.readings.append(reading)
+        return True
 
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        final = read(self.url)
-        if final is not None:
-            self.readings.append(final)
+        if not self._add(read(self.url)):  # the last rendering was too recent: the next one
+            time.sleep(1.0)
+            self._add(read(self.url))
 
 
 def amplification(first: Reading, last: Reading, rendition: str = "aac") -> dict[str, Any]:

@@ -11,14 +11,18 @@ Spaces are reported), so they cost nothing between scrapes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import hmac
 import time
+from ipaddress import ip_address, ip_network
 
 from fastapi import FastAPI, Request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from majlis.api.responses import problem
 from majlis.api.route_table import route_of
 from majlis.services import Services
 from majlis.telemetry import ACTIVE_LISTENERS, HTTP_DURATION, HTTP_REQUESTS, LIVE_SPACES
@@ -76,13 +80,72 @@ async def _refresh_listener_gauges(services: Services) -> None:
     LIVE_SPACES.set(len(live))
 
 
+#: A scrape renders the registry at most this often; scrapes in between get that rendering.
+RENDER_EVERY_S = 1.0
+#: Where an unauthenticated scrape may come from when no MAJLIS_METRICS_TOKEN is set.
+_LOOPBACK = (ip_network("127.0.0.0/8"), ip_network("::1/128"))
+
+
+class _Rendering:
+    """The last exposition rendered, and when (wall clock, for the scraper's time axis)."""
+
+    def __init__(self) -> None:
+        self.body = b""
+        self.at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def latest(self, services: Services) -> tuple[bytes, float]:
+        async with self._lock:  # concurrent scrapes wait for one rendering, not one each
+            if time.time() - self.at >= RENDER_EVERY_S:
+                await _refresh_listener_gauges(services)
+                self.body, self.at = generate_latest(REGISTRY), time.time()
+            return self.body, self.at
+
+
 def install_metrics(app: FastAPI) -> None:
+    rendering = _Rendering()
+
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        """Prometheus exposition; never cached (each scrape must see the node as it is)."""
-        await _refresh_listener_gauges(request.app.state.services)
+        """Prometheus exposition. Why guarded: a probe looped on it and stalled live rooms'
+        clocks (each rendering walks every series; issue 14, finding 3). So it needs
+        MAJLIS_METRICS_TOKEN as a bearer token when one is set (else only loopback may scrape),
+        renders at most once a second whatever the scrape rate, and is shed under load like any
+        read. ``X-Metrics-Rendered-At`` says when this rendering was made (Unix seconds)."""
+        services: Services = request.app.state.services
+        refusal = _refusal(request, services.ctx.settings.metrics_token)
+        if refusal is not None:
+            return refusal
+        body, at = await rendering.latest(services)
         return Response(
-            generate_latest(REGISTRY),
+            body,
             media_type=CONTENT_TYPE_LATEST,
-            headers={"Cache-Control": "no-store"},
+            headers={"Cache-Control": "no-store", "X-Metrics-Rendered-At": f"{at:.3f}"},
         )
+
+
+def _refusal(request: Request, token: str) -> Response | None:
+    if token:
+        sent = request.headers.get("authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return None
+        return problem(
+            401,
+            "Unauthorized",
+            "send the metrics token: Authorization: Bearer <MAJLIS_METRICS_TOKEN>",
+            "unauthorized",
+        )
+    host = request.client.host if request.client else ""
+    try:
+        local = any(ip_address(host) in network for network in _LOOPBACK)
+    except ValueError:
+        local = False
+    if local:
+        return None
+    return problem(
+        403,
+        "Forbidden",
+        "metrics are served to this machine only; set MAJLIS_METRICS_TOKEN to scrape from "
+        "elsewhere",
+        "forbidden",
+    )
