@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -34,6 +35,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+#: Query parameters that carry a credential: the inbox stream's ``access_token`` (EventSource
+#: cannot send a header) and a WHIP redirect's ``grant``.
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:access_token|grant)=)[^&#\s]*")
+
+
+def redact(text: str) -> str:
+    """``text`` with the value of every credential in a query string replaced."""
+    return _SECRET_QUERY.sub(r"\1[redacted]", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Takes credentials out of access-log lines before any handler sees them (issue 14: the
+    inbox stream's ``?access_token=`` was written to the access log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = redact(record.msg) if isinstance(record.msg, str) else record.msg
+        return True
+
+
 def configure(level: str, log_format: str = "text", access_log: bool = False) -> None:
     """Configure the root logger once for the whole process (uvicorn is told not to)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -49,4 +71,7 @@ def configure(level: str, log_format: str = "text", access_log: bool = False) ->
     quiet = max(logging.WARNING, root.level)
     for name in CHATTY:
         logging.getLogger(name).setLevel(quiet if root.level > logging.DEBUG else root.level)
-    logging.getLogger("uvicorn.access").setLevel(logging.INFO if access_log else logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    access.setLevel(logging.INFO if access_log else logging.WARNING)
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())
