@@ -107,8 +107,10 @@ def test_follow_rules(api: Api) -> None:
     assert api.http.get(f"/api/v1/accounts/{a.handle}").json()["following_count"] == 0
 
 
-def test_sign_in_is_rate_limited_per_handle(tmp_path: Path) -> None:
-    with run_server(tmp_path, signin_per_handle_per_min=3) as server:
+def test_sign_in_is_rate_limited_per_handle_and_address(tmp_path: Path) -> None:
+    with run_server(
+        tmp_path, signin_per_handle_per_min=3, trusted_proxies="127.0.0.1/32"
+    ) as server:
         api = Api(server.base_url)
         user = api.sign_up("limited")
         statuses = [
@@ -123,7 +125,15 @@ def test_sign_in_is_rate_limited_per_handle(tmp_path: Path) -> None:
         )
         problem_of(limited, 429)
         assert int(limited.headers["retry-after"]) >= 1
-        # Another handle from the same address is unaffected.
+        # Another handle from the same address is unaffected...
         other = api.sign_up("unaffected")
         assert other.token
+        # ...and so is the owner, signing in from elsewhere (issue 14: the guesser used to
+        # lock the owner out of their own account for a minute).
+        owner = api.http.post(
+            "/api/v1/sessions",
+            json={"handle": user.handle, "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.7"},
+        )
+        assert owner.status_code in (200, 201), owner.text
         api.close()

@@ -82,6 +82,7 @@ class Settings:
     kdf_profile: str = "rfc9106-low-memory"
     #: Concurrent password hashes; more would only queue on 2 cores and cost 64 MiB each.
     kdf_concurrency: int = 2
+    #: Sign-in attempts per handle from one address (a guesser elsewhere cannot lock the owner out).
     signin_per_handle_per_min: int = 10
     signin_per_ip_per_min: int = 60
     signup_per_ip_per_min: int = 30

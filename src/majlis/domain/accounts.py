@@ -37,7 +37,11 @@ class Accounts:
     async def sign_in(self, handle: str, password: str, ip: str) -> tuple[str, Account]:
         settings = self._ctx.settings
         await self._limit(f"signin:ip:{ip}", settings.signin_per_ip_per_min)
-        await self._limit(f"signin:handle:{handle.lower()}", settings.signin_per_handle_per_min)
+        # Per handle *and* address: a guesser elsewhere cannot lock the owner out of their own
+        # account (issue 14: ten wrong passwords from anywhere used to cost the owner a minute).
+        await self._limit(
+            f"signin:handle:{handle.lower()}:ip:{ip}", settings.signin_per_handle_per_min
+        )
         credentials = await self._ctx.store.credentials(handle)
         try:
             ok = await self._ctx.kdf.verify(
