@@ -1,11 +1,16 @@
 """A node killed mid-Space (SIGKILL, no shutdown) leaves a playable recording up to its last
-part; restarted, it resumes the same Space and the same recording."""
+part; restarted, it resumes the same Space and the same recording, and no URL it served as
+immutable answers with other bytes (issue 14, finding 4: the media sequence began at 0 again)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import signal
 from pathlib import Path
+
+import httpx
 
 from majlis.bots.sources import ToneSource
 from majlis.bots.speaker import SpeakerBot
@@ -23,6 +28,25 @@ async def _speak(base: str, space_id: str, token: str, seconds: float) -> None:
     await bot.close(hang_up=False)
 
 
+def _immutable_media(base: str, space_id: str) -> dict[str, str]:
+    """Every part and segment the live playlist names (served ``immutable``), and the DASH
+    segments of the same numbers, with the sha256 of their bytes."""
+    playlist = httpx.get(f"{base}/hls/{space_id}/live.m3u8").text
+    names = re.findall(r'URI="([^"]+\.m4s)"', playlist)
+    names += [line for line in playlist.splitlines() if line.endswith(".m4s")]
+    urls = [f"/hls/{space_id}/{name}" for name in names]
+    urls += [f"/dash/{space_id}/aac/{name}" for name in names if name.count(".") == 1]
+    found = {}
+    for url in urls:
+        response = httpx.get(base + url)
+        assert response.status_code == 200, (url, response.status_code)
+        if url.startswith("/hls/"):  # DASH segments are cached for a minute, not for ever
+            assert "immutable" in response.headers["cache-control"], url
+        found[url] = hashlib.sha256(response.content).hexdigest()
+    assert sum(url.startswith("/dash/") for url in found) >= 1, found
+    return found
+
+
 def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -32,6 +56,7 @@ def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path
         host = api.sign_up("crash")
         space = host.create_space("about to crash")
         asyncio.run(_speak(base, space["id"], host.token, 4.0))
+        served = _immutable_media(base, space["id"])
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(10)
@@ -45,6 +70,11 @@ def test_a_killed_node_leaves_a_playable_recording_and_resumes_it(tmp_path: Path
     process = serve_process(tmp_path, port)  # the Space is still live: its room reopens
     try:
         asyncio.run(_speak(base, space["id"], host.token, 3.0))
+        for url, digest in served.items():  # the same bytes, or gone: never other audio
+            again = httpx.get(base + url)
+            assert again.status_code == 404 or (
+                again.status_code == 200 and hashlib.sha256(again.content).hexdigest() == digest
+            ), (url, again.status_code)
         ended = host.post(f"/api/v1/spaces/{space['id']}/end").json()
         _, media = fetch_vod(base, ended["replay_url"])
         replay, rate = decode_mp4(media)

@@ -46,6 +46,27 @@ OPUS_PARTS_PER_SEGMENT = 4
 OPUS_PART_TARGET_S = OPUS_FRAMES_PER_PART * OPUS_FRAME_SIZE / SAMPLE_RATE
 
 
+#: Where fresh media sequence numbers count from (2026-01-01T00:00Z): numbers stay far below
+#: 2**32 (DASH's $Number$ is an unsigned int) for sixty years.
+MSN_EPOCH = 1_767_225_600.0
+
+
+def fresh_msn(segment_s: float, now: float | None = None) -> int:
+    """The first media sequence number of a stream that continues no other (failover passes
+    ``continues`` instead): past every number an earlier stream of the same Space has used.
+
+    Why: after kill -9 and a restart, the sequence began at 0 again, and
+    ``/hls/{id}/35.m4s``, served before with ``Cache-Control: immutable``, was other audio to
+    every edge and player that honours immutable (issue 14, finding 4). Numbers come from the
+    wall clock in quarters of a segment, and a stream uses one per segment: a stream opened at
+    ``t`` has, by any later time ``u``, used numbers below ``u / (segment_s / 4)`` from its
+    second segment on, and its first is below the next one handed out unless the two streams
+    opened within the same quarter segment (~0.5 s; a restart takes longer).
+    """
+    at = time.time() if now is None else now
+    return int((at - MSN_EPOCH) / (segment_s / 4)) + 1
+
+
 class ProgramOutput:
     def __init__(
         self,
@@ -74,6 +95,7 @@ class ProgramOutput:
             pipeline_delay_s=FRAME_S + LATENCY_SAMPLES / SAMPLE_RATE,
             origin=self._program_origin,
             continues=continues.get(AAC),
+            first_msn=fresh_msn(PART_TARGET_S * PARTS_PER_SEGMENT),
         )
         # Dated with no codec delay: an Opus packet comes out as soon as its 960th sample goes
         # in, and decoders that honour its PreSkip (Chromium, FFmpeg) play track time t as
@@ -87,6 +109,7 @@ class ProgramOutput:
             pipeline_delay_s=FRAME_S,
             origin=self._program_origin,
             continues=continues.get(OPUS),
+            first_msn=fresh_msn(OPUS_PART_TARGET_S * OPUS_PARTS_PER_SEGMENT),
         )
         self._recorder: Recorder | None = None
         #: Set by stop(): a recording that is still being opened must close, not start.

@@ -84,6 +84,7 @@ class LiveStream:
         origin: Callable[[], float | None] | None = None,
         continues: StreamState | None = None,
         timescale: int = 48000,
+        first_msn: int = 0,
     ) -> None:
         """
         ``part_target_s`` is the longest a part may last (``Packager.part_duration_s``).
@@ -99,6 +100,9 @@ class LiveStream:
         new timeline), and EXT-X-DISCONTINUITY-SEQUENCE counts on from the old stream's.
 
         ``timescale``: ticks per second of the parts' decode times (the audio's sample rate).
+
+        ``first_msn``: the media sequence number of the first segment, when ``continues`` is
+        None (``program.fresh_msn``: a Space's URLs are never reused after a restart).
         """
         if part_target_s <= 0 or parts_per_segment < 1 or part_segments < 0:
             raise ValueError("part target, parts per segment and part segments must be positive")
@@ -145,7 +149,7 @@ class LiveStream:
         self._dates = ProgramDateClock(clock, pipeline_delay_s, origin=origin)
         self._complete: deque[_Segment] = deque()
         self._open: _Segment | None = None
-        self._next_msn = 0
+        self._next_msn = first_msn
         #: (first msn after the failover, discontinuities before it), when continuing.
         self._after: tuple[int, int] | None = None
         if continues is not None:
