@@ -56,6 +56,9 @@ def test_unrecorded_and_unknown_spaces_have_no_replay(api: Api) -> None:
     problem_of(api.http.get("/api/v1/spaces/unknown/replay.m3u8"), 404)
     live = host.create_space("still live")
     problem_of(api.http.get(f"/api/v1/spaces/{live['id']}/replay.m3u8"), 404)
+    # Its file is still growing: not a download that would end short or long (issue 14).
+    still = problem_of(api.http.get(f"/api/v1/spaces/{live['id']}/recording.m4a"), 409)
+    assert "once the Space has ended" in still["detail"]
 
 
 SOAK_S = float(os.environ.get("MAJLIS_SOAK_S", "30"))

@@ -25,6 +25,7 @@ from majlis.api.deps import MaybeMe, Svc
 from majlis.domain.errors import (
     BadOffer,
     BadRequest,
+    Conflict,
     NotFound,
     Overloaded,
     TooLarge,
@@ -233,10 +234,15 @@ async def replay_playlist(space_id: str, svc: Svc) -> Response:
 
 @router.get("/api/v1/spaces/{space_id}/recording.m4a", response_class=FileResponse)
 async def recording_file(space_id: str, svc: Svc) -> FileResponse:
-    """Download the whole Space as one audio file (fragmented MP4, AAC)."""
+    """Download the whole Space as one audio file (fragmented MP4, AAC), once it has ended.
+
+    Why not while live: the file grows while it is sent, so a download declared one length and
+    sent more ("Response content longer than Content-Length", issue 14): 409 until the end."""
     space = await svc.spaces.get(space_id)
     if not space.record:
         raise NotFound("this Space was not recorded")
+    if space.state != "ended":
+        raise Conflict("the recording is still being made; download it once the Space has ended")
     path = await svc.media.recording(space_id)
     if path is None:
         raise NotFound(NO_RECORDING)
