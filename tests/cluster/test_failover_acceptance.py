@@ -198,7 +198,10 @@ async def _show(cluster: Cluster, tmp_path: Path) -> None:
             return state if state is not None and state.ended else None
 
         new = await eventually_async(ended_stream, message="the new node never ended the stream")
-        published = _parts_published(old, 0) + _parts_published(new, new_first_msn)
+        assert old.anchor is not None  # the old stream's first segment: program.fresh_msn
+        published = _parts_published(old, old.anchor.first_msn) + _parts_published(
+            new, new_first_msn
+        )
         recording = tmp_path / "media" / "recordings" / f"{space_id}.m4a"
         recorded = len(RecordingIndex.read(recording).parts)
         print(f"published {published} parts, recorded {recorded}")

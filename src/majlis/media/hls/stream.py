@@ -150,10 +150,12 @@ class LiveStream:
         self._complete: deque[_Segment] = deque()
         self._open: _Segment | None = None
         self._next_msn = first_msn
+        #: The number of this stream's first segment (after a dead one's, when continuing).
+        self._first_msn = first_msn
         #: (first msn after the failover, discontinuities before it), when continuing.
         self._after: tuple[int, int] | None = None
         if continues is not None:
-            self._next_msn = continues.hinted[0] + 1
+            self._next_msn = self._first_msn = continues.hinted[0] + 1
             self._after = (self._next_msn, continues.discontinuities)
         self._last_part: tuple[int, int] | None = None
         self._ended = False
@@ -361,11 +363,12 @@ class LiveStream:
 
     @property
     def _last_complete_msn(self) -> int:
-        # A continued stream counts the dead stream's segments as before its own: a player
-        # asking for the next segment by number is then not "more than two ahead" (a 400).
+        # Before its first segment completes, a stream counts the numbers before its first as
+        # done: a player asking for that segment is then not "more than two ahead" (a 400),
+        # whether it continues a dead stream or starts from program.fresh_msn.
         if self._complete:
             return self._complete[-1].msn
-        return (self._after[0] if self._after is not None else 0) - 1
+        return self._first_msn - 1
 
     def _find_complete(self, msn: int) -> _Segment | None:
         if not self._complete:

@@ -116,7 +116,10 @@ class StreamState:
             # Counted as given, before any roll-over to the next segment: an index far beyond
             # what a segment holds is a client that has lost track, not one waiting politely.
             pps = self.parts_per_segment
-            last = -1 if self.last_part is None else self.last_part[0] * pps + self.last_part[1]
+            if self.last_part is None:  # no part yet: the last is the one before the first
+                last = (self.last_complete_msn + 1) * pps - 1
+            else:
+                last = self.last_part[0] * pps + self.last_part[1]
             if msn * pps + part - last > self.advance_part_limit:
                 raise BadDirective(f"_HLS_part={part} of _HLS_msn={msn} is too far ahead")
 
