@@ -119,7 +119,9 @@ def test_a_varnish_edge_costs_the_origin_one_request_per_segment_for_dash_listen
     steady = s["amplification_steady"]
     assert steady is not None and steady["segments_published"] >= 5, s
     context = (steady, s["amplification"], s["generator_cpu_peak"], s["generator_lag_ms_peak"])
-    assert steady["segment_per_segment"] <= 1.05, context
+    # The window's ends cut a segment (summary._worst): one request is forgiven, no more.
+    per_segment = (steady["segment_requests"] - 1) / steady["segments_published"]
+    assert per_segment <= 1.05, context
     check = next(c for c in report["verdict"]["checks"] if "per edge" in c["name"])
     assert check["name"] == "origin requests per segment per edge" and check["ok"], check
     assert s["chunk_latency_ms"]["p50"] < 500, s["chunk_latency_ms"]

@@ -85,8 +85,14 @@ def _worst(amp: dict[str, Any] | None, protocol: str = "hls") -> float | None:
     requests per part; for LL-DASH segment requests per segment (each listener's one request a
     segment; the MPD is reloaded every 6 s and cached 2 s at an edge, whatever the audience)."""
     if protocol == "dash":
-        value = amp.get("segment_per_segment") if amp else None
-        return None if value is None else float(value)
+        if not amp or not amp.get("segments_published"):
+            return None
+        # The origin counts a segment request when its answer ends, a segment after it began,
+        # and the window's ends cut a segment: its requests and its published segments differ
+        # by up to one whatever the edge does. One is forgiven, or a short rehearsal of an edge
+        # that fetched each segment once reads 12 requests over 11.3 segments: 1.059 (measured).
+        requests = max(0.0, float(amp["segment_requests"]) - 1.0)
+        return requests / float(amp["segments_published"])
     if not amp or amp["playlist_per_part"] is None:
         return None
     return float(max(amp["playlist_per_part"], amp["part_per_part"]))
