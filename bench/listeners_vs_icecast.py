@@ -70,6 +70,7 @@ from tests.support.listener import (
     hls_listener,
     preload_hint,
 )
+from tests.support.nchan_edge import running_nchan_edge
 from tests.support.nginx import running_edge
 from tests.support.squid import running_squid
 from tests.support.varnish import running_varnish
@@ -326,6 +327,8 @@ SYSTEMS = {
     "majlis_dash_opus": ("dash_opus", ("origin", "varnish")),
     "majlis_dash_squid": ("dash", ("origin", "squid")),
     "majlis_dash_opus_squid": ("dash_opus", ("origin", "squid")),
+    "majlis_dash_nchan": ("dash", ("origin", "nchan")),
+    "majlis_dash_opus_nchan": ("dash_opus", ("origin", "nchan")),
     "icecast": ("icecast", ("icecast",)),
 }
 
@@ -345,11 +348,12 @@ def run(args: argparse.Namespace) -> int:
             running_edge(origin, work / "quiet", access_log=False) as quiet,
             running_varnish(origin, work / "varnish") as varnish,
             running_squid(origin) as squid,
+            running_nchan_edge(origin, work / "nchan", access_log=False) as nchan,
             running_icecast(work / "ice", BITRATE_KBPS, SERVER_CPU, LOAD_CPU) as ice,
         ):
             varnish_pids = process_tree(varnish.process.pid)
             squid_pids = process_tree(squid.process.pid)
-            for pid in edge.pids() + quiet.pids() + varnish_pids + squid_pids:
+            for pid in edge.pids() + quiet.pids() + varnish_pids + squid_pids + nchan.pids():
                 os.sched_setaffinity(pid, {SERVER_CPU})
             pids = {
                 "origin": [origin_proc.pid],
@@ -357,6 +361,9 @@ def run(args: argparse.Namespace) -> int:
                 "nginx_quiet": quiet.pids(),
                 "varnish": varnish_pids,
                 "squid": squid_pids,
+                # nginx with Nchan, and the feeder beside it: the edge is both.
+                "nchan": nchan.pids(),
+                "nchan_feeder": [nchan.feeder.pid],  # (its share of the above)
                 "icecast": [ice.server.pid],
                 # Icecast's encoder, reported apart (the origin's own encoding is in its idle).
                 "icecast_source_ffmpeg": [ice.source.pid],
@@ -369,6 +376,8 @@ def run(args: argparse.Namespace) -> int:
                 "majlis_dash_opus": varnish.url + dash_path,
                 "majlis_dash_squid": squid.url + dash_path,
                 "majlis_dash_opus_squid": squid.url + dash_path,
+                "majlis_dash_nchan": nchan.url + dash_path,
+                "majlis_dash_opus_nchan": nchan.url + dash_path,
                 "icecast": ice.url,
             }
             time.sleep(3)  # the first parts are out, the bot's connection settled

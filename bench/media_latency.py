@@ -67,6 +67,7 @@ from medialib.report import (
     write_result,
 )
 from medialib.space import LiveSpace, open_space
+from tests.support.nchan_edge import running_nchan_edge
 from tests.support.varnish import running_varnish
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -319,10 +320,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--edge",
-        choices=["none", "varnish"],
+        choices=["none", "varnish", "nchan"],
         default="none",
-        help="listen through a Varnish edge (majlis edge-config --engine varnish) on the "
-        "server's core (default: straight at the origin)",
+        help="listen through a Varnish edge (majlis edge-config --engine varnish) or the "
+        "nginx + Nchan edge and its feeder (--engine nchan) on the server's core (default: "
+        "straight at the origin)",
     )
     parser.add_argument(
         "--join-after",
@@ -365,6 +367,11 @@ def run(args: argparse.Namespace) -> int:
                 for pid in process_tree(varnish.process.pid):
                     os.sched_setaffinity(pid, {args.server_cpu})  # the server side's core
                 result = asyncio.run(measure(space, proc.pid, args, varnish.url))
+        elif args.edge == "nchan":
+            with running_nchan_edge(base, Path(tmp) / "nchan", access_log=False) as nchan:
+                for pid in nchan.pids():
+                    os.sched_setaffinity(pid, {args.server_cpu})
+                result = asyncio.run(measure(space, proc.pid, args, nchan.url))
         else:
             result = asyncio.run(measure(space, proc.pid, args))
     return report(args, result)

@@ -14,7 +14,7 @@ import majlis
 from majlis.config import ROLES, Settings
 
 if TYPE_CHECKING:
-    from majlis.delivery.edge import Origin
+    from majlis.delivery.edge import EdgeOptions, Origin
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,8 +57,51 @@ def _parser() -> argparse.ArgumentParser:
             help="log every request (off by default: it costs CPU at scale)",
         )
     _add_edge_config(commands)
+    _add_edge_feed(commands)
     _add_scaletest(commands)
     return parser
+
+
+def _add_edge_feed(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    feed = commands.add_parser(
+        "edge-feed",
+        help="feed an nginx + Nchan edge (edge-config --engine nchan) from the origin",
+        description="Follow the Spaces this edge's listeners ask for: one origin fetch per "
+        "segment, published chunk by chunk into nginx, which writes each chunk to every "
+        "listener. Listens on loopback for the MPD requests nginx sends it.",
+    )
+    feed.add_argument("--origin", required=True, help="the origin's root URL (http://host:port)")
+    feed.add_argument(
+        "--edge",
+        default="http://127.0.0.1:8080",
+        help="this edge's nginx, as the feeder reaches it",
+    )
+    feed.add_argument(
+        "--segments-dir",
+        type=Path,
+        default=Path("/var/cache/majlis-edge/dash"),
+        help="where complete segments are written (nginx serves them from there)",
+    )
+    feed.add_argument("--port", type=int, default=8090, help="loopback port nginx asks on")
+
+
+def edge_feed(args: argparse.Namespace) -> int:
+    from majlis.delivery.edge import EdgeConfigError, check_plain_http, parse_origin
+    from majlis.delivery.fanout import Edge
+    from majlis.delivery.feed_service import run
+
+    try:
+        origin, edge = parse_origin(args.origin), parse_origin(args.edge)
+        check_plain_http("edge-feed", (origin, edge))
+        if not 1 <= args.port <= 65535:
+            raise EdgeConfigError(f"--port must be a port between 1 and 65535, not {args.port}")
+    except EdgeConfigError as exc:
+        print(f"majlis edge-feed: {exc}", file=sys.stderr)
+        return 2
+    args.segments_dir.mkdir(parents=True, exist_ok=True)
+    feeding = Edge(edge.host.strip("[]"), edge.port, args.segments_dir)
+    run(f"http://{origin.address}", feeding, args.port)
+    return 0
 
 
 def _add_scaletest(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -122,13 +165,16 @@ def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "segments to every listener while the origin produces them; the varnishd command line "
         "to run it is at its top. With --engine squid, print a squid.conf (Squid 5.7+) that does "
         "the same from one event loop, without a thread per listener; the squid command line "
-        "is at its top.",
+        "is at its top. With --engine nchan, print the nginx edge with LL-DASH served by the "
+        "Nchan module (Debian: libnginx-mod-nchan, libnginx-mod-http-headers-more-filter), "
+        "fed by `majlis edge-feed` running beside it: each chunk is written to every listener "
+        "from nginx's event loop, at half Varnish's CPU per listener.",
     )
     edge.add_argument(
         "--engine",
         choices=EDGE_ENGINES,
         default="nginx",
-        help="nginx (default), varnish or squid",
+        help="nginx (default), varnish, squid or nchan",
     )
     edge.add_argument(
         "--no-mkdir",
@@ -170,18 +216,31 @@ def _add_edge_config(commands: argparse._SubParsersAction[argparse.ArgumentParse
         default=None,
         help="nginx: print only the http-context part, for /etc/nginx/conf.d/",
     )
+    edge.add_argument("--feed-port", type=int, help="nchan: edge-feed's loopback port (8090)")
+    edge.add_argument(
+        "--segments-dir",
+        type=Path,
+        help="nchan: edge-feed's --segments-dir (/var/cache/majlis-edge/dash)",
+    )
 
 
-EDGE_ENGINES = ("nginx", "varnish", "squid")
+EDGE_ENGINES = ("nginx", "varnish", "squid", "nchan")
 #: The flags only some engines take, and those engines.
 _ENGINE_FLAGS = {
-    "cache_dir": ("nginx",),
-    "server_name": ("nginx",),
-    "log_dir": ("nginx", "squid"),
-    "no_access_log": ("nginx",),
+    "cache_dir": ("nginx", "nchan"),
+    "server_name": ("nginx", "nchan"),
+    "log_dir": ("nginx", "squid", "nchan"),
+    "no_access_log": ("nginx", "nchan"),
     "snippet": ("nginx",),
     "access_log": ("squid",),
+    "feed_port": ("nchan",),
+    "segments_dir": ("nchan",),
 }
+
+
+def _either(names: Sequence[str]) -> str:
+    """'a', 'a or b', 'a, b or c'."""
+    return " or ".join((", ".join(names[:-1]), names[-1])) if len(names) > 1 else names[0]
 
 
 def _refuse_other_engines_flags(args: argparse.Namespace) -> None:
@@ -189,7 +248,7 @@ def _refuse_other_engines_flags(args: argparse.Namespace) -> None:
     from majlis.delivery.edge import EdgeConfigError
 
     refused = [
-        f"--{name.replace('_', '-')}: for --engine {' or '.join(engines)} only"
+        f"--{name.replace('_', '-')}: for --engine {_either(engines)} only"
         for name, engines in _ENGINE_FLAGS.items()
         if getattr(args, name) is not None and args.engine not in engines
     ]
@@ -200,7 +259,12 @@ def _refuse_other_engines_flags(args: argparse.Namespace) -> None:
 def edge_config(args: argparse.Namespace) -> int:
     from majlis.delivery.edge import EdgeConfigError, parse_origin
 
-    render = {"nginx": _nginx_config, "varnish": _varnish_config, "squid": _squid_config}
+    render = {
+        "nginx": _nginx_config,
+        "varnish": _varnish_config,
+        "squid": _squid_config,
+        "nchan": _nchan_config,
+    }
     try:
         _refuse_other_engines_flags(args)
         origins = tuple(parse_origin(url) for url in args.origin)
@@ -212,12 +276,10 @@ def edge_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _nginx_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
-    """nginx.conf (or its http part); the directories it names are created first, unless
-    --no-mkdir, because nginx creates none of them."""
-    from majlis.delivery.edge import EdgeOptions, directories, render_config, render_http
+def _nginx_options(args: argparse.Namespace, origins: tuple[Origin, ...]) -> EdgeOptions:
+    from majlis.delivery.edge import EdgeOptions
 
-    options = EdgeOptions(
+    return EdgeOptions(
         origin=origins[0],
         more_origins=origins[1:],
         listen=args.listen,
@@ -227,9 +289,36 @@ def _nginx_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
         log_dir=_given(args.log_dir, Path("/var/log/majlis-edge")),
         access_log=not args.no_access_log,
     )
+
+
+def _nginx_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
+    """nginx.conf (or its http part); the directories it names are created first, unless
+    --no-mkdir, because nginx creates none of them."""
+    from majlis.delivery.edge import directories, render_config, render_http
+
+    options = _nginx_options(args, origins)
     if not args.no_mkdir:
         _make_directories(directories(options))
     return render_http(options) if args.snippet else render_config(options)
+
+
+def _nchan_config(args: argparse.Namespace, origins: tuple[Origin, ...]) -> str:
+    """The nginx.conf of the nginx + Nchan edge; its directories (and the feeder's segment
+    directory, which nginx serves) are created first, unless --no-mkdir."""
+    from majlis.delivery.edge import EdgeConfigError, directories
+    from majlis.delivery.nchan import NchanOptions, render
+
+    feed_port = _given(args.feed_port, 8090)
+    if not 1 <= feed_port <= 65535:
+        raise EdgeConfigError(f"--feed-port must be a port between 1 and 65535, not {feed_port}")
+    options = NchanOptions(
+        _nginx_options(args, origins),
+        feed_port=feed_port,
+        segments_dir=_given(args.segments_dir, Path("/var/cache/majlis-edge/dash")),
+    )
+    if not args.no_mkdir:
+        _make_directories((*directories(options.edge), options.segments_dir))
+    return render(options)
 
 
 T = TypeVar("T")
@@ -294,6 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return edge_config(args)
     if args.command == "scaletest":
         return scaletest(args)
+    if args.command == "edge-feed":
+        return edge_feed(args)
     try:
         settings = (
             Settings.from_env()

@@ -127,7 +127,7 @@ def test_one_worker_and_a_memory_cache_only() -> None:
         ("squid", ["--origin", "http://x", "--log-dir", "/a b"], "must not contain spaces"),
         ("varnish", ["--origin", "http://x", "--access-log"], "--access-log: for --engine squid"),
         ("nginx", ["--origin", "http://x", "--access-log"], "--access-log: for --engine squid"),
-        ("varnish", ["--origin", "http://x", "--log-dir", "/l"], "--engine nginx or squid only"),
+        ("varnish", ["--origin", "http://x", "--log-dir", "/l"], "nginx, squid or nchan only"),
     ],
 )
 def test_cli_refuses_what_an_engine_cannot_do_with_a_reason(

@@ -82,14 +82,27 @@ class Connection:
     async def stream(self, path: str, on_bytes: Callable[[bytes], None]) -> dict[str, str]:
         """GET ``path`` and hand each piece of its body to ``on_bytes`` as it arrives: chunked
         transfer (a growing DASH segment) or Content-Length alike. Returns the response's
-        headers (names in lower case); HttpError unless 200."""
+        headers (names in lower case); HttpError unless 200.
+
+        A kept-alive connection the server closed meanwhile (nginx + Nchan closes one after
+        each live segment, whatever its header said) is replaced and the request sent again,
+        as browsers do for a GET that got no answer at all."""
+        reused = self._streams is not None
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
-        writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: gzip\r\n\r\n".encode()
-        )
-        head = await reader.readuntil(b"\r\n\r\n")
+        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAccept-Encoding: gzip\r\n\r\n"
+        try:
+            writer.write(request.encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (ConnectionError, asyncio.IncompleteReadError):
+            self.close()
+            if not reused:
+                raise
+            self._streams = await asyncio.open_connection(self.host, self.port)
+            reader, writer = self._streams
+            writer.write(request.encode())
+            head = await reader.readuntil(b"\r\n\r\n")
         self.requests += 1
         status, headers = _head(head)
         self.received += len(head)

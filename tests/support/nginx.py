@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,12 +87,14 @@ class Edge:
         return [master, *workers]
 
 
-def write_config(options: EdgeOptions, workdir: Path) -> Path:
+def write_config(
+    options: EdgeOptions, workdir: Path, render: Callable[[EdgeOptions], str] = render_config
+) -> Path:
     """Render ``options`` into ``workdir/nginx.conf`` and create the directories it names."""
     for directory in directories(options):
         directory.mkdir(parents=True, exist_ok=True)
     path = workdir / "nginx.conf"
-    path.write_text(render_config(options))
+    path.write_text(render(options))
     return path
 
 
@@ -145,8 +147,11 @@ def running_edge(
     binary: str | None = None,
     buffered_log: bool = False,
     access_log: bool = True,
+    render: Callable[[EdgeOptions], str] = render_config,
+    port: int | None = None,
 ) -> Iterator[Edge]:
-    """nginx, configured by ``render_config`` for ``origin_url``, on a free loopback port.
+    """nginx, configured by ``render`` (``render_config``: the LL-HLS edge) for ``origin_url``,
+    on a free loopback port (or ``port``).
 
     Raises FileNotFoundError when nginx is not installed, RuntimeError when it will not start.
     """
@@ -154,9 +159,9 @@ def running_edge(
     if binary is None:
         raise FileNotFoundError("nginx is not installed (Debian: apt-get install nginx)")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     options = edge_options(origin_url, workdir, port, workers, buffered_log, access_log)
-    config = write_config(options, workdir)
+    config = write_config(options, workdir, render)
     checked = check_config(binary, config, workdir)
     if checked.returncode != 0:
         raise RuntimeError(f"nginx -t refused the rendered configuration:\n{checked.stderr}")

@@ -247,8 +247,10 @@ def _log(options: EdgeOptions) -> str:
     return f"access_log {options.log_dir}/access.log majlis_edge{buffering};"
 
 
-def render_http(options: EdgeOptions) -> str:
-    """The http-context configuration: upstream, cache, key maps, log format and the server."""
+def render_http(options: EdgeOptions, dash: str = "", dash_http: str = "") -> str:
+    """The http-context configuration: upstream, cache, key maps, log format and the server;
+    ``dash`` and ``dash_http``: the locations and http-context lines of an edge that serves
+    LL-DASH itself (``nchan.py``), if any."""
     origin = options.origin
     tls = (
         "\n        proxy_ssl_server_name on;\n        proxy_ssl_name "
@@ -321,7 +323,7 @@ log_format majlis_edge escape=json '{{"t":$msec,"method":"$request_method",'
     '"uri":"$request_uri","status":$status,"cache":"$upstream_cache_status",'
     '"upstream":"$upstream_addr","request_time":$request_time,'
     '"upstream_time":"$upstream_response_time","bytes":$body_bytes_sent}}';
-
+{dash_http}
 server {{
     listen {options.listen};
     server_name {options.server_name};
@@ -395,6 +397,7 @@ server {{
         proxy_pass {upstream_url};
     }}
 
+{dash}
     # Everything else (WHIP, join, heartbeat, reactions, the API, pages): pass-through.
     location / {{
         {common}
@@ -407,13 +410,15 @@ server {{
 """
 
 
-def render_config(options: EdgeOptions) -> str:
-    """A complete ``nginx.conf``: the main and events contexts around ``render_http``."""
+def render_config(options: EdgeOptions, dash: str = "", dash_http: str = "", main: str = "") -> str:
+    """A complete ``nginx.conf``: the main and events contexts around ``render_http``
+    (``main``: lines for the main context, such as ``load_module``)."""
     body = "\n".join(
-        ("    " + line if line else line) for line in render_http(options).splitlines()
+        ("    " + line if line else line)
+        for line in render_http(options, dash, dash_http).splitlines()
     )
     temp = options.cache_dir / "tmp"
-    return f"""worker_processes {options.worker_processes};
+    return f"""{main}worker_processes {options.worker_processes};
 worker_rlimit_nofile 65536;
 pid {options.pid_file};
 error_log {options.log_dir}/error.log warn;
