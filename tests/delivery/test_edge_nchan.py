@@ -124,7 +124,9 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         origin_process(
             tmp, "--access-log", env={"MAJLIS_TRUSTED_PROXIES": "127.0.0.1/32"}
         ) as origin,
-        running_nchan_edge(origin.url, tmp / "edge") as edge,
+        # Two workers, as production runs one per core: a channel lives in one worker's
+        # memory and reaches subscribers of the other through Nchan's IPC.
+        running_nchan_edge(origin.url, tmp / "edge", workers=2) as edge,
         live_space(origin.url, publish_to=edge.url, title="Through Nchan") as space,
     ):
         yield Stage(origin, edge, space)  # type: ignore[arg-type]  # (.url is what it uses)
@@ -244,6 +246,20 @@ def test_a_complete_segment_is_a_file_the_edge_serves_as_it_is(stage: Stage) -> 
     assert done.content == live.content
     assert done.headers["cache-control"] == "public, max-age=60"
     assert done.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_segment_gone_or_far_ahead_is_a_404_at_once(stage: Stage) -> None:
+    """Only the segments the feeder produces or will produce next may be waited for: a made-up
+    number would otherwise hold a request and a channel in Nchan's memory."""
+    prefix = dash_prefix(stage)
+    httpx.get(f"{stage.edge.url}{prefix}/live.mpd")
+    number = next_segment(stage)
+    for made_up in (number + 50, 1, number - 1000):
+        began = time.monotonic()
+        answer = httpx.get(f"{stage.edge.url}{prefix}/aac/{made_up}.m4s", timeout=20)
+        assert answer.status_code == 404, made_up
+        assert time.monotonic() - began < 2  # at once, not after a wait
+        assert answer.json()["status"] == 404
 
 
 def test_nobody_but_the_feeder_may_publish(stage: Stage) -> None:

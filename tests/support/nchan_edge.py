@@ -49,10 +49,10 @@ class NchanEdge:
 
 @contextmanager
 def running_nchan_edge(
-    origin_url: str | Sequence[str], workdir: Path, *, access_log: bool = True
+    origin_url: str | Sequence[str], workdir: Path, *, access_log: bool = True, workers: int = 1
 ) -> Iterator[NchanEdge]:
-    """nginx + Nchan and its feeder, in front of ``origin_url``; the access log (unbuffered, for
-    tests to read) can be turned off, as a benchmark's is."""
+    """nginx + Nchan (``workers`` worker processes) and its feeder, in front of ``origin_url``;
+    the access log (unbuffered, for tests to read) can be turned off, as a benchmark's is."""
     first = origin_url if isinstance(origin_url, str) else origin_url[0]
     feed_port, port = free_port(), free_port()
     segments = workdir / "dash"
@@ -84,7 +84,12 @@ def running_nchan_edge(
     feed_url = f"http://127.0.0.1:{feed_port}"
     try:
         with running_edge(
-            origin_url, workdir / "nginx", render=rendered, port=port, access_log=access_log
+            origin_url,
+            workdir / "nginx",
+            render=rendered,
+            port=port,
+            access_log=access_log,
+            workers=workers,
         ) as edge:
             eventually(
                 lambda: _answers(feed_url + "/healthz"),

@@ -31,6 +31,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Coroutine
@@ -41,6 +42,7 @@ from typing import Any
 import httpx
 
 from majlis.delivery.loopback_http import LoopbackError, LoopbackHttp
+from majlis.media.dash.segments import MAX_AHEAD
 from majlis.media.dash.timeline import NS, Timeline, read_timeline, xs_datetime_s
 
 log = logging.getLogger(__name__)
@@ -172,6 +174,9 @@ class Feeder:
                 for task in followed.tasks:
                     task.cancel()
                 del self._followed[space]
+                # Nobody here listens any more: its segments go (a listener who comes back
+                # asks for the MPD, and the Space is followed again from live).
+                shutil.rmtree(self._edge.segments_dir / space, ignore_errors=True)
 
     def _follow(self, space: str, mpd_text: str) -> None:
         followed = self._followed.get(space)
@@ -206,6 +211,7 @@ class Feeder:
             newest = timeline.newest_available(await self._now())
             # Listeners start at most a segment or two behind live; older ones are not fed.
             number = max(number, newest - BEHIND_AT_START)
+            self._mark_next(space, timeline.representation, number)
             try:
                 fed = await self._segment(space, timeline.representation, number, edge)
             except (httpx.HTTPError, OSError) as exc:
@@ -247,7 +253,7 @@ class Feeder:
         await edge.request("DELETE", channel)
         self.counters.segments_fed += 1
         self._later(self._sweep(channel, bytes(whole)))
-        self._forget(space, rendition, number - KEEP_SEGMENTS)
+        self._forget_before(space, rendition, number - KEEP_SEGMENTS)
         return True
 
     async def _sweep(self, channel: str, segment: bytes) -> None:
@@ -272,9 +278,24 @@ class Feeder:
         self._sweeps.add(task)
         task.add_done_callback(self._sweeps.discard)
 
-    def _forget(self, space: str, rendition: str, number: int) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._edge.segment_file(space, rendition, number).unlink()
+    def _mark_next(self, space: str, rendition: str, number: int) -> None:
+        """Let listeners wait for segment ``number`` and the ``MAX_AHEAD`` after it (nginx
+        answers 404 for a live segment without its mark)."""
+        for ahead in range(number, number + MAX_AHEAD + 1):
+            mark = self._edge.segment_file(space, rendition, ahead).with_suffix(".next")
+            if not mark.exists():
+                mark.parent.mkdir(parents=True, exist_ok=True)
+                mark.touch()
+
+    def _forget_before(self, space: str, rendition: str, number: int) -> None:
+        """Remove the files and marks of segments before ``number`` (those of numbers the
+        feeder skipped, after a failover's new Period, included)."""
+        directory = self._edge.segment_file(space, rendition, number).parent
+        for path in directory.iterdir():
+            stem = path.name.split(".", 1)[0]
+            if stem.isdigit() and int(stem) < number:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
 
 
 async def _publish(edge: LoopbackHttp, channel: str, chunk: bytes) -> None:

@@ -13,8 +13,11 @@ the DASH paths served here instead of passed to the origin:
   channel: the chunks so far at once, then each as the feeder publishes it, then the end;
 - the publisher location takes the feeder's chunks from loopback only.
 
-Requests for a segment whose channel does not exist yet wait for it up to
-``SUBSCRIBE_WAIT_S`` (the feeder opens the channel with the segment's first chunk), then end empty.
+The feeder marks the segments it is producing or will produce next (``{number}.next`` beside
+the files): a request for one of them subscribes and waits for its first chunk (up to
+``SUBSCRIBE_WAIT_S``); a request for any other number that is not a file is a 404 at once (gone,
+or further ahead than a player following the MPD asks), so nobody can make Nchan hold channels
+for made-up numbers.
 """
 
 from __future__ import annotations
@@ -117,6 +120,14 @@ def _locations(options: NchanOptions) -> str:
     }}
 
     location @majlis_live_segment {{
+        # Only the segments the feeder is producing or about to (it marks them): anything else
+        # is gone or further ahead than a player asks, and would make Nchan keep a channel
+        # for whoever made the number up.
+        root {options.segments_dir};
+        default_type application/problem+json;
+        if (!-f $document_root/$majlis_space/$majlis_rendition/$majlis_number.next) {{
+            return 404 '{{"title":"No such segment: gone, or not live yet","status":404}}';
+        }}
         # Nchan's chunked subscriber answers only requests that say TE: chunked; browsers
         # cannot, so the edge says it for them.
         more_set_input_headers "TE: chunked";
