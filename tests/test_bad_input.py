@@ -703,7 +703,7 @@ def test_unknown_route_is_404_problem(api: Api) -> None:
     [
         ("DELETE", "/api/v1/spaces", "POST"),
         ("PUT", "/api/v1/accounts", "POST"),
-        ("GET", "/api/v1/sessions", "POST"),
+        ("PUT", "/api/v1/sessions", "POST"),
         ("PUT", "/api/v1/spaces/AAAA", "GET"),
         ("GET", "/api/v1/spaces/AAAA/join", "POST"),
         ("POST", "/livez", "GET"),

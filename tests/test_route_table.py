@@ -78,6 +78,8 @@ ROWS = (
     Row("POST", "/api/v1/accounts", "/api/v1/accounts", E, "json"),
     Row("POST", "/api/v1/sessions", "/api/v1/sessions", E, "json"),
     Row("DELETE", "/api/v1/sessions/current", "/api/v1/sessions/current", W),
+    Row("GET", "/api/v1/sessions", "/api/v1/sessions", W),
+    Row("DELETE", "/api/v1/sessions/{session_id}", "/api/v1/sessions/s3ss10n", W),
     Row("GET", "/api/v1/accounts/{handle}", "/api/v1/accounts/h4ndle", W),
     Row("POST", "/api/v1/accounts/{handle}/follow", "/api/v1/accounts/h4ndle/follow", W, "json"),
     Row("DELETE", "/api/v1/accounts/{handle}/follow", "/api/v1/accounts/h4ndle/follow", W),

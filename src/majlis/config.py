@@ -92,6 +92,8 @@ class Settings:
     space_cache_ttl_s: float = 1.0
     #: Seconds a token lookup is cached on the auth path (revocation is immediate on this node).
     token_cache_ttl_s: float = 10.0
+    #: A session (a signed-in device) unused this many days ends: its token stops working.
+    session_idle_days: float = 30.0
     log_level: str = "info"
     #: "text" for a person at a terminal, "json" (one object a line) for a log collector.
     log_format: str = "text"
@@ -229,6 +231,8 @@ class Settings:
             raise ValueError("max_entry_inflight must be between 1 and max_inflight")
         if min(self.max_parked_requests, self.max_streams) < 1 or self.max_joins_per_s < 0:
             raise ValueError("admission bounds must be positive (max_joins_per_s 0 = none)")
+        if self.session_idle_days <= 0:
+            raise ValueError("session_idle_days must be positive")
         if self.retry_after_s < 1:
             raise ValueError("retry_after_s must be at least 1")
         if self.dash_chunk_parts not in (1, 2, 4, 8):

@@ -82,14 +82,38 @@ def test_handles_are_unique_ignoring_case(make_store: Callable[[Scenario], None]
     make_store(scenario)
 
 
+def test_sessions_are_listed_most_recently_used_first_and_ended_by_id(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        a, b = await _accounts(store, "a", "b")
+        await store.create_session("d1", "s1", a, NOW)
+        await store.create_session("d2", "s2", a, NOW + timedelta(minutes=1))
+        await store.create_session("d3", "s3", b, NOW)
+        await store.touch_session("d1", NOW + timedelta(hours=1))
+        listed = await store.sessions_of(a, 10)
+        assert [s.id for s in listed] == ["s1", "s2"]
+        assert listed[0].last_used_at == NOW + timedelta(hours=1)
+        assert [s.id for s in await store.sessions_of(a, 1)] == ["s1"]
+        # One account cannot end another's session, even knowing its id.
+        assert await store.delete_session_by_id(a, "s3") is None
+        assert await store.delete_session_by_id(a, "s2") == "d2"
+        assert await store.delete_session_by_id(a, "s2") is None
+        assert [s.id for s in await store.sessions_of(a, 10)] == ["s1"]
+        assert await store.session_for_token("d3") is not None
+
+    make_store(scenario)
+
+
 def test_sessions_and_follows(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
         a, b = await _accounts(store, "a", "b")
-        await store.create_session("digest", a, NOW)
-        account = await store.account_for_session("digest")
-        assert account is not None and account.id == a
+        await store.create_session("digest", "s1", a, NOW)
+        found = await store.session_for_token("digest")
+        assert found is not None and found[0].id == a
+        assert found[1].id == "s1" and found[1].created_at == found[1].last_used_at == NOW
         assert await store.delete_session("digest")
-        assert await store.account_for_session("digest") is None
+        assert await store.session_for_token("digest") is None
         assert await store.follow(a, b, NOW) and not await store.follow(a, b, NOW)
         assert await store.followee_ids(a) == {b}
         counted = await store.account_by_handle("b")

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from majlis.api.route_table import RouteClass, class_of
 from majlis.domain.errors import Unauthorized
-from majlis.domain.model import Account
+from majlis.domain.model import Account, Session
 from majlis.services import Services
 
 bearer = HTTPBearer(auto_error=False, description="a token from POST /api/v1/sessions")
@@ -47,6 +47,21 @@ async def maybe_signed_in(
     return account
 
 
+async def current_session(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    svc: Annotated[Services, Depends(services)],
+) -> tuple[Account, Session]:
+    """Who is calling and with which session (a device): for what concerns sessions themselves."""
+    token = _token(request, credentials)
+    if token is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+    found = await svc.accounts.session(token)
+    if found is None:
+        raise Unauthorized("the token is not valid (signed out, or never issued); sign in again")
+    return found
+
+
 async def signed_in(account: Annotated[Account | None, Depends(maybe_signed_in)]) -> Account:
     if account is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <token>")
@@ -60,3 +75,4 @@ def client_ip(request: Request) -> str:
 Svc = Annotated[Services, Depends(services)]
 Me = Annotated[Account, Depends(signed_in)]
 MaybeMe = Annotated[Account | None, Depends(maybe_signed_in)]
+MySession = Annotated[tuple[Account, Session], Depends(current_session)]

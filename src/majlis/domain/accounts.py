@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLimited, Unauthorized
-from majlis.domain.events import account_topic, event
-from majlis.domain.model import Account
+from majlis.domain.events import SESSION_ENDED, account_topic, event
+from majlis.domain.model import Account, Session
 from majlis.domain.notices import Notices
 from majlis.domain.store import StoreConflict
 from majlis.security.passwords import KdfBusy
-from majlis.security.tokens import MAX_TOKEN_LENGTH, new_token, token_hash
+from majlis.security.tokens import MAX_TOKEN_LENGTH, new_session_id, new_token, token_hash
+
+#: A session in use is marked used at most this often (a write per request would cost the auth
+#: path; the idle expiry counts in days).
+TOUCH_EVERY_S = 300
+#: Sessions listed at most (most recently used first): a person has a few devices, not hundreds.
+MAX_SESSIONS_LISTED = 100
 
 
 class Accounts:
@@ -18,7 +27,7 @@ class Accounts:
         self._ctx = ctx
         self._notices = notices
         #: Revocation is immediate on this node (sign-out invalidates); other nodes within the TTL.
-        self._token_cache: TtlCache[str, Account] = TtlCache(
+        self._token_cache: TtlCache[str, tuple[Account, Session]] = TtlCache(
             ctx.settings.token_cache_ttl_s, token_cache_max
         )
 
@@ -53,28 +62,68 @@ class Accounts:
             raise Unauthorized("that handle and password do not match an account")
         token = new_token()
         await self._ctx.store.create_session(
-            token_hash(token), credentials.account.id, self._ctx.now()
+            token_hash(token), new_session_id(), credentials.account.id, self._ctx.now()
         )
         account = await self._ctx.store.account_by_handle(credentials.account.handle)
         return token, account or credentials.account
 
     async def sign_out(self, token: str) -> None:
+        found = await self.session(token)
         digest = token_hash(token)
         self._token_cache.invalidate(digest)
         await self._ctx.store.delete_session(digest)
+        if found is not None:
+            await self._ended(found[1])
 
     async def authenticate(self, token: str) -> Account | None:
         """The account behind a bearer token, cached briefly: this runs on every signed request."""
+        found = await self.session(token)
+        return None if found is None else found[0]
+
+    async def session(self, token: str) -> tuple[Account, Session] | None:
+        """The account and session of a live token. A session unused for
+        ``session_idle_days`` ends here, on its first use after that; one in use is marked used
+        at most every ``TOUCH_EVERY_S`` (the list's "last used" is that precise)."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         digest = token_hash(token)
         cached = self._token_cache.peek(digest)
         if cached is not None:
             return cached
-        account = await self._ctx.store.account_for_session(digest)
-        if account is not None:  # an unknown token is not remembered: it may be issued later
-            self._token_cache.put(digest, account)
-        return account
+        found = await self._ctx.store.session_for_token(digest)
+        if found is None:  # an unknown token is not remembered: it may be issued later
+            return None
+        now = self._ctx.now()
+        account, session = found
+        if now - session.last_used_at > timedelta(days=self._ctx.settings.session_idle_days):
+            await self._ctx.store.delete_session(digest)
+            await self._ended(session)
+            return None
+        if now - session.last_used_at > timedelta(seconds=TOUCH_EVERY_S):
+            await self._ctx.store.touch_session(digest, now)
+            session = replace(session, last_used_at=now)
+        self._token_cache.put(digest, (account, session))
+        return account, session
+
+    async def sessions(self, me: Account, current: Session) -> list[tuple[Session, bool]]:
+        """My sessions, most recently used first, each with whether it is the one asking."""
+        listed = await self._ctx.store.sessions_of(me.id, MAX_SESSIONS_LISTED)
+        return [(s, s.id == current.id) for s in listed]
+
+    async def end_session(self, me: Account, session_id: str) -> None:
+        """End one of my sessions: its token stops working (at once on this node, within
+        ``token_cache_ttl_s`` on others) and its open streams close, on every node."""
+        digest = await self._ctx.store.delete_session_by_id(me.id, session_id)
+        if digest is None:
+            raise NotFound("you have no session with that id (it may have ended already)")
+        self._token_cache.invalidate(digest)
+        await self._ended(Session(session_id, me.id, self._ctx.now(), self._ctx.now()))
+
+    async def _ended(self, session: Session) -> None:
+        """Tell every node: the streams opened with this session close."""
+        await self._ctx.live.bus.publish(
+            account_topic(session.account_id), event(SESSION_ENDED, session=session.id)
+        )
 
     async def get(self, handle: str) -> Account:
         account = await self._ctx.store.account_by_handle(handle)

@@ -25,3 +25,7 @@ def account_topic(account_id: int) -> str:
 
 def event(type_: str, /, **fields: Any) -> JSON:
     return {"type": type_, **fields}
+
+
+#: On an account's topic: the session ``session`` ended, and the streams it opened close.
+SESSION_ENDED = "session_ended"

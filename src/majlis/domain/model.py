@@ -25,6 +25,16 @@ class Account:
 
 
 @dataclass(frozen=True)
+class Session:
+    """A signed-in device: what ``GET /api/v1/sessions`` lists (the token is never kept)."""
+
+    id: str
+    account_id: int
+    created_at: datetime
+    last_used_at: datetime
+
+
+@dataclass(frozen=True)
 class Credentials:
     account: Account
     password_hash: str

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 
 from majlis.domain.context import Context
-from majlis.domain.events import SPACES_TOPIC, account_topic, event
+from majlis.domain.events import SESSION_ENDED, SPACES_TOPIC, account_topic, event
 from majlis.domain.model import Account, Notification, Page, Space, SpaceRef
 from majlis.domain.render import notification_json
 from majlis.domain.shapes import NotificationOut
@@ -61,8 +61,9 @@ class Notices:
         Never past now: a clock ahead would otherwise hide notices that have not come yet."""
         return await self._ctx.store.mark_notifications_seen(me.id, min(up_to, self._ctx.now()))
 
-    async def stream(self, me: Account) -> AsyncIterator[NotificationOut]:
-        """Notices for ``me`` as they happen, each shaped like an inbox item."""
+    async def stream(self, me: Account, session_id: str = "") -> AsyncIterator[NotificationOut]:
+        """Notices for ``me`` as they happen, each shaped like an inbox item, until the session
+        ``session_id`` that opened the stream ends (on whichever node it is ended)."""
         bus = self._ctx.live.bus
         subscription = await bus.subscribe([account_topic(me.id), SPACES_TOPIC])
         try:
@@ -72,6 +73,8 @@ class Notices:
                 kind = item.get("type")
                 if kind == "notification":
                     yield item["notice"]
+                elif kind == SESSION_ENDED and item.get("session") == session_id:
+                    return
                 elif kind == "following":
                     followees = await self._ctx.store.followee_ids(me.id)
                 elif kind == "reminder":

@@ -50,6 +50,24 @@ class SessionOut(TypedDict):
 
 
 @with_config(_EXACT)
+class SessionInfoOut(TypedDict):
+    id: Annotated[str, Field(description="DELETE /api/v1/sessions/{id} ends it")]
+    created_at: IsoTime
+    last_used_at: Annotated[
+        IsoTime, Field(description="to within five minutes (marked at most that often)")
+    ]
+    current: Annotated[bool, Field(description="the session this request was made with")]
+
+
+@with_config(_EXACT)
+class SessionPage(TypedDict):
+    items: list[SessionInfoOut]
+    next_cursor: Annotated[
+        str | None, Field(description="always null: the 100 most recently used are all listed")
+    ]
+
+
+@with_config(_EXACT)
 class StageMemberOut(AccountBrief):
     role: StageRoleName
     muted: bool

@@ -13,6 +13,7 @@ from majlis.domain.model import (
     Credentials,
     Notification,
     Page,
+    Session,
     Space,
     SpeakRequest,
     StageMember,
@@ -41,9 +42,20 @@ class Store(Protocol):
     ) -> Account: ...
     async def account_by_handle(self, handle: str) -> Account | None: ...
     async def credentials(self, handle: str) -> Credentials | None: ...
-    async def create_session(self, token_hash: str, account_id: int, now: datetime) -> None: ...
-    async def account_for_session(self, token_hash: str) -> Account | None: ...
+    async def create_session(
+        self, token_hash: str, session_id: str, account_id: int, now: datetime
+    ) -> None: ...
+    async def session_for_token(self, token_hash: str) -> tuple[Account, Session] | None:
+        """The account and session of a token; a session without an id (written by an older
+        node) is given one here."""
+
+    async def touch_session(self, token_hash: str, now: datetime) -> None: ...
+    async def sessions_of(self, account_id: int, limit: int) -> list[Session]:
+        """The account's sessions, most recently used first."""
+
     async def delete_session(self, token_hash: str) -> bool: ...
+    async def delete_session_by_id(self, account_id: int, session_id: str) -> str | None:
+        """End the account's session ``session_id``; its token's hash, or None if none."""
 
     # follows
     async def follow(self, follower_id: int, followee_id: int, now: datetime) -> bool: ...

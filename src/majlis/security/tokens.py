@@ -19,3 +19,8 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_session_id() -> str:
+    """A session's public name (``GET /api/v1/sessions``): random, unrelated to its token."""
+    return secrets.token_urlsafe(12)

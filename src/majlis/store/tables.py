@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 
@@ -82,6 +83,13 @@ sessions = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("account_id", Integer, _account_fk(), nullable=False, index=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    #: What the owner sees and ends a session by (``GET/DELETE /api/v1/sessions``): random, so
+    #: it says nothing of the token. NULL only for a row an older node wrote mid-upgrade.
+    Column("id", String(24), nullable=True),
+    #: Updated at most every few minutes (a write per request would cost the auth path): a
+    #: session unused for ``session_idle_days`` ends.
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("id", name="uq_sessions_id"),
 )
 
 follows = Table(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
 
-from majlis.api.deps import MaybeMe, Me, Svc, client_ip
+from fastapi import APIRouter, Path, Request, Response
+
+from majlis.api.deps import MaybeMe, Me, MySession, Svc, client_ip
 from majlis.api.responses import JSON
 from majlis.api.schemas import NewAccount, SignIn
-from majlis.domain.render import account_json
-from majlis.domain.shapes import AccountOut, SessionOut
+from majlis.domain.render import account_json, iso
+from majlis.domain.shapes import AccountOut, SessionInfoOut, SessionOut, SessionPage
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -31,11 +33,36 @@ async def create_session(body: SignIn, request: Request, svc: Svc) -> JSON:
     return JSON(SessionOut(token=token, account=account_json(account)), status_code=201)
 
 
+@router.get("/sessions", response_model=None, responses={200: {"model": SessionPage}})
+async def list_sessions(mine: MySession, svc: Svc) -> JSON:
+    """My signed-in devices, most recently used first; ``current`` is the one asking."""
+    me, current = mine
+    listed = await svc.accounts.sessions(me, current)
+    items = [
+        SessionInfoOut(
+            id=s.id, created_at=iso(s.created_at), last_used_at=iso(s.last_used_at), current=c
+        )
+        for s, c in listed
+    ]
+    return JSON(SessionPage(items=items, next_cursor=None))
+
+
 @router.delete("/sessions/current", status_code=204, response_class=Response)
 async def delete_session(request: Request, me: Me, svc: Svc) -> Response:
     """Sign out: the token stops working at once on this node (and within seconds on others)."""
     token = request.headers["authorization"].split(" ", 1)[1].strip()
     await svc.accounts.sign_out(token)
+    return Response(status_code=204)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, response_class=Response)
+async def end_session(
+    session_id: Annotated[str, Path(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_-]+$")],
+    me: Me,
+    svc: Svc,
+) -> Response:
+    """End one of my sessions (a lost phone): its token stops working, its streams close."""
+    await svc.accounts.end_session(me, session_id)
     return Response(status_code=204)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import StreamingResponse
 
-from majlis.api.deps import Me, Svc
+from majlis.api.deps import Me, MySession, Svc
 from majlis.api.responses import JSON
 from majlis.api.schemas import NotificationsSeen
 from majlis.api.sse import event_stream
@@ -54,11 +54,13 @@ async def notifications_seen(body: NotificationsSeen, me: Me, svc: Svc) -> JSON:
 
 @router.get("/notifications/stream", response_class=StreamingResponse)
 async def notification_stream(
-    me: Me,
+    mine: MySession,
     svc: Svc,
     access_token: Annotated[
         str | None, Query(max_length=128, description="for EventSource, which cannot set headers")
     ] = None,
 ) -> StreamingResponse:
-    """The inbox as Server-Sent Events (``event: notification``), newest as they happen."""
-    return event_stream(svc.notices.stream(me), name="notification")
+    """The inbox as Server-Sent Events (``event: notification``), newest as they happen; the
+    stream ends when the session it was opened with ends."""
+    me, session = mine
+    return event_stream(svc.notices.stream(me, session.id), name="notification")
