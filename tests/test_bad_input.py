@@ -887,7 +887,8 @@ def test_signed_out_token_is_401_and_the_signed_write_changes_nothing(api: Api) 
     target.assert_unchanged()
 
 
-def test_token_in_query_is_only_for_event_streams(api: Api) -> None:
+def test_no_route_takes_the_token_from_the_url(api: Api) -> None:
+    """Tokens never travel in URLs (issue 14): EventSource uses a stream ticket instead."""
     user = api.sign_up("q")
     before = spaces_listed(api)
     response = api.http.post(
@@ -895,8 +896,8 @@ def test_token_in_query_is_only_for_event_streams(api: Api) -> None:
     )
     problem_of(response, 401)
     assert spaces_listed(api) == before
-    forged = api.http.get("/api/v1/notifications/stream", params={"access_token": "forged"})
-    problem_of(forged, 401)
+    for params in ({"access_token": user.token}, {"ticket": user.token}, {"ticket": "forged"}):
+        problem_of(api.http.get("/api/v1/notifications/stream", params=params), 401)
 
 
 def test_not_the_host_is_403_and_changes_nothing(api: Api) -> None:

@@ -85,8 +85,10 @@ def test_the_access_log_and_json_logs_are_there_when_asked(tmp_path: Path) -> No
     secret = "tok3n-that-must-not-be-logged"
     try:
         assert httpx.get(f"http://127.0.0.1:{port}/livez").status_code == 200
-        # The inbox stream takes its token in the query (EventSource sends no header).
+        # The inbox stream takes a ticket in the query (EventSource sends no header), and a
+        # client may still send a token there (refused, and not logged either).
         httpx.get(f"http://127.0.0.1:{port}/api/v1/notifications/stream?access_token={secret}")
+        httpx.get(f"http://127.0.0.1:{port}/api/v1/notifications/stream?ticket={secret}")
         httpx.post(f"http://127.0.0.1:{port}/api/v1/spaces/x/whip?grant={secret}&a=1")
     finally:
         process.terminate()
@@ -96,6 +98,7 @@ def test_the_access_log_and_json_logs_are_there_when_asked(tmp_path: Path) -> No
     assert {"time", "level", "logger", "message"} <= set(entries[0])
     assert any(e["logger"] == "uvicorn.access" and "/livez" in e["message"] for e in entries)
     assert any("access_token=[redacted]" in e["message"] for e in entries), text
+    assert any("ticket=[redacted]" in e["message"] for e in entries), text
     assert any("grant=[redacted]&a=1" in e["message"] for e in entries), text
     assert secret not in text  # issue 14: nothing secret in any log
 

@@ -233,7 +233,7 @@ def test_notification_stream_without_a_valid_token_is_401(
     response = api.http.get("/api/v1/notifications/stream", headers=headers)
     problem_of(response, 401)
     assert response.headers["www-authenticate"].startswith("Bearer")
-    forged = api.http.get("/api/v1/notifications/stream", params={"access_token": "forged"})
+    forged = api.http.get("/api/v1/notifications/stream", params={"ticket": "forged"})
     problem_of(forged, 401)
 
 
@@ -244,8 +244,9 @@ def test_the_event_streams_do_open_for_the_right_caller(api: Api) -> None:
     with api.http.stream("GET", f"/api/v1/spaces/{space_id}/events") as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+    ticket = host.post("/api/v1/stream-tickets").json()["ticket"]
     with api.http.stream(
-        "GET", "/api/v1/notifications/stream", params={"access_token": host.token}
+        "GET", "/api/v1/notifications/stream", params={"ticket": ticket}
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 from majlis.api.schemas import NewSpace
 from majlis.security.listener_ids import ListenerIds
+from majlis.security.stream_tickets import TTL_S as TICKET_TTL_S
+from majlis.security.stream_tickets import StreamTickets
 from majlis.store.cursors import BadCursor, decode_cursor, encode_cursor
 from tests.support.client import Api, problem_of, settled
 from tests.support.server import RunningServer
@@ -125,6 +127,37 @@ def test_listener_id_verify_never_raises_and_refuses_what_it_did_not_issue(
     candidate: str,
 ) -> None:
     assert IDS.verify(SPACE, candidate) is (candidate in ISSUED)
+
+
+TICKETS = StreamTickets("a secret of at least thirty-two bytes, for tests")
+TICKET = TICKETS.issue(42, "s3ss10n", now=1_000_000)
+
+
+def test_a_stream_ticket_opens_only_what_it_was_issued_for_until_it_expires() -> None:
+    found = TICKETS.verify(TICKET, now=1_000_000 + TICKET_TTL_S)
+    assert found is not None and (found.account_id, found.session_id) == (42, "s3ss10n")
+    assert TICKETS.verify(TICKET, now=1_000_000 + TICKET_TTL_S + 1) is None  # expired
+    assert StreamTickets("another secret, also thirty-two bytes long").verify(TICKET, 0) is None
+    account, session, expires, nonce, mac = TICKET.split(".")
+    for forged in (
+        f"43.{session}.{expires}.{nonce}.{mac}",  # someone else's account
+        f"{account}.other.{expires}.{nonce}.{mac}",  # another session
+        f"{account}.{session}.{int(expires) + 3600}.{nonce}.{mac}",  # a longer life
+        f"{account}.{session}.{expires}.{nonce}x.{mac}",  # another nonce (spent once already)
+    ):
+        assert TICKETS.verify(forged, now=1_000_000) is None
+    assert TICKETS.issue(42, "s3ss10n", now=1_000_000) != TICKET  # a nonce of its own each time
+
+
+@PURE
+@given(st.text(max_size=220))
+@example(TICKET.upper())
+@example(TICKET + ".")
+@example("1.a.9999999999.n.é")
+def test_stream_ticket_verify_never_raises_and_refuses_what_it_did_not_issue(
+    candidate: str,
+) -> None:
+    assert (TICKETS.verify(candidate, now=1_000_000) is None) is (candidate != TICKET)
 
 
 # --- arbitrary bytes as a JSON body, against the live server ----------------------------------

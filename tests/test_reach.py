@@ -174,11 +174,17 @@ def test_notification_stream_pushes_live_and_personal_notices(
     problem_of(api.http.get("/api/v1/notifications/stream"), 401)
 
 
-def test_notification_stream_accepts_a_query_token_for_event_source(
+def test_notification_stream_opens_with_a_ticket_for_event_source(
     api: Api, server: RunningServer
 ) -> None:
+    """EventSource cannot send the token: a ticket from POST /api/v1/stream-tickets opens the
+    stream once, and never again (the reconnect asks for a new one)."""
     me, host = api.sign_up("es"), api.sign_up("eshost")
-    reader = EventReader(server.base_url, f"/api/v1/notifications/stream?access_token={me.token}")
+    issued = me.post("/api/v1/stream-tickets")
+    assert issued.status_code == 201 and issued.json()["expires_in"] == 60
+    ticket = issued.json()["ticket"]
+    assert me.token not in ticket
+    reader = EventReader(server.base_url, f"/api/v1/notifications/stream?ticket={ticket}")
     try:
         assert reader.status == 200
         space = me.create_space("mine")
@@ -189,3 +195,7 @@ def test_notification_stream_accepts_a_query_token_for_event_source(
         assert reader.wait_for("notification", kind="follow")["actor"]["handle"] == host.handle
     finally:
         reader.close()
+    spent = api.http.get(f"/api/v1/notifications/stream?ticket={ticket}")
+    problem_of(spent, 401)
+    assert "ticket" in spent.json()["detail"]
+    problem_of(api.http.post("/api/v1/stream-tickets"), 401)

@@ -35,9 +35,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-#: Query parameters that carry a credential: the inbox stream's ``access_token`` (EventSource
-#: cannot send a header) and a WHIP redirect's ``grant``.
-_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:access_token|grant)=)[^&#\s]*")
+#: Query parameters that carry a credential: the inbox stream's ``ticket`` (EventSource cannot
+#: send a header), a token someone still sends as ``access_token``, a WHIP redirect's ``grant``.
+_SECRET_QUERY = re.compile(r"((?:^|[?&])(?:access_token|ticket|grant)=)[^&#\s]*")
 
 
 def redact(text: str) -> str:

@@ -450,6 +450,31 @@ def test_notifications_arrive_live_and_badge_the_header(
     assert errors == [] and laptop_errors == []
 
 
+def test_the_stream_url_holds_a_ticket_not_the_token_and_ending_the_session_signs_out(
+    api: Api, open_page: Callable[..., tuple[Page, ConsoleErrors]]
+) -> None:
+    """Tokens never travel in URLs (issue 14): the header's stream opens with a single-use
+    ticket. Ending this device's session from another one (a lost phone) closes its stream;
+    its reconnect finds the session gone, and the page shows it is signed out."""
+    me = api.sign_up("lostphone")
+    page, errors = open_page()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    sign_in_tab(page, api, me)
+    page.goto("/")
+    wait_for_header_stream(page)
+    streams = [u for u in urls if "/api/v1/notifications/stream" in u]
+    assert streams and all("?ticket=" in u for u in streams), streams
+    assert not [u for u in urls if me.token in u]
+
+    laptop = api.sign_in(me.handle)
+    phone = next(s for s in laptop.get("/api/v1/sessions").json()["items"] if not s["current"])
+    assert laptop.delete(f"/api/v1/sessions/{phone['id']}").status_code == 204
+    page.get_by_role("link", name="Sign in").first.wait_for()
+    assert page.evaluate("() => localStorage.getItem('majlis.token')") is None
+    assert not [e for e in errors if "401" not in e], errors
+
+
 def test_keyboard_reaches_the_main_controls_and_each_has_a_name(
     api: Api, open_page: Callable[..., tuple[Page, ConsoleErrors]]
 ) -> None:

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from majlis.api.route_table import RouteClass, class_of
 from majlis.domain.errors import Unauthorized
 from majlis.domain.model import Account, Session
 from majlis.services import Services
@@ -27,9 +26,6 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
         return credentials.credentials
     if request.headers.get("authorization"):
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    # EventSource cannot set headers, so the inbox stream may pass the token in the query string.
-    if class_of(request.scope) is RouteClass.INBOX_STREAM:
-        return request.query_params.get("access_token")
     return None
 
 
@@ -62,6 +58,25 @@ async def current_session(
     return found
 
 
+async def streaming_session(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    svc: Annotated[Services, Depends(services)],
+) -> tuple[Account, Session]:
+    """Who opens a stream: the bearer token, or (EventSource cannot send headers) a stream
+    ticket in the query string, never the token itself (``security/stream_tickets.py``)."""
+    ticket = request.query_params.get("ticket")
+    if credentials is not None or ticket is None:
+        return await current_session(request, credentials, svc)
+    found = await svc.accounts.redeem_ticket(ticket)
+    if found is None:
+        raise Unauthorized(
+            "the stream ticket is not valid (expired, used already, or its session ended); "
+            "ask POST /api/v1/stream-tickets for a new one"
+        )
+    return found
+
+
 async def signed_in(account: Annotated[Account | None, Depends(maybe_signed_in)]) -> Account:
     if account is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <token>")
@@ -76,3 +91,4 @@ Svc = Annotated[Services, Depends(services)]
 Me = Annotated[Account, Depends(signed_in)]
 MaybeMe = Annotated[Account | None, Depends(maybe_signed_in)]
 MySession = Annotated[tuple[Account, Session], Depends(current_session)]
+StreamingSession = Annotated[tuple[Account, Session], Depends(streaming_session)]

@@ -92,6 +92,7 @@ TEMPLATES: Final[Mapping[str, Mapping[str, RouteClass]]] = {
     f"{_S}/teaser": {"PUT": _C.UPLOAD, "DELETE": _C.WRITE},
     "/api/v1/sessions/current": {"DELETE": _C.WRITE},
     "/api/v1/sessions/{session_id}": {"DELETE": _C.WRITE},
+    "/api/v1/stream-tickets": {"POST": _C.WRITE},
     "/api/v1/accounts/{handle}": {"GET": _C.READ},
     "/api/v1/accounts/{handle}/follow": {"POST": _C.WRITE, "DELETE": _C.WRITE},
     "/api/v1/spaces": {"GET": _C.READ, "POST": _C.WRITE},

@@ -13,6 +13,8 @@ from majlis.domain.model import Account, Session
 from majlis.domain.notices import Notices
 from majlis.domain.store import StoreConflict
 from majlis.security.passwords import KdfBusy
+from majlis.security.stream_tickets import TTL_S as TICKET_TTL_S
+from majlis.security.stream_tickets import StreamTickets
 from majlis.security.tokens import MAX_TOKEN_LENGTH, new_session_id, new_token, token_hash
 
 #: A session in use is marked used at most this often (a write per request would cost the auth
@@ -30,6 +32,7 @@ class Accounts:
         self._token_cache: TtlCache[str, tuple[Account, Session]] = TtlCache(
             ctx.settings.token_cache_ttl_s, token_cache_max
         )
+        self._tickets = StreamTickets(ctx.settings.resolved_secret())
 
     async def sign_up(self, handle: str, password: str, display_name: str, ip: str) -> Account:
         await self._limit(f"signup:ip:{ip}", self._ctx.settings.signup_per_ip_per_min)
@@ -118,6 +121,21 @@ class Accounts:
             raise NotFound("you have no session with that id (it may have ended already)")
         self._token_cache.invalidate(digest)
         await self._ended(Session(session_id, me.id, self._ctx.now(), self._ctx.now()))
+
+    def stream_ticket(self, session: Session) -> str:
+        """A ticket that opens one stream for ``session`` (``security/stream_tickets.py``)."""
+        return self._tickets.issue(session.account_id, session.id)
+
+    async def redeem_ticket(self, ticket: str) -> tuple[Account, Session] | None:
+        """The account and session a ticket opens a stream for, once: None if it is forged,
+        expired, spent, or its session has ended."""
+        found = self._tickets.verify(ticket)
+        if found is None:
+            return None
+        spent = await self._ctx.live.limiter.hit(f"ticket:{found.nonce}", 1, TICKET_TTL_S)
+        if not spent.allowed:
+            return None
+        return await self._ctx.store.session_by_id(found.account_id, found.session_id)
 
     async def _ended(self, session: Session) -> None:
         """Tell every node: the streams opened with this session close."""

@@ -60,6 +60,12 @@ class SessionInfoOut(TypedDict):
 
 
 @with_config(_EXACT)
+class StreamTicketOut(TypedDict):
+    ticket: Annotated[str, Field(description="?ticket= on the stream's URL; good for one stream")]
+    expires_in: Annotated[int, Field(description="seconds it may wait before it is used")]
+
+
+@with_config(_EXACT)
 class SessionPage(TypedDict):
     items: list[SessionInfoOut]
     next_cursor: Annotated[

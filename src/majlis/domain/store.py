@@ -50,6 +50,9 @@ class Store(Protocol):
         node) is given one here."""
 
     async def touch_session(self, token_hash: str, now: datetime) -> None: ...
+    async def session_by_id(
+        self, account_id: int, session_id: str
+    ) -> tuple[Account, Session] | None: ...
     async def sessions_of(self, account_id: int, limit: int) -> list[Session]:
         """The account's sessions, most recently used first."""
 

@@ -22,7 +22,8 @@ MAX_LENGTH = 200
 TTL_S = 60
 
 
-def _b64(raw: bytes) -> str:
+def b64(raw: bytes) -> str:
+    """URL-safe base64 without padding: what the MACs of grants and tickets are written in."""
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -32,7 +33,7 @@ class WhipGrants:
 
     def _mac(self, space_id: str, handle: str, expires: int) -> str:
         message = f"{space_id}\0{handle}\0{expires}".encode()
-        return _b64(hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES])
+        return b64(hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES])
 
     def issue(self, space_id: str, handle: str, now: float | None = None) -> str:
         expires = int((time.time() if now is None else now) + TTL_S)

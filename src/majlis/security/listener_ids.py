@@ -7,17 +7,14 @@ checks out, so any node holding the shared secret can verify it with no lookup a
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 
+from majlis.security.grants import b64
+
 _MAC_BYTES = 12
 MAX_LENGTH = 64
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 class ListenerIds:
@@ -26,10 +23,10 @@ class ListenerIds:
 
     def _mac(self, space_id: str, nonce: str) -> str:
         digest = hmac.new(self._key, f"{space_id}\0{nonce}".encode(), hashlib.sha256).digest()
-        return _b64(digest[:_MAC_BYTES])
+        return b64(digest[:_MAC_BYTES])
 
     def issue(self, space_id: str) -> str:
-        nonce = _b64(secrets.token_bytes(12))
+        nonce = b64(secrets.token_bytes(12))
         return f"{nonce}.{self._mac(space_id, nonce)}"
 
     def verify(self, space_id: str, listener_id: str) -> bool:

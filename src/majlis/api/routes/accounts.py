@@ -10,7 +10,14 @@ from majlis.api.deps import MaybeMe, Me, MySession, Svc, client_ip
 from majlis.api.responses import JSON
 from majlis.api.schemas import NewAccount, SignIn
 from majlis.domain.render import account_json, iso
-from majlis.domain.shapes import AccountOut, SessionInfoOut, SessionOut, SessionPage
+from majlis.domain.shapes import (
+    AccountOut,
+    SessionInfoOut,
+    SessionOut,
+    SessionPage,
+    StreamTicketOut,
+)
+from majlis.security.stream_tickets import TTL_S as TICKET_TTL_S
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
 
@@ -45,6 +52,20 @@ async def list_sessions(mine: MySession, svc: Svc) -> JSON:
         for s, c in listed
     ]
     return JSON(SessionPage(items=items, next_cursor=None))
+
+
+@router.post(
+    "/stream-tickets",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": StreamTicketOut}},
+)
+async def stream_ticket(mine: MySession, svc: Svc) -> JSON:
+    """A ticket for ``EventSource`` (which cannot send the token): ``?ticket=`` opens one
+    stream of this session within a minute."""
+    _, session = mine
+    ticket = svc.accounts.stream_ticket(session)
+    return JSON(StreamTicketOut(ticket=ticket, expires_in=TICKET_TTL_S), status_code=201)
 
 
 @router.delete("/sessions/current", status_code=204, response_class=Response)

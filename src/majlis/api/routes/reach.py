@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import StreamingResponse
 
-from majlis.api.deps import Me, MySession, Svc
+from majlis.api.deps import Me, StreamingSession, Svc
 from majlis.api.responses import JSON
 from majlis.api.schemas import NotificationsSeen
 from majlis.api.sse import event_stream
@@ -54,10 +54,15 @@ async def notifications_seen(body: NotificationsSeen, me: Me, svc: Svc) -> JSON:
 
 @router.get("/notifications/stream", response_class=StreamingResponse)
 async def notification_stream(
-    mine: MySession,
+    mine: StreamingSession,
     svc: Svc,
-    access_token: Annotated[
-        str | None, Query(max_length=128, description="for EventSource, which cannot set headers")
+    ticket: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="for EventSource, which cannot set headers: from POST "
+            "/api/v1/stream-tickets, good for one stream within a minute",
+        ),
     ] = None,
 ) -> StreamingResponse:
     """The inbox as Server-Sent Events (``event: notification``), newest as they happen; the

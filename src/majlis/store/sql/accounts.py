@@ -132,6 +132,18 @@ class AccountQueries(SqlEngine):
                 )
         return to_account(row), session
 
+    async def session_by_id(
+        self, account_id: int, session_id: str
+    ) -> tuple[Account, Session] | None:
+        query = (
+            select(*ACCOUNT_COLUMNS, *_SESSION_COLUMNS)
+            .join(t.sessions, t.sessions.c.account_id == t.accounts.c.id)
+            .where(t.sessions.c.account_id == account_id, t.sessions.c.id == session_id)
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else (to_account(row), _to_session(row))
+
     async def touch_session(self, token_hash: str, now: datetime) -> None:
         async with self._write() as conn:
             await conn.execute(

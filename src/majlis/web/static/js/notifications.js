@@ -1,5 +1,5 @@
 /* The inbox: GET /api/v1/notifications (paged), then new notices live over SSE
-   (/api/v1/notifications/stream?access_token=..., since EventSource cannot send headers).
+   (/api/v1/notifications/stream?ticket=..., a single-use ticket: EventSource cannot send the token).
    Each notice links to its Space (or to the person, for a follow). Seeing the page marks
    everything read for the header's badge. */
 import "./strings/notifications.js";
@@ -100,18 +100,19 @@ function listen() {
   if (stream) { stream.close(); }
   var tok = S.token();
   if (!tok || typeof EventSource === "undefined") { return; }
-  stream = new EventSource("/api/v1/notifications/stream?access_token=" + encodeURIComponent(tok));
   /* "open" comes with the response headers, a moment before the server subscribes (and a
      reconnect may have missed notices): once settled, fetch the newest page and add what is new. */
-  stream.addEventListener("open", function () {
-    window.majlis.streamOpen = true;
-    setTimeout(catchUp, 1000);
-  });
-  stream.addEventListener("error", function () { window.majlis.streamOpen = false; });
-  stream.addEventListener("notification", function (event) {
-    var n;
-    try { n = JSON.parse(event.data); } catch (e) { return; }
-    if (n) { add([n]); }
+  stream = S.inboxStream({
+    onOpen: function () {
+      window.majlis.streamOpen = true;
+      setTimeout(catchUp, 1000);
+    },
+    onError: function () { window.majlis.streamOpen = false; },
+    onNotification: function (event) {
+      var n;
+      try { n = JSON.parse(event.data); } catch (e) { return; }
+      if (n) { add([n]); }
+    },
   });
 }
 

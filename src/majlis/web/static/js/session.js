@@ -70,3 +70,59 @@ export async function api(method, path, body) {
   if (response.status === 401 && tok && token() === tok) { forget(); }
   return response;
 }
+
+/* The inbox as Server-Sent Events, for as long as it is wanted. EventSource cannot send the token,
+   so each connection opens with a single-use ticket (POST /api/v1/stream-tickets): tokens never
+   travel in URLs. When the stream drops, the browser's own reconnect would reuse the spent ticket,
+   so the source is closed and a fresh ticket asked for after a jittered backoff (1 s, doubling
+   to 30 s). A 401 for the ticket means the session ended: api() has forgotten the token, and
+   the stream stops. handlers: {onOpen, onError, onNotification(event)}. Returns {close()}. */
+export function inboxStream(handlers) {
+  var source = null;
+  var timer = null;
+  var closed = false;
+  var backoff = 1;
+  function retry() {
+    if (closed) { return; }
+    clearTimeout(timer);
+    timer = setTimeout(open, (backoff * (0.5 + Math.random())) * 1000);
+    backoff = Math.min(backoff * 2, 30);
+  }
+  async function open() {
+    if (closed || !token()) { return; }
+    var ticket;
+    try {
+      var response = await api("POST", "/api/v1/stream-tickets");
+      if (!response.ok) {
+        if (response.status !== 401) { retry(); }
+        return;
+      }
+      ticket = (await response.json()).ticket;
+    } catch (e) {
+      retry();
+      return;
+    }
+    if (closed) { return; }
+    source = new EventSource("/api/v1/notifications/stream?ticket=" + encodeURIComponent(ticket));
+    source.addEventListener("open", function () {
+      backoff = 1;
+      if (handlers.onOpen) { handlers.onOpen(); }
+    });
+    source.addEventListener("notification", function (event) {
+      if (handlers.onNotification) { handlers.onNotification(event); }
+    });
+    source.addEventListener("error", function () {
+      if (handlers.onError) { handlers.onError(); }
+      if (source) { source.close(); source = null; }
+      retry();
+    });
+  }
+  open();
+  return {
+    close: function () {
+      closed = true;
+      clearTimeout(timer);
+      if (source) { source.close(); source = null; }
+    },
+  };
+}

@@ -6,7 +6,7 @@
    header as soon as the page's modules run. */
 import * as C from "./common.js";
 import * as I18N from "./i18n.js";
-import { ACCOUNT_KEY, TOKEN_KEY, account, api, signOut, token, write } from "./session.js";
+import { ACCOUNT_KEY, TOKEN_KEY, account, api, inboxStream, signOut, token, write } from "./session.js";
 
 var SEEN_KEY = "majlis.notices.seen";
 var el = C.el;
@@ -83,16 +83,17 @@ function watchNotices() {
     pollTimer = setTimeout(poll, C.jitter(POLL_S) * 1000);
     return;
   }
-  stream = new EventSource("/api/v1/notifications/stream?access_token=" + encodeURIComponent(tok));
-  stream.addEventListener("notification", function () { setUnread(unread + 1); });
   /* "open" comes with the response headers, a moment before the server subscribes; and a
-     reconnect may have missed notices. Recount once the stream has settled. EventSource
-     reconnects by itself with its own backoff; nothing else to do on error. */
-  stream.addEventListener("open", function () {
-    streamIsOpen = true;
-    setTimeout(countUnread, 1000);
+     reconnect may have missed notices. Recount once the stream has settled. inboxStream
+     reconnects by itself (with a fresh ticket); nothing else to do on error. */
+  stream = inboxStream({
+    onNotification: function () { setUnread(unread + 1); },
+    onOpen: function () {
+      streamIsOpen = true;
+      setTimeout(countUnread, 1000);
+    },
+    onError: function () { streamIsOpen = false; },
   });
-  stream.addEventListener("error", function () { streamIsOpen = false; });
 }
 
 function navLink(href, key, id, current) {
