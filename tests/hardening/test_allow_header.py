@@ -25,7 +25,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     [
         ("PUT", "/api/v1/spaces", "GET, HEAD, POST"),
         ("PATCH", "/api/v1/spaces/abc/reminder", "DELETE, GET, HEAD, POST"),
-        ("GET", "/api/v1/sessions", "POST"),
+        ("PUT", "/api/v1/sessions", "GET, HEAD, POST"),
     ],
 )
 def test_a_405_lists_every_method_of_the_address(

@@ -5,15 +5,22 @@ token stops working and the streams it opened close), and a session unused for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
 
 from majlis.store import tables
+from tests.media.bot_thread import BotThread
 from tests.support.client import Api, User, problem_of
 from tests.support.server import RunningServer, query, run_server
 from tests.support.sse import EventReader
+from tests.support.wait import eventually
+
+
+def wait_for(condition: Callable[[], bool], message: str = "") -> None:
+    eventually(condition, message=message or "never happened")
 
 
 def _sessions(user: User) -> list[dict[str, object]]:
@@ -91,6 +98,32 @@ def test_signing_out_closes_the_streams_of_that_session_only(api: Api) -> None:
     finally:
         for reader in readers.values():
             reader.close()
+
+
+def test_ending_a_session_hangs_up_the_whip_session_it_opened(
+    server: RunningServer, api: Api
+) -> None:
+    """A speaker's phone is lost while on stage: ending its session from the laptop takes the
+    phone off the air (its WHIP session ends), and leaves the laptop's own untouched."""
+    phone = api.sign_up("onair")
+    laptop = api.sign_in(phone.handle)
+    space = phone.create_space("Lost phone")
+    rooms = server.services.media.rooms
+    bot = BotThread(server.base_url, space["id"], phone.token, 440)
+    try:
+        wait_for(lambda: bool(rooms.get(space["id"]) and rooms[space["id"]].sessions))
+        room = rooms[space["id"]]
+        on_air = next(iter(room.sessions.values()))
+        lost = next(s["id"] for s in _sessions(phone) if s["current"])
+        assert on_air.auth_session == lost
+        # Another session of the same person ending leaves the phone on the air.
+        assert server.call(room.end_auth_session("another-session")) == 0
+        assert list(room.sessions.values()) == [on_air]
+        assert laptop.delete(f"/api/v1/sessions/{lost}").status_code == 204
+        wait_for(lambda: not room.sessions, message="the lost phone's WHIP session stayed up")
+        assert laptop.post(f"/api/v1/spaces/{space['id']}/end").status_code == 200
+    finally:
+        bot.close()
 
 
 def test_a_session_unused_for_the_idle_limit_ends(tmp_path: Path) -> None:

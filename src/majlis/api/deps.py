@@ -58,6 +58,17 @@ async def current_session(
     return found
 
 
+async def maybe_session(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    svc: Annotated[Services, Depends(services)],
+) -> tuple[Account, Session] | None:
+    """The caller and their session if they sent a token (401 if it is not a live one)."""
+    if _token(request, credentials) is None:
+        return None
+    return await current_session(request, credentials, svc)
+
+
 async def streaming_session(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -92,3 +103,4 @@ Me = Annotated[Account, Depends(signed_in)]
 MaybeMe = Annotated[Account | None, Depends(maybe_signed_in)]
 MySession = Annotated[tuple[Account, Session], Depends(current_session)]
 StreamingSession = Annotated[tuple[Account, Session], Depends(streaming_session)]
+MaybeSession = Annotated[tuple[Account, Session] | None, Depends(maybe_session)]

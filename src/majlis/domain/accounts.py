@@ -8,7 +8,7 @@ from datetime import timedelta
 from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Invalid, NotFound, Overloaded, RateLimited, Unauthorized
-from majlis.domain.events import SESSION_ENDED, account_topic, event
+from majlis.domain.events import SESSION_ENDED, SESSIONS_TOPIC, account_topic, event
 from majlis.domain.model import Account, Session
 from majlis.domain.notices import Notices
 from majlis.domain.store import StoreConflict
@@ -138,10 +138,11 @@ class Accounts:
         return await self._ctx.store.session_by_id(found.account_id, found.session_id)
 
     async def _ended(self, session: Session) -> None:
-        """Tell every node: the streams opened with this session close."""
-        await self._ctx.live.bus.publish(
-            account_topic(session.account_id), event(SESSION_ENDED, session=session.id)
-        )
+        """Tell every node: the streams (on the account's topic) and the WHIP sessions (the
+        media planes follow ``SESSIONS_TOPIC``) opened with this session close."""
+        ended = event(SESSION_ENDED, session=session.id)
+        await self._ctx.live.bus.publish(account_topic(session.account_id), ended)
+        await self._ctx.live.bus.publish(SESSIONS_TOPIC, ended)
 
     async def get(self, handle: str) -> Account:
         account = await self._ctx.store.account_by_handle(handle)

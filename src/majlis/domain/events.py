@@ -27,5 +27,7 @@ def event(type_: str, /, **fields: Any) -> JSON:
     return {"type": type_, **fields}
 
 
-#: On an account's topic: the session ``session`` ended, and the streams it opened close.
+#: On an account's topic (for its inbox streams) and on ``SESSIONS_TOPIC`` (for the media
+#: planes, which close its WHIP sessions): the session ``session`` ended.
 SESSION_ENDED = "session_ended"
+SESSIONS_TOPIC = "sessions"

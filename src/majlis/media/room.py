@@ -191,12 +191,15 @@ class Room:
             self.teaser.fade_out()
         await self.program.start_recording()
 
-    async def connect(self, key: str, account_id: int, muted: bool, offer: str) -> SpeakerSession:
+    async def connect(
+        self, key: str, account_id: int, muted: bool, offer: str, auth_session: str = ""
+    ) -> SpeakerSession:
         """A stage member's new offer; it replaces any session they already had."""
         await self.disconnect(key)
         source = self.mixer.add(key)
         self.set_muted(key, muted)
         session = SpeakerSession(key, account_id, source, self._session_gone)
+        session.auth_session = auth_session
         self.sessions[key] = session
         try:
             answer = await session.negotiate(offer)
@@ -229,6 +232,16 @@ class Room:
 
     def session_by_id(self, session_id: str) -> SpeakerSession | None:
         return next((s for s in self.sessions.values() if s.id == session_id), None)
+
+    async def end_auth_session(self, auth_session: str) -> int:
+        """Disconnect the WHIP sessions opened with the signed-in session ``auth_session``
+        (its owner ended it, or it expired); how many there were."""
+        keys = [
+            k for k, s in self.sessions.items() if auth_session and s.auth_session == auth_session
+        ]
+        for key in keys:
+            await self.disconnect(key)
+        return len(keys)
 
     async def stop(self) -> None:
         if self._clock is not None:

@@ -40,6 +40,8 @@ class SpeakerSession:
         self.id = secrets.token_urlsafe(12)
         self.key = key
         self.account_id = account_id
+        #: The signed-in session (device) the offer was made with: ending it ends this.
+        self.auth_session = ""
         self.source = source
         self.outbound = MixMinusTrack()
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))

@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.responses import FileResponse, RedirectResponse
 
-from majlis.api.deps import MaybeMe, Svc
+from majlis.api.deps import MaybeSession, Svc
 from majlis.domain.errors import (
     BadOffer,
     BadRequest,
@@ -32,7 +32,7 @@ from majlis.domain.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from majlis.domain.model import Account
+from majlis.domain.model import Account, Session
 from majlis.domain.space_cache import SPACE_ID
 from majlis.media.hls.parts.protocol import HlsSource
 from majlis.media.hls.stream import BadDirective, NotYet
@@ -73,10 +73,11 @@ class BadHlsDirective(BadRequest):
     },
 )
 async def whip_offer(
-    space_id: str, request: Request, maybe_me: MaybeMe, svc: Svc, grant: Grant = None
+    space_id: str, request: Request, mine: MaybeSession, svc: Svc, grant: Grant = None
 ) -> Response:
-    """Speak: a stage member posts an SDP offer (one Opus audio m-line, sendrecv)."""
-    me = await _caller(svc, space_id, maybe_me, grant)
+    """Speak: a stage member posts an SDP offer (one Opus audio m-line, sendrecv). Ending the
+    session (device) it was sent with ends the WHIP session."""
+    me, auth_session = await _caller(svc, space_id, mine, grant)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/sdp":
         raise UnsupportedMediaType("send the offer with Content-Type: application/sdp")
@@ -90,8 +91,8 @@ async def whip_offer(
         raise BadOffer(str(exc)) from exc
     owner_url = await svc.media.offer_elsewhere(space_id)
     if owner_url is not None:
-        return _redirect(owner_url, request, svc, space_id, me)
-    answer = await svc.media.offer(space, me, offer)
+        return _redirect(owner_url, request, svc, space_id, me, auth_session)
+    answer = await svc.media.offer(space, me, offer, auth_session)
     location = f"/api/v1/spaces/{space_id}/whip/{answer.session_id}"
     return Response(
         answer.sdp, status_code=201, media_type="application/sdp", headers={"Location": location}
@@ -103,36 +104,44 @@ async def whip_hang_up(
     space_id: str,
     session_id: str,
     request: Request,
-    maybe_me: MaybeMe,
+    mine: MaybeSession,
     svc: Svc,
     grant: Grant = None,
 ) -> Response:
-    me = await _caller(svc, space_id, maybe_me, grant)
+    me, auth_session = await _caller(svc, space_id, mine, grant)
     owner_url = await svc.media.hang_up_elsewhere(space_id)
     if owner_url is not None:
-        return _redirect(owner_url, request, svc, space_id, me)
+        return _redirect(owner_url, request, svc, space_id, me, auth_session)
     await svc.media.hang_up(space_id, session_id, me)
     return Response(status_code=204)
 
 
 def _redirect(
-    owner_url: str, request: Request, svc: Services, space_id: str, me: Account
+    owner_url: str,
+    request: Request,
+    svc: Services,
+    space_id: str,
+    me: Account,
+    auth_session: str,
 ) -> Response:
-    grant = svc.media.grant(space_id, me.handle)
+    grant = svc.media.grant(space_id, me.handle, auth_session)
     return RedirectResponse(f"{owner_url}{request.url.path}?grant={grant}", status_code=307)
 
 
-async def _caller(svc: Services, space_id: str, me: Account | None, grant: str | None) -> Account:
-    """The signed-in caller, or the one a redirecting node vouched for with a grant."""
-    if me is not None:
-        return me
+async def _caller(
+    svc: Services, space_id: str, mine: tuple[Account, Session] | None, grant: str | None
+) -> tuple[Account, str]:
+    """The signed-in caller and their session's id, or the ones a redirecting node vouched for
+    with a grant."""
+    if mine is not None:
+        return mine[0], mine[1].id
     if grant is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <token>")
-    handle = svc.media.granted_handle(space_id, grant)
-    account = await svc.ctx.store.account_by_handle(handle) if handle else None
-    if account is None:
+    vouched = svc.media.granted(space_id, grant)
+    account = await svc.ctx.store.account_by_handle(vouched.handle) if vouched else None
+    if account is None or vouched is None:
         raise Unauthorized("the redirect's grant is not valid (expired?); send the offer again")
-    return account
+    return account, vouched.session_id
 
 
 async def live_source(svc: Services, space_id: str, rendition: str = AAC) -> HlsSource:

@@ -14,7 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from majlis.domain.context import Context
-from majlis.domain.events import SPACES_TOPIC
+from majlis.domain.events import SESSION_ENDED, SESSIONS_TOPIC, SPACES_TOPIC
 from majlis.domain.model import Space
 from majlis.media.plane.claims import Claims
 from majlis.media.plane.doors import Doors
@@ -25,6 +25,8 @@ from majlis.seams.bus.protocol import Subscription
 from majlis.types import JSON, SpaceState
 
 log = logging.getLogger(__name__)
+#: Spaces' lifecycle, and sessions that ended (whose WHIP sessions end with them).
+TOPICS = [SPACES_TOPIC, SESSIONS_TOPIC]
 
 
 class Lifecycle:
@@ -37,7 +39,7 @@ class Lifecycle:
 
     async def start(self) -> None:
         # Subscribed before reading the store, so no change falls between the two.
-        subscription = await self._ctx.live.bus.subscribe([SPACES_TOPIC])
+        subscription = await self._ctx.live.bus.subscribe(TOPICS)
         await self.catch_up()
         self._task = asyncio.create_task(self._follow(subscription))
 
@@ -85,7 +87,7 @@ class Lifecycle:
                     await subscription.close()
             log.warning("media plane: lifecycle events interrupted; catching up from the store")
             await asyncio.sleep(RESUBSCRIBE_MIN_S)
-            subscription = await subscribe_retrying(self._ctx.live.bus, [SPACES_TOPIC])
+            subscription = await subscribe_retrying(self._ctx.live.bus, TOPICS)
             try:
                 await self.catch_up()
             except Exception:
@@ -94,6 +96,11 @@ class Lifecycle:
     async def _on_event(self, item: JSON) -> None:
         kind = item.get("type")
         try:
+            if kind == SESSION_ENDED:
+                # Its owner ended the session (or it expired): its WHIP sessions end too.
+                for room in list(self._rooms.open.values()):
+                    await room.end_auth_session(str(item.get("session", "")))
+                return
             if kind == "doors" or kind == "teaser":
                 await self._doors.on_change(item["space_id"], kind)
             if kind != "state":

@@ -34,6 +34,7 @@ from majlis.media.plane.sources import Sources
 from majlis.media.plane.whip_gate import Answer, WhipGate
 from majlis.media.program_streams import AAC, stream_key
 from majlis.media.room import Room
+from majlis.security.grants import Vouched
 
 
 class MediaPlane:
@@ -130,8 +131,8 @@ class MediaPlane:
     async def authorize(self, space_id: str, me: Account) -> Space:
         return await self._whip.authorize(space_id, me)
 
-    async def offer(self, space: Space, me: Account, sdp: str) -> Answer:
-        return await self._whip.offer(space, me, sdp)
+    async def offer(self, space: Space, me: Account, sdp: str, auth_session: str = "") -> Answer:
+        return await self._whip.offer(space, me, sdp, auth_session)
 
     async def hang_up(self, space_id: str, session_id: str, me: Account) -> None:
         await self._whip.hang_up(space_id, session_id, me)
@@ -142,11 +143,11 @@ class MediaPlane:
     async def hang_up_elsewhere(self, space_id: str) -> str | None:
         return await self._whip.hang_up_elsewhere(space_id)
 
-    def grant(self, space_id: str, handle: str) -> str:
-        return self._whip.grant(space_id, handle)
+    def grant(self, space_id: str, handle: str, auth_session: str) -> str:
+        return self._whip.grant(space_id, handle, auth_session)
 
-    def granted_handle(self, space_id: str, grant: str) -> str | None:
-        return self._whip.granted_handle(space_id, grant)
+    def granted(self, space_id: str, grant: str) -> Vouched | None:
+        return self._whip.granted(space_id, grant)
 
     # --- for the HTTP routes: listeners -----------------------------------------------------------
 

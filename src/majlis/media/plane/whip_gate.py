@@ -18,7 +18,7 @@ from majlis.domain.model import Account, Space
 from majlis.domain.space_cache import SPACE_ID
 from majlis.media.plane.rooms import Rooms
 from majlis.media.whip import NegotiationFailed, SpeakerSession
-from majlis.security.grants import WhipGrants
+from majlis.security.grants import Vouched, WhipGrants
 
 
 @dataclass
@@ -45,13 +45,13 @@ class WhipGate:
             raise Forbidden("only people on the stage can speak; ask to speak first")
         return space
 
-    async def offer(self, space: Space, me: Account, sdp: str) -> Answer:
+    async def offer(self, space: Space, me: Account, sdp: str, auth_session: str = "") -> Answer:
         member = space.member(me.id)
         assert member is not None
         room = await self._rooms.open_room(space.id, space.record)
         await room.go_live()  # the Space is live (authorized): the pre-show, if any, is over
         try:
-            session = await room.connect(me.handle, me.id, member.muted, sdp)
+            session = await room.connect(me.handle, me.id, member.muted, sdp, auth_session)
         except NegotiationFailed as exc:
             raise BadOffer(f"the offer could not be answered: {exc}") from exc
         except OSError as exc:
@@ -83,12 +83,13 @@ class WhipGate:
             return None
         return await self._ownership.elsewhere(space_id)
 
-    def grant(self, space_id: str, handle: str) -> str:
-        """Vouch for ``handle`` across a redirect to the node that runs ``space_id``."""
-        return self._grants.issue(space_id, handle)
+    def grant(self, space_id: str, handle: str, auth_session: str) -> str:
+        """Vouch for ``handle`` (signed in as ``auth_session``) across a redirect to the node
+        that runs ``space_id``."""
+        return self._grants.issue(space_id, handle, auth_session)
 
-    def granted_handle(self, space_id: str, grant: str) -> str | None:
-        """The handle a redirecting node vouched for, or None: forged, expired or malformed.
+    def granted(self, space_id: str, grant: str) -> Vouched | None:
+        """Whom a redirecting node vouched for, or None: forged, expired or malformed.
 
         A single node (no Redis) never redirects, so it never issues a grant: any grant it is
         shown was made elsewhere, and is refused however well it is signed."""
