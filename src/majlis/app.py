@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from majlis.api.responses import JSON
 from majlis.api.route_table import TABLE
 from majlis.api.routes import accounts, audience, dash, media, reach, spaces, stage
 from majlis.api.schemas import Problem
+from majlis.cluster.secret import SecretMismatch
 from majlis.config import Settings
 from majlis.services import Services
 from majlis.web.pages import install_web
@@ -27,6 +29,8 @@ from majlis.web.pages import install_web
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 _ERRORS = {status: {"model": Problem} for status in _ERROR_STATUSES}
 _PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
@@ -44,7 +48,11 @@ def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
 def create_app(settings: Settings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await Services.start(settings)
+        try:
+            services = await Services.start(settings)
+        except SecretMismatch as exc:
+            log.error("majlis: %s", exc)  # the reason, above uvicorn's traceback
+            raise
         app.state.services = services
         # Everything loaded so far (modules, routes, codecs: ~150k objects) lives as long as the
         # process; frozen, a full collection no longer walks it: 120 ms -> 2 ms, which was the

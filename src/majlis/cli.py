@@ -447,6 +447,11 @@ def serve(settings: Settings) -> int:
     print(_banner(settings), flush=True)
     base = f"http://{settings.host}:{settings.port}"
     print(f"serving on {base}/  (API docs: {base}/docs)", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(server_for(settings, create_app(settings)).serve())
+    server = server_for(settings, create_app(settings))
+    # uvicorn exits (SystemExit 3) when the app's startup fails: say so ourselves.
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
+        asyncio.run(server.serve())
+    if not server.started:
+        print("majlis: the node did not start; the log above says why", file=sys.stderr)
+        return 1
     return 0

@@ -111,6 +111,9 @@ class Settings:
     #: each holds memory, so each kind has its own bound instead of a work slot.
     max_parked_requests: int = 20_000
     max_streams: int = 10_000
+    #: Event streams one client address may hold at once (a tab holds one or two): one client
+    #: cannot take the node's stream slots from everyone else (issue 14). 429 beyond it.
+    max_streams_per_client: int = 32
     #: Base of the jittered Retry-After (+-50 %); it grows with the crowd being shed.
     retry_after_s: float = 2.0
     #: CIDRs (comma-separated) of edges/proxies whose X-Forwarded-For is believed; empty = none.
@@ -229,6 +232,8 @@ class Settings:
             raise ValueError("head_timeout_s and body_timeout_s must be positive")
         if not 1 <= self.max_entry_inflight <= self.max_inflight:
             raise ValueError("max_entry_inflight must be between 1 and max_inflight")
+        if self.max_streams_per_client < 1:
+            raise ValueError("max_streams_per_client must be at least 1")
         if min(self.max_parked_requests, self.max_streams) < 1 or self.max_joins_per_s < 0:
             raise ValueError("admission bounds must be positive (max_joins_per_s 0 = none)")
         if self.session_idle_days <= 0:

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from majlis.cluster.heartbeat import NodeHeartbeat
 from majlis.cluster.ownership import Ownership
+from majlis.cluster.secret import SecretMismatch, shared_secret
 from majlis.config import Settings
 from majlis.domain.accounts import Accounts
 from majlis.domain.audience import Audience
@@ -49,6 +51,11 @@ class Services:
     async def start(cls, settings: Settings) -> Services:
         store = SqlStore(settings.resolved_database_url())
         await store.migrate()
+        try:
+            settings = await shared_secret(store, settings, datetime.now(UTC))
+        except SecretMismatch:
+            await store.close()
+            raise
         seams = build_seams(settings)
         ctx = Context(
             settings=settings,

@@ -31,13 +31,14 @@ from tests.support.services import postgres_database, redis_url
 
 
 def shared_node_settings(database_url: str, redis: str | None = None) -> dict[str, Any]:
-    """What every in-process node of one test cluster shares: the database, Redis under a
-    private key prefix (so clusters of other tests never see it), and the signing secret."""
+    """What every in-process node of one test cluster shares: the database and Redis under a
+    private key prefix (so clusters of other tests never see it). No MAJLIS_SECRET: nodes given
+    none sign with the one their database recorded (cluster/secret.py), as in production; the
+    database may be the session's, which other servers of the test run use too."""
     return {
         "database_url": database_url,
         "redis_url": redis or redis_url(),
         "redis_prefix": f"majlis-test-{secrets.token_hex(4)}:",
-        "secret": "shared by every node of this test cluster",
     }
 
 

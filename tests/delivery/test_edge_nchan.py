@@ -28,14 +28,19 @@ import pytest
 
 from majlis.delivery.fanout import PUBLISH_PATH
 from majlis.delivery.nchan import NchanOptions, render
-from tests.media.tones import decode_mp4, tone_strength
-from tests.support.edge_stage import Reader, Stage, dash_prefix, next_segment, read_all
+from tests.support.edge_stage import (
+    Reader,
+    Stage,
+    a_crowd_reads_the_next_segment,
+    dash_prefix,
+    listeners_following,
+    next_segment,
+)
 from tests.support.listener import audience
 from tests.support.live_space import live_space, origin_process
 from tests.support.nchan_edge import NchanEdge, nchan_missing, running_nchan_edge
 from tests.support.nginx import check_config, edge_options, free_port, nginx_binary
 from tests.support.services import unavailable
-from tests.support.wait import eventually
 
 ISO_MS_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)")
 
@@ -196,21 +201,8 @@ def test_dash_listeners_of_a_segment_not_yet_begun_cost_the_origin_one_request(
 ) -> None:
     prefix = dash_prefix(stage)
     httpx.get(f"{stage.edge.url}{prefix}/live.mpd")  # what a player does first: follows it
-    number = next_segment(stage)
-    uri = f"{prefix}/aac/{number}.m4s"
-    readers = [Reader(stage.edge.url + uri) for _ in range(100)]
-    read_all(readers)
-    assert {(r.status, r.error) for r in readers} == {(200, "")}
-    assert len({r.body for r in readers}) == 1
-    complete = eventually(  # the origin lists it once complete
-        lambda: httpx.get(f"{stage.origin.url}{stage.hls}/{number}.m4s").content,
-        message=f"segment {number} never completed at the origin",
-    )
-    assert readers[0].body == complete
-    init = httpx.get(f"{stage.edge.url}{prefix}/aac/init.mp4")
-    assert init.status_code == 200
-    pcm, rate = decode_mp4(init.content + readers[0].body)
-    assert pcm.size >= rate and tone_strength(pcm, rate, 440) > 30
+    readers = a_crowd_reads_the_next_segment(stage, prefix)
+    uri = readers[0].url.removeprefix(stage.edge.url)
     assert len(stage.origin_requests(uri)) == 1  # the feeder's, for a hundred listeners
 
 
@@ -295,24 +287,7 @@ def test_dash_listeners_following_the_live_edge_cost_one_origin_request_per_segm
     start = next_segment(stage)
     numbers = range(start, start + 5)
 
-    def follow(http: httpx.Client) -> list[Reader]:
-        read = []
-        for number in numbers:
-            reader = Reader(f"{stage.edge.url}{prefix}/aac/{number}.m4s")
-            reader.run(http)
-            read.append(reader)
-        return read
-
-    limits = httpx.Limits(max_connections=100)
-    with (
-        httpx.Client(timeout=20, limits=limits) as http,
-        ThreadPoolExecutor(100) as pool,
-    ):
-        listeners = list(pool.map(lambda _: follow(http), range(100)))
-    for index, number in enumerate(numbers):
-        got = [listener[index] for listener in listeners]
-        assert {(r.status, r.error) for r in got} == {(200, "")}, number
-        assert len({r.body for r in got}) == 1, number
+    listeners_following(stage.edge.url, prefix, numbers)
     sent = [len(stage.origin_requests(f"{prefix}/aac/{n}.m4s")) for n in numbers]
     assert sum(sent) / len(sent) <= 1.05, sent
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,14 +32,15 @@ from majlis.delivery.varnish import (
     VarnishOptions,
     render_vcl,
 )
-from tests.media.tones import decode_mp4, tone_strength
 from tests.support.client import live_segments
 from tests.support.edge_stage import (
     DASH_FIRST_CHUNK_WAIT_S,
     ISO_MS,
     Reader,
     Stage,
+    a_crowd_reads_the_next_segment,
     dash_prefix,
+    listeners_following,
     next_segment,
     read_all,
 )
@@ -357,23 +357,10 @@ def test_dash_listeners_of_a_segment_not_yet_begun_cost_the_origin_one_request(
     stage: Stage,
 ) -> None:
     prefix = dash_prefix(stage)
-    number = next_segment(stage)
-    uri = f"{prefix}/aac/{number}.m4s"
-    readers = [Reader(stage.edge.url + uri) for _ in range(100)]
-    read_all(readers)
-    assert {r.status for r in readers} == {200}, {r.status for r in readers}
-    assert len({r.body for r in readers}) == 1
     # Complete: the same bytes as the segment the origin lists once it is done (the parts are
     # its CMAF chunks), and decodable with the init segment: 2 s of the speaker's tone.
-    complete = eventually(  # listed by the origin once complete
-        lambda: httpx.get(f"{stage.origin.url}{stage.hls}/{number}.m4s").content,
-        message=f"segment {number} never completed at the origin",
-    )
-    assert readers[0].body == complete
-    init = httpx.get(f"{stage.edge.url}{prefix}/aac/init.mp4")
-    assert init.status_code == 200
-    pcm, rate = decode_mp4(init.content + readers[0].body)
-    assert pcm.size >= rate and tone_strength(pcm, rate, 440) > 30
+    readers = a_crowd_reads_the_next_segment(stage, prefix)
+    uri = readers[0].url.removeprefix(stage.edge.url)
     assert [r.cache for r in readers].count("MISS") == 1
     assert len(stage.origin_requests(uri)) == 1  # <= 1.05 per segment, for a hundred
 
@@ -388,24 +375,7 @@ def test_dash_listeners_following_the_live_edge_cost_one_origin_request_per_segm
     start = next_segment(stage)
     numbers = range(start, start + 5)
 
-    def follow(http: httpx.Client) -> list[Reader]:
-        read = []
-        for number in numbers:
-            reader = Reader(f"{stage.edge.url}{prefix}/aac/{number}.m4s")
-            reader.run(http)
-            read.append(reader)
-        return read
-
-    limits = httpx.Limits(max_connections=100)
-    with (
-        httpx.Client(timeout=BACKEND_TIMEOUT_S + 5, limits=limits) as http,
-        ThreadPoolExecutor(100) as pool,
-    ):
-        listeners = list(pool.map(lambda _: follow(http), range(100)))
-    for index, number in enumerate(numbers):
-        got = [listener[index] for listener in listeners]
-        assert {(r.status, r.error) for r in got} == {(200, "")}, number
-        assert len({r.body for r in got}) == 1, number
+    listeners_following(stage.edge.url, prefix, numbers)
     sent = [len(stage.origin_requests(f"{prefix}/aac/{n}.m4s")) for n in numbers]
     assert sum(sent) / len(sent) <= 1.05, sent
 

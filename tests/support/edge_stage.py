@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
@@ -14,8 +16,10 @@ import pytest
 
 from majlis.api.routes.media import BLOCK_TIMEOUT_S
 from majlis.delivery.varnish import BACKEND_TIMEOUT_S
+from tests.media.tones import decode_mp4, tone_strength
 from tests.support.live_space import LiveSpace, Origin, hint
 from tests.support.varnish import VarnishEdge
+from tests.support.wait import eventually
 
 #: How long a segment request may wait at the origin for the segment's first chunk (the origin's
 #: ``open_segment`` wait) before it streams for a segment's duration (~2 s).
@@ -106,3 +110,50 @@ def next_segment(stage: Stage) -> int:
     """A segment not begun yet (DASH numbers its segments as the HLS playlist does)."""
     msn, _index = hint(stage.space.origin_playlist())
     return msn + 1
+
+
+def listeners_following(edge_url: str, prefix: str, numbers: range, listeners: int = 100) -> None:
+    """``listeners`` listeners each read the segments ``numbers`` in a row through the edge,
+    asking for the next as the last one ends (as an LL-DASH player at the live edge does); each
+    segment reached all of them, whole and the same."""
+
+    def follow(http: httpx.Client) -> list[Reader]:
+        read = []
+        for number in numbers:
+            reader = Reader(f"{edge_url}{prefix}/aac/{number}.m4s")
+            reader.run(http)
+            read.append(reader)
+        return read
+
+    limits = httpx.Limits(max_connections=listeners)
+    with (
+        httpx.Client(timeout=BACKEND_TIMEOUT_S + 5, limits=limits) as http,
+        ThreadPoolExecutor(listeners) as pool,
+    ):
+        followed = list(pool.map(lambda _: follow(http), range(listeners)))
+    for index, number in enumerate(numbers):
+        got = [listener[index] for listener in followed]
+        seen = Counter((r.status, r.error, len(r.body)) for r in got)
+        assert {(r.status, r.error) for r in got} == {(200, "")}, (number, seen)
+        assert len({r.body for r in got}) == 1, (number, seen)
+
+
+def a_crowd_reads_the_next_segment(stage: Stage, prefix: str, crowd: int = 100) -> list[Reader]:
+    """``crowd`` listeners ask the edge at once for a segment not begun yet: each gets it whole,
+    the same bytes as the segment the origin lists once complete, and it decodes to the speaker
+    bot's tone with the init segment. The readers, for what else a test checks."""
+    number = next_segment(stage)
+    readers = [Reader(f"{stage.edge.url}{prefix}/aac/{number}.m4s") for _ in range(crowd)]
+    read_all(readers)
+    assert {(r.status, r.error) for r in readers} == {(200, "")}
+    assert len({r.body for r in readers}) == 1
+    complete = eventually(  # listed by the origin once complete
+        lambda: httpx.get(f"{stage.origin.url}{stage.hls}/{number}.m4s").content,
+        message=f"segment {number} never completed at the origin",
+    )
+    assert readers[0].body == complete
+    init = httpx.get(f"{stage.edge.url}{prefix}/aac/init.mp4")
+    assert init.status_code == 200
+    pcm, rate = decode_mp4(init.content + readers[0].body)
+    assert pcm.size >= rate and tone_strength(pcm, rate, 440) > 30
+    return readers

@@ -29,44 +29,34 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
     return None
 
 
-async def maybe_signed_in(
+async def maybe_session(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     svc: Annotated[Services, Depends(services)],
-) -> Account | None:
+) -> tuple[Account, Session] | None:
+    """The caller and their session (a device) if they sent a token; 401 if it is not live."""
     token = _token(request, credentials)
     if token is None:
         return None
-    account = await svc.accounts.authenticate(token)
-    if account is None:
-        raise Unauthorized("the token is not valid (signed out, or never issued); sign in again")
-    return account
-
-
-async def current_session(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    svc: Annotated[Services, Depends(services)],
-) -> tuple[Account, Session]:
-    """Who is calling and with which session (a device): for what concerns sessions themselves."""
-    token = _token(request, credentials)
-    if token is None:
-        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
     found = await svc.accounts.session(token)
     if found is None:
         raise Unauthorized("the token is not valid (signed out, or never issued); sign in again")
     return found
 
 
-async def maybe_session(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    svc: Annotated[Services, Depends(services)],
-) -> tuple[Account, Session] | None:
-    """The caller and their session if they sent a token (401 if it is not a live one)."""
-    if _token(request, credentials) is None:
-        return None
-    return await current_session(request, credentials, svc)
+async def current_session(
+    found: Annotated[tuple[Account, Session] | None, Depends(maybe_session)],
+) -> tuple[Account, Session]:
+    """Who is calling and with which session: for what concerns sessions themselves."""
+    if found is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>")
+    return found
+
+
+async def maybe_signed_in(
+    found: Annotated[tuple[Account, Session] | None, Depends(maybe_session)],
+) -> Account | None:
+    return None if found is None else found[0]
 
 
 async def streaming_session(
@@ -78,7 +68,7 @@ async def streaming_session(
     ticket in the query string, never the token itself (``security/stream_tickets.py``)."""
     ticket = request.query_params.get("ticket")
     if credentials is not None or ticket is None:
-        return await current_session(request, credentials, svc)
+        return await current_session(await maybe_session(request, credentials, svc))
     found = await svc.accounts.redeem_ticket(ticket)
     if found is None:
         raise Unauthorized(

@@ -47,8 +47,9 @@ from majlis.media.dash.timeline import NS, Timeline, read_timeline, xs_datetime_
 
 log = logging.getLogger(__name__)
 
-#: When to look for requests that subscribed after their segment's channel was deleted.
-CLOSE_GRACE_S = 3.0
+#: When to look for requests that subscribed after their segment's channel was deleted (they
+#: wait this long for their segment, which is rare: see ``_sweep``).
+CLOSE_GRACE_S = 1.0
 #: Complete segments kept on disk per rendition (~1 minute of 2 s segments).
 KEEP_SEGMENTS = 30
 #: The nginx location the feeder publishes to (``nchan.py`` allows it from loopback only).
@@ -211,7 +212,9 @@ class Feeder:
             newest = timeline.newest_available(await self._now())
             # Listeners start at most a segment or two behind live; older ones are not fed.
             number = max(number, newest - BEHIND_AT_START)
-            self._mark_next(space, timeline.representation, number)
+            # From live on, not from where the feeder is: on its first pass it starts before
+            # live, and a player may already ask for the segment after the newest.
+            self._mark_next(space, timeline.representation, max(number, newest))
             try:
                 fed = await self._segment(space, timeline.representation, number, edge)
             except (httpx.HTTPError, OSError) as exc:
@@ -258,8 +261,10 @@ class Feeder:
 
     async def _sweep(self, channel: str, segment: bytes) -> None:
         """A request that found no file but subscribed only after the channel was deleted (on
-        an nginx with several workers, the check and the subscription are not one step) waits
-        on a channel of its own making: give it the whole segment and end it."""
+        an nginx with several workers, the check and the subscription are not one step: the
+        channel lives in one worker, the request may be in another) waits on a channel its
+        subscription made anew: give it the whole segment and end it. (Nchan counts a
+        channel's subscribers over all workers.)"""
         await asyncio.sleep(CLOSE_GRACE_S)
         edge = self._edge.connect()
         try:

@@ -78,13 +78,9 @@ class Accounts:
         if found is not None:
             await self._ended(found[1])
 
-    async def authenticate(self, token: str) -> Account | None:
-        """The account behind a bearer token, cached briefly: this runs on every signed request."""
-        found = await self.session(token)
-        return None if found is None else found[0]
-
     async def session(self, token: str) -> tuple[Account, Session] | None:
-        """The account and session of a live token. A session unused for
+        """The account and session of a live token, cached briefly: this runs on every signed
+        request. A session unused for
         ``session_idle_days`` ends here, on its first use after that; one in use is marked used
         at most every ``TOUCH_EVERY_S`` (the list's "last used" is that precise)."""
         if not token or len(token) > MAX_TOKEN_LENGTH:

@@ -60,6 +60,11 @@ class Store(Protocol):
     async def delete_session_by_id(self, account_id: int, session_id: str) -> str | None:
         """End the account's session ``session_id``; its token's hash, or None if none."""
 
+    # the nodes' shared secret (cluster/secret.py)
+    async def claim_node_secret(
+        self, verifier: str, value: str | None, now: datetime
+    ) -> tuple[str, str | None]: ...
+
     # follows
     async def follow(self, follower_id: int, followee_id: int, now: datetime) -> bool: ...
     async def unfollow(self, follower_id: int, followee_id: int) -> bool: ...

@@ -179,3 +179,17 @@ teasers = Table(
     Column("duration_ms", Integer, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
 )
+
+
+node_secret = Table(
+    "node_secret",
+    metadata,
+    #: One row ("node"): the secret every node on this database signs with (``cluster/secret.py``).
+    Column("name", String(16), primary_key=True),
+    #: The secret itself, when majlis generated it (nodes started without MAJLIS_SECRET); NULL
+    #: when the operator gave every node one.
+    Column("value", String(128), nullable=True),
+    #: A keyed hash of the secret: a node given another secret sees the mismatch and refuses.
+    Column("verifier", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -28,6 +28,7 @@ import math
 import random
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -90,6 +91,7 @@ class Limits:
     max_parked: int
     max_streams: int
     retry_after_s: float
+    max_streams_per_client: int = 32
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -100,6 +102,7 @@ class Limits:
             max_parked=settings.max_parked_requests,
             max_streams=settings.max_streams,
             retry_after_s=settings.retry_after_s,
+            max_streams_per_client=settings.max_streams_per_client,
         )
 
 
@@ -184,6 +187,8 @@ class Admission:
         self.trusted = trusted_proxies
         self.inflight: int = 0
         self.parked = {Lane.PARKED: 0, Lane.STREAM: 0}
+        #: Open event streams by client address (behind trusted edges, the listener's own).
+        self.streams_of: Counter[str] = Counter()
         self._bounds = {Lane.PARKED: limits.max_parked, Lane.STREAM: limits.max_streams}
         self._entries = TokenBucket(limits.max_entries_per_s)
         self._retry_after = RetryAfter(
@@ -234,12 +239,32 @@ class Admission:
         if self.parked[lane] >= self._bounds[lane]:
             await self._shed(send)
             return
+        if lane is Lane.STREAM:
+            await self._stream(scope, receive, send)
+            return
         _ADMITTED.inc()
         self.parked[lane] += 1
         try:
             await self.app(scope, receive, send)
         finally:
             self.parked[lane] -= 1
+
+    async def _stream(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """An event stream, within the node's bound and the client's share of it."""
+        client = scope["client"][0] if scope.get("client") else ""
+        if self.streams_of[client] >= self.limits.max_streams_per_client:
+            await _too_many_streams(send, self.limits.max_streams_per_client)
+            return
+        _ADMITTED.inc()
+        self.parked[Lane.STREAM] += 1
+        self.streams_of[client] += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.parked[Lane.STREAM] -= 1
+            self.streams_of[client] -= 1
+            if not self.streams_of[client]:
+                del self.streams_of[client]
 
     async def _shed(self, send: Send) -> None:
         _SHED.inc()
@@ -252,6 +277,31 @@ class Admission:
             }
         )
         await send({"type": "http.response.body", "body": _SHED_BODY})
+
+
+async def _too_many_streams(send: Send, share: int) -> None:
+    """429, not 503: the node has room, this client has used its share."""
+    body = orjson.dumps(
+        {
+            "type": PROBLEM_TYPE + "too-many-streams",
+            "title": "Too many open event streams",
+            "status": 429,
+            "detail": f"this address holds {share} event streams already; close one first",
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+                (b"retry-after", b"10"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _inflight_now() -> float:

@@ -10,12 +10,13 @@ engine (``engine``: connections, the write lock, the Space-row lock); ``SqlStore
 from __future__ import annotations
 
 from majlis.store.sql.accounts import AccountQueries
+from majlis.store.sql.node_secret import NodeSecretQueries
 from majlis.store.sql.notices import NoticeQueries
 from majlis.store.sql.spaces import SpaceQueries
 from majlis.store.sql.stage import StageQueries
 
 
-class SqlStore(AccountQueries, SpaceQueries, StageQueries, NoticeQueries):
+class SqlStore(AccountQueries, SpaceQueries, StageQueries, NoticeQueries, NodeSecretQueries):
     """Every query of the ``Store`` protocol, over one engine."""
 
 
