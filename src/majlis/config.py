@@ -114,6 +114,8 @@ class Settings:
     #: Event streams one client address may hold at once (a tab holds one or two): one client
     #: cannot take the node's stream slots from everyone else (issue 14). 429 beyond it.
     max_streams_per_client: int = 32
+    #: Connections one address may hold at once (0: no cap); trusted proxies are not capped.
+    max_connections_per_address: int = 256
     #: Base of the jittered Retry-After (+-50 %); it grows with the crowd being shed.
     retry_after_s: float = 2.0
     #: CIDRs (comma-separated) of edges/proxies whose X-Forwarded-For is believed; empty = none.
@@ -232,6 +234,8 @@ class Settings:
             raise ValueError("head_timeout_s and body_timeout_s must be positive")
         if not 1 <= self.max_entry_inflight <= self.max_inflight:
             raise ValueError("max_entry_inflight must be between 1 and max_inflight")
+        if self.max_connections_per_address < 0:
+            raise ValueError("max_connections_per_address must be 0 (no cap) or more")
         if self.max_streams_per_client < 1:
             raise ValueError("max_streams_per_client must be at least 1")
         if min(self.max_parked_requests, self.max_streams) < 1 or self.max_joins_per_s < 0:

@@ -9,6 +9,12 @@ head is complete. Here the bytes of a head are counted as they are fed to the pa
 larger than ``max_head_bytes`` costs at most that much (plus one socket read) before it is
 answered 431 and the connection closed.
 
+One address may hold ``max_connections_per_address`` connections at once: past that a new one is
+answered 503 with Retry-After and closed before anything is parsed, so one client cannot use up
+the node's sockets and memory with idle or slow connections. Edges (trusted proxies) are not
+capped, since every listener behind one arrives from its address; nor is loopback (a proxy or
+an operator on the node's own machine).
+
 Time matters as much as size: a connection that opens and sends nothing, or a head a byte at a
 time, holds a socket and a parser for as long as it likes. A head must be complete within
 ``head_timeout_s`` of the connection opening (or of the request's first byte, on a kept-alive
@@ -20,6 +26,8 @@ closes idle connections; how long a body may take is the body guard's business
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -36,9 +44,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     max_head_bytes: ClassVar[int] = MAX_HEAD_BYTES
     head_timeout_s: ClassVar[float] = HEAD_TIMEOUT_S
+    #: Connections one address may hold at once (0: no cap); trusted proxies (edges) and
+    #: loopback are not capped, since every listener behind a proxy arrives from its address.
+    max_connections_per_address: ClassVar[int] = 0
+    trusted: ClassVar[tuple[IPv4Network | IPv6Network, ...]] = ()
+    #: Open connections by address, for this server (``limited_http`` makes a class per server).
+    open_by_address: ClassVar[Counter[str]] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._address = ""  # counted in open_by_address while this connection is open
         self._head_bytes = 0
         #: Between a request's first byte (or the connection's opening) and its head's end.
         self._in_head = False
@@ -46,11 +61,38 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        address = str(peer[0]) if peer else ""
+        if self.max_connections_per_address and address and not self._is_trusted(address):
+            if self.open_by_address[address] >= self.max_connections_per_address:
+                self._refuse(
+                    503,
+                    "Too many connections",
+                    f"this address holds {self.max_connections_per_address} connections "
+                    "already; reuse one (keep-alive) or close one",
+                    "too-many-connections",
+                    retry_after_s=5,
+                )
+                return
+            self.open_by_address[address] += 1
+            self._address = address
         self._start_head()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head_timer()
+        if self._address:
+            self.open_by_address[self._address] -= 1
+            if self.open_by_address[self._address] <= 0:
+                del self.open_by_address[self._address]
+            self._address = ""
         super().connection_lost(exc)
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            parsed = ip_address(address)
+        except ValueError:
+            return False
+        return parsed.is_loopback or any(parsed in network for network in self.trusted)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -101,7 +143,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             "request-timeout",
         )
 
-    def _refuse(self, status: int, title: str, detail: str, slug: str) -> None:
+    def _refuse(
+        self, status: int, title: str, detail: str, slug: str, retry_after_s: int = 0
+    ) -> None:
         """Answer with a problem and close: the rest of this connection's bytes are not read."""
         self._in_head = False
         self._stop_head_timer()
@@ -110,16 +154,30 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         for name, value in response.raw_headers:
             if name not in (b"content-length", b"connection"):
                 head.append(name + b": " + value + b"\r\n")
+        if retry_after_s:
+            head.append(b"retry-after: " + str(retry_after_s).encode("ascii") + b"\r\n")
         head.append(b"content-length: " + str(len(response.body)).encode("ascii") + b"\r\n")
         head.append(b"connection: close\r\n\r\n")
         self.transport.write(b"".join(head) + bytes(response.body))
         self.transport.close()
 
 
-def limited_http(max_head_bytes: int, head_timeout_s: float) -> type[LimitedHttpToolsProtocol]:
-    """The protocol class for uvicorn's ``http`` setting, with these limits."""
+def limited_http(
+    max_head_bytes: int,
+    head_timeout_s: float,
+    max_connections_per_address: int = 0,
+    trusted: tuple[IPv4Network | IPv6Network, ...] = (),
+) -> type[LimitedHttpToolsProtocol]:
+    """The protocol class for uvicorn's ``http`` setting, with these limits (a class of its own
+    per server: the connection counts are the server's)."""
     return type(
         "LimitedHttpToolsProtocol",
         (LimitedHttpToolsProtocol,),
-        {"max_head_bytes": max_head_bytes, "head_timeout_s": head_timeout_s},
+        {
+            "max_head_bytes": max_head_bytes,
+            "head_timeout_s": head_timeout_s,
+            "max_connections_per_address": max_connections_per_address,
+            "trusted": trusted,
+            "open_by_address": Counter(),
+        },
     )

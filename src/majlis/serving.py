@@ -65,6 +65,11 @@ def server_for(
         access_log=settings.access_log,
         proxy_headers=False,
         server_header=False,
-        http=limited_http(settings.max_head_bytes, settings.head_timeout_s),
+        http=limited_http(
+            settings.max_head_bytes,
+            settings.head_timeout_s,
+            settings.max_connections_per_address,
+            settings.trusted_networks(),
+        ),
     )
     return MajlisServer(config, before_shutdown)

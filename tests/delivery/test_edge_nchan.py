@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +38,7 @@ from tests.support.edge_stage import (
 from tests.support.listener import audience
 from tests.support.live_space import live_space, origin_process
 from tests.support.nchan_edge import NchanEdge, nchan_missing, running_nchan_edge
+from tests.support.network import network_address
 from tests.support.nginx import check_config, edge_options, free_port, nginx_binary
 from tests.support.services import unavailable
 
@@ -257,7 +257,7 @@ def test_a_segment_gone_or_far_ahead_is_a_404_at_once(stage: Stage) -> None:
 def test_nobody_but_the_feeder_may_publish(stage: Stage) -> None:
     """The publisher location answers loopback only: from this machine's own network address
     (not 127.0.0.1) a publish is refused and reaches no listener."""
-    address = _network_address()
+    address = network_address()
     port = _edge(stage).edge.port
     channel = f"{PUBLISH_PATH}/{stage.space.space_id}/aac/1"
     answer = httpx.post(f"http://{address}:{port}{channel}", content=b"forged")
@@ -290,16 +290,3 @@ def test_dash_listeners_following_the_live_edge_cost_one_origin_request_per_segm
     listeners_following(stage.edge.url, prefix, numbers)
     sent = [len(stage.origin_requests(f"{prefix}/aac/{n}.m4s")) for n in numbers]
     assert sum(sent) / len(sent) <= 1.05, sent
-
-
-def _network_address() -> str:
-    """This machine's address on its network (not loopback), or a skip saying there is none."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # no packet is sent: only a route is chosen
-            address: str = probe.getsockname()[0]
-        except OSError:
-            address = "127.0.0.1"
-    if address.startswith("127."):
-        unavailable("this machine has no network address besides loopback")
-    return address

@@ -119,9 +119,13 @@ def query(server: RunningServer, statement: Any) -> list[Any]:
 
 
 @contextmanager
-def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iterator[RunningServer]:
+def run_server(
+    data_dir: Path, database_url: str = "", bind: str = "127.0.0.1", **overrides: Any
+) -> Iterator[RunningServer]:
+    """A node on a free port of ``bind`` (loopback; "0.0.0.0" to be reached from this
+    machine's network address too), in a thread of this process."""
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((bind, 0))
     port = sock.getsockname()[1]
     # Other nodes of a test cluster reach this one here (a 307 for WHIP names it).
     overrides.setdefault("node_url", f"http://127.0.0.1:{port}")
@@ -134,7 +138,12 @@ def run_server(data_dir: Path, database_url: str = "", **overrides: Any) -> Iter
         lifespan="on",
         timeout_graceful_shutdown=2,
         proxy_headers=False,  # as `majlis serve`: X-Forwarded-For is for MAJLIS_TRUSTED_PROXIES
-        http=limited_http(settings.max_head_bytes, settings.head_timeout_s),  # as `majlis serve`
+        http=limited_http(
+            settings.max_head_bytes,
+            settings.head_timeout_s,
+            settings.max_connections_per_address,
+            settings.trusted_networks(),
+        ),  # as `majlis serve`
     )
     server = uvicorn.Server(config)
     loops: list[asyncio.AbstractEventLoop] = []
