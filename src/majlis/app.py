@@ -21,8 +21,8 @@ from majlis.api.responses import JSON
 from majlis.api.route_table import TABLE
 from majlis.api.routes import accounts, audience, dash, media, reach, spaces, stage
 from majlis.api.schemas import Problem
-from majlis.cluster.secret import SecretMismatch
 from majlis.config import Settings
+from majlis.security.shared_secret import SecretMismatch
 from majlis.services import Services
 from majlis.web.pages import install_web
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 from majlis.cluster.heartbeat import NodeHeartbeat
 from majlis.cluster.ownership import Ownership
-from majlis.cluster.secret import SecretMismatch, shared_secret
 from majlis.config import Settings
 from majlis.domain.accounts import Accounts
 from majlis.domain.audience import Audience
@@ -26,6 +25,7 @@ from majlis.media.teaser import TeaserDecoder
 from majlis.seams.build import Seams, build_seams
 from majlis.security.listener_ids import ListenerIds
 from majlis.security.passwords import PasswordKdf
+from majlis.security.shared_secret import SecretMismatch, shared_secret
 from majlis.store.sql import SqlStore
 
 log = logging.getLogger(__name__)

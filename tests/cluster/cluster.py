@@ -33,8 +33,8 @@ from tests.support.services import postgres_database, redis_url
 def shared_node_settings(database_url: str, redis: str | None = None) -> dict[str, Any]:
     """What every in-process node of one test cluster shares: the database and Redis under a
     private key prefix (so clusters of other tests never see it). No MAJLIS_SECRET: nodes given
-    none sign with the one their database recorded (cluster/secret.py), as in production; the
-    database may be the session's, which other servers of the test run use too."""
+    none sign with the one their database recorded (security/shared_secret.py), as in
+    production; the database may be the session's, which other servers of the test run use."""
     return {
         "database_url": database_url,
         "redis_url": redis or redis_url(),

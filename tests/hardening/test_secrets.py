@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from majlis.cluster.secret import SecretMismatch
 from majlis.config import MIN_SECRET_BYTES, Settings
 from majlis.security.grants import WhipGrants
+from majlis.security.shared_secret import SecretMismatch
 from majlis.services import Services
 from tests.support.client import Api, problem_of
 from tests.support.sdp import GOOD
@@ -57,7 +57,7 @@ def test_a_single_node_refuses_every_grant_even_one_signed_with_its_secret(
         problem_of(offer, 401)
 
 
-# --- one secret for every node on a database (cluster/secret.py) ------------------------------
+# --- one secret for every node on a database (security/shared_secret.py) -----------------
 
 
 def _settings(tmp: Path, database_url: str, **settings: Any) -> Settings:

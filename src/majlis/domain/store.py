@@ -60,7 +60,7 @@ class Store(Protocol):
     async def delete_session_by_id(self, account_id: int, session_id: str) -> str | None:
         """End the account's session ``session_id``; its token's hash, or None if none."""
 
-    # the nodes' shared secret (cluster/secret.py)
+    # the nodes' shared secret (security/shared_secret.py)
     async def claim_node_secret(
         self, verifier: str, value: str | None, now: datetime
     ) -> tuple[str, str | None]: ...

@@ -184,7 +184,8 @@ teasers = Table(
 node_secret = Table(
     "node_secret",
     metadata,
-    #: One row ("node"): the secret every node on this database signs with (``cluster/secret.py``).
+    #: One row ("node"): the secret every node on this database signs with
+    #: (``security/shared_secret.py``).
     Column("name", String(16), primary_key=True),
     #: The secret itself, when majlis generated it (nodes started without MAJLIS_SECRET); NULL
     #: when the operator gave every node one.

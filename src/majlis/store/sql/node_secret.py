@@ -1,4 +1,4 @@
-"""The one secret every node on a database signs with (``cluster/secret.py`` says why)."""
+"""The one secret every node on a database signs with (``security/shared_secret.py`` says why)."""
 
 from __future__ import annotations
 

@@ -20,9 +20,17 @@ import hashlib
 import hmac
 from dataclasses import replace
 from datetime import datetime
+from typing import Protocol
 
 from majlis.config import Settings
-from majlis.domain.store import Store
+
+
+class SecretRecord(Protocol):
+    """Where the nodes of a database record their secret (the store implements it)."""
+
+    async def claim_node_secret(
+        self, verifier: str, value: str | None, now: datetime
+    ) -> tuple[str, str | None]: ...
 
 
 class SecretMismatch(RuntimeError):
@@ -33,7 +41,7 @@ def verifier(secret: str) -> str:
     return hmac.new(secret.encode(), b"majlis node secret verifier", hashlib.sha256).hexdigest()
 
 
-async def shared_secret(store: Store, settings: Settings, now: datetime) -> Settings:
+async def shared_secret(store: SecretRecord, settings: Settings, now: datetime) -> Settings:
     """``settings`` with the secret every node on this database uses, or SecretMismatch."""
     if settings.secret:
         recorded, value = await store.claim_node_secret(verifier(settings.secret), None, now)
