@@ -128,6 +128,10 @@ def _locations(options: NchanOptions) -> str:
         if (!-f $document_root/$majlis_space/$majlis_rendition/$majlis_number.next) {{
             return 404 '{{"title":"No such segment: gone, or not live yet","status":404}}';
         }}
+        # Nchan closes the connection when it ends a live segment's response (a deleted
+        # channel): say so in the response (Connection: close), or a client that reuses the
+        # connection for its next segment sends it into a closing socket.
+        keepalive_timeout 0;
         # Nchan's chunked subscriber answers only requests that say TE: chunked; browsers
         # cannot, so the edge says it for them.
         more_set_input_headers "TE: chunked";

@@ -44,15 +44,17 @@ function forget() {
   changed();
 }
 
-/* Revokes the token on the server (best effort: signing out works offline too), then forgets it. */
+/* Forgets the token, then revokes it on the server (best effort: signing out works offline too).
+   Forgotten first, so that what this page holds with it (the inbox stream, a stream ticket
+   being fetched) stops before the session ends under it. */
 export async function signOut() {
   var tok = token();
+  forget();
   if (tok) {
     try {
       await fetch("/api/v1/sessions/current", { method: "DELETE", headers: { Authorization: "Bearer " + tok } });
     } catch (e) { /* offline: forgetting the token locally is what matters */ }
   }
-  forget();
 }
 
 /* fetch() with JSON and the bearer token. Resolves to the Response (any status); rejects only
