@@ -223,16 +223,20 @@ class Feeder:
             if fed or number < newest:
                 number += 1  # (a past one that is missing never existed or has gone)
                 continue
-            # Not yet, too far ahead or a new Period: the MPD says where live is now.
+            # Not yet, too far ahead or a new Period: the MPD says where live is now. An origin
+            # that does not answer is asked again, rather than the Space dropped.
             await asyncio.sleep(RETRY_S)
-            answer = await self._origin.get(f"/dash/{space}/live.mpd")
-            if answer.status_code == 404:
-                return  # the Space ended
-            if answer.status_code == 200:
-                fresh = read_timeline(answer.text, (timeline.representation,))
-                if fresh.start_number != timeline.start_number:
-                    number = fresh.newest_available(await self._now())
-                timeline = fresh
+            try:
+                answer = await self._origin.get(f"/dash/{space}/live.mpd")
+                if answer.status_code == 404:
+                    return  # the Space ended
+                if answer.status_code == 200:
+                    fresh = read_timeline(answer.text, (timeline.representation,))
+                    if fresh.start_number != timeline.start_number:
+                        number = fresh.newest_available(await self._now())
+                    timeline = fresh
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("edge feed %s: reading the MPD again: %s", space, exc)
 
     async def _segment(self, space: str, rendition: str, number: int, edge: LoopbackHttp) -> bool:
         """Stream segment ``number`` from the origin into the edge; False if there was none."""

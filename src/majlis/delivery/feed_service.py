@@ -32,7 +32,16 @@ def build_app(origin_url: str, edge: Edge) -> Starlette:
     state: dict[str, Feeder] = {}
 
     async def mpd(request: Request) -> Response:
-        answer = await state["feeder"].mpd(request.path_params["space"])
+        try:
+            answer = await state["feeder"].mpd(request.path_params["space"])
+        except httpx.HTTPError:
+            # The origin did not answer: a short-lived 503 for the crowd, never a 500.
+            return Response(
+                b'{"title":"The origin did not answer","status":503}',
+                status_code=503,
+                media_type="application/problem+json",
+                headers={"Retry-After": "1", "Cache-Control": "max-age=1"},
+            )
         headers = {k: v for k, v in answer.headers.items() if k.lower() in _KEPT}
         return Response(answer.content, status_code=answer.status_code, headers=headers)
 
