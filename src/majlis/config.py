@@ -141,11 +141,16 @@ class Settings:
     #: Base URL other nodes and the edge use to reach this node; default ``http://host:port``.
     node_url: str = ""
     #: A media node's lease in the registry; it lapses this long after the last heartbeat.
-    node_lease_s: float = 5.0
-    node_heartbeat_s: float = 1.0
+    #: Short, as failover waits for it (issue 14: 2 s from SIGKILL to new audio): a cluster
+    #: node beats on a thread of its own, so event-loop stalls do not cost it its lease.
+    node_lease_s: float = 1.0
+    node_heartbeat_s: float = 0.25
+    #: A media node whose event loop has not run for this long stops renewing its lease: a
+    #: wedged node gives its Spaces up (a merely busy one keeps them).
+    node_stall_s: float = 5.0
     #: A media node this late on its heartbeat, or whose event loop lagged more than
     #: ``slow_node_loop_lag_ms``, is slow: no Space is placed on it.
-    slow_node_heartbeat_age_s: float = 2.5
+    slow_node_heartbeat_age_s: float = 0.75
     slow_node_loop_lag_ms: float = 250.0
     #: How long a placement outlives its node's last heartbeat: the window in which a failover
     #: finds a dead node's Spaces.
@@ -270,6 +275,8 @@ def _validate_cluster(settings: Settings) -> None:
         raise ValueError(
             "slow_node_heartbeat_age_s must lie between node_heartbeat_s and node_lease_s"
         )
+    if settings.node_stall_s < settings.node_lease_s:
+        raise ValueError("node_stall_s must be at least node_lease_s")
     if settings.placement_lease_s < settings.node_lease_s:
         raise ValueError("placement_lease_s must be at least node_lease_s")
     if settings.slow_node_loop_lag_ms <= 0:

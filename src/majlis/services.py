@@ -22,7 +22,7 @@ from majlis.domain.stage import Stage
 from majlis.media.hls.parts.build import build_part_store
 from majlis.media.plane import MediaPlane
 from majlis.media.teaser import TeaserDecoder
-from majlis.seams.build import Seams, build_seams
+from majlis.seams.build import Seams, build_seams, lease_seams
 from majlis.security.listener_ids import ListenerIds
 from majlis.security.passwords import PasswordKdf
 from majlis.security.shared_secret import SecretMismatch, shared_secret
@@ -94,6 +94,8 @@ class Services:
                 seams.placement,
                 services.room_count,
                 settings.node_heartbeat_s,
+                own_seams=lease_seams(settings),
+                stall_s=settings.node_stall_s,
             )
             await services.heartbeat.start()
             await services.media.start()

@@ -47,16 +47,25 @@ class Cluster:
         self.prefix = prefix
         self.media_dir = root / "media"  # the media nodes' shared data directory
         self.nodes: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+        self._started: dict[str, tuple[Path, str]] = {}
 
     def start(self, data_dir: Path, role: str, node_id: str) -> None:
         port = free_port()
         data_dir.mkdir(exist_ok=True)
-        if data_dir != self.media_dir:  # every node mounts the recordings volume (deploy.md)
+        mount = data_dir / "recordings"
+        if data_dir != self.media_dir and not mount.exists():
+            # Every node mounts the recordings volume (deploy.md).
             shared = self.media_dir / "recordings"
             shared.mkdir(parents=True, exist_ok=True)
-            (data_dir / "recordings").symlink_to(shared, target_is_directory=True)
+            mount.symlink_to(shared, target_is_directory=True)
         process = serve_process(data_dir, port, "--role", role, "--node-id", node_id)
         self.nodes[node_id] = (process, f"http://127.0.0.1:{port}")
+        self._started[node_id] = (data_dir, role)
+
+    def restart(self, node_id: str) -> None:
+        """Start a node again (after a kill), as itself, on a new port."""
+        data_dir, role = self._started[node_id]
+        self.start(data_dir, role, node_id)
 
     def url(self, node_id: str) -> str:
         return self.nodes[node_id][1]
@@ -73,9 +82,14 @@ class Cluster:
                 process.wait(timeout=10)  # gone before its database is dropped
 
 
+#: The deployment shape most tests run: two API nodes and two media nodes.
+SPLIT = (("api", "api-1"), ("api", "api-2"), ("media", "media-1"), ("media", "media-2"))
+
+
 @contextmanager
-def running_cluster(root: Path) -> Iterator[Cluster]:
-    """api-1, api-2, media-1, media-2, ready; stopped (and the database dropped) on exit."""
+def running_cluster(root: Path, layout: tuple[tuple[str, str], ...] = SPLIT) -> Iterator[Cluster]:
+    """The nodes of ``layout`` ((role, node id), the first migrates the database; media nodes
+    share one data directory), ready; stopped (and the database dropped) on exit."""
     prefix = f"majlis-test-{secrets.token_hex(4)}:"
     with postgres_database() as database_url, pytest.MonkeyPatch.context() as env:
         for key, value in {
@@ -83,19 +97,15 @@ def running_cluster(root: Path) -> Iterator[Cluster]:
             "MAJLIS_REDIS_URL": redis_url(),
             "MAJLIS_REDIS_PREFIX": prefix,
             "MAJLIS_SECRET": "shared by every node " + secrets.token_hex(8),
-            "MAJLIS_NODE_HEARTBEAT_S": "0.5",
-            "MAJLIS_NODE_LEASE_S": "2",
-            # Slowness is not under test here: the machine runs 4 nodes and many listeners.
-            "MAJLIS_SLOW_NODE_HEARTBEAT_AGE_S": "1.9",
+            # The default lease and heartbeat (failover is timed with them). Slowness is not
+            # under test here: the machine runs 4 nodes and many listeners.
             "MAJLIS_SLOW_NODE_LOOP_LAG_MS": "5000",
         }.items():
             env.setenv(key, value)
         nodes = Cluster(prefix, root)
         try:
-            nodes.start(root / "api-1", "api", "api-1")  # migrates the fresh database
-            nodes.start(root / "api-2", "api", "api-2")
-            nodes.start(nodes.media_dir, "media", "media-1")
-            nodes.start(nodes.media_dir, "media", "media-2")
+            for role, node_id in layout:
+                nodes.start(nodes.media_dir if role == "media" else root / node_id, role, node_id)
             yield nodes
         finally:
             nodes.stop()
@@ -105,7 +115,7 @@ async def placed(prefix: str, space_id: str) -> str | None:
     """The media node a Space is placed on, as the cluster's Redis says."""
     redis = Redis.from_url(redis_url())
     try:
-        registry = RedisNodeRegistry(redis, lease_s=2.0, prefix=prefix)
+        registry = RedisNodeRegistry(redis, lease_s=1.0, prefix=prefix)
         lenient = PlacementPolicy(max_heartbeat_age_s=5.0, max_loop_lag_ms=60_000)
         return await RedisPlacement(redis, registry, 60.0, lenient, prefix).placement_of(space_id)
     finally:

@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 
-from majlis.cluster.heartbeat import NodeHeartbeat
+import pytest
+import redis
+import redis.asyncio as aioredis
+
+from majlis.cluster.heartbeat import LeaseSeams, NodeHeartbeat
 from majlis.cluster.load import CpuMeter
 from majlis.seams.nodes.memory import MemoryNodeRegistry
 from majlis.seams.nodes.protocol import NodeInfo, NodeLoad
+from majlis.seams.nodes.redis import ClusterKeys, RedisNodeRegistry
 from majlis.seams.placement.memory import MemoryPlacement
-from tests.support.wait import eventually_async
+from tests.support.services import redis_url
+from tests.support.wait import eventually, eventually_async
 
 
 def _node(rooms: tuple[int, int] = (0, 0), interval_s: float = 0.05) -> NodeHeartbeat:
@@ -118,3 +125,81 @@ def test_cpu_meter_reports_cpu_per_wall_second() -> None:
     assert busy <= 8.0, busy  # a fraction of cores, not a percentage
     time.sleep(0.3)  # an idle interval, measured: less busy than the burn above
     assert meter.take() < busy
+
+
+def _redis_lease_held(node_id: str, prefix: str) -> bool:
+    """Whether ``node_id``'s lease is live now, read with a blocking client (the caller blocks
+    the event loop on purpose: that is the stall under test)."""
+    client = redis.Redis.from_url(redis_url())
+    try:
+        seconds, micros = client.time()
+        expiry = client.zscore(ClusterKeys(prefix).nodes, node_id)
+        return expiry is not None and expiry > seconds * 1000 + micros // 1000
+    finally:
+        client.close()
+
+
+def _threaded_node(prefix: str, lease_s: float, stall_s: float) -> NodeHeartbeat:
+    async def own_seams() -> LeaseSeams:
+        client = aioredis.Redis.from_url(redis_url())
+        registry = RedisNodeRegistry(client, lease_s, prefix)
+        return registry, MemoryPlacement(registry, 30.0), client.aclose
+
+    local = MemoryNodeRegistry(lease_s)  # the loop's seams: the first beat and the leaving
+    return NodeHeartbeat(
+        "m1",
+        "http://m1",
+        local,
+        MemoryPlacement(local, 30.0),
+        lambda: (1, 0),
+        0.05,
+        own_seams=own_seams,
+        stall_s=stall_s,
+    )
+
+
+@pytest.mark.redis
+def test_a_lease_beaten_on_its_own_thread_outlives_a_busy_loop() -> None:
+    """A short lease (fast failover) survives an event loop stalled for three leases."""
+    prefix = f"majlis-test-{secrets.token_hex(4)}:"
+
+    async def scenario() -> None:
+        beat = _threaded_node(prefix, lease_s=0.5, stall_s=5.0)
+        await beat.start()
+        await asyncio.to_thread(
+            eventually, lambda: _redis_lease_held("m1", prefix), message="never registered"
+        )
+        held = []
+        stalled_until = time.monotonic() + 1.5
+        while time.monotonic() < stalled_until:  # the loop is blocked all along
+            held.append(_redis_lease_held("m1", prefix))
+            time.sleep(0.05)  # noqa: ASYNC251  # the stall under test
+        assert all(held), held
+        await beat.stop()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.redis
+def test_a_wedged_loop_lets_its_lease_lapse_and_recovers() -> None:
+    """A loop stalled past ``stall_s`` gives the node's Spaces up; it comes back after."""
+    prefix = f"majlis-test-{secrets.token_hex(4)}:"
+
+    async def scenario() -> None:
+        beat = _threaded_node(prefix, lease_s=0.5, stall_s=0.5)
+        await beat.start()
+        await asyncio.to_thread(
+            eventually, lambda: _redis_lease_held("m1", prefix), message="never registered"
+        )
+        # Blocking the loop on purpose until the lease is gone (or 10 s, a failure).
+        eventually(
+            lambda: not _redis_lease_held("m1", prefix),
+            timeout_s=10,
+            message="a wedged loop kept its lease",
+        )
+        await asyncio.to_thread(
+            eventually, lambda: _redis_lease_held("m1", prefix), message="never came back"
+        )
+        await beat.stop()
+
+    asyncio.run(scenario())

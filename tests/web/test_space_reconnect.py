@@ -19,6 +19,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route
 
+from majlis.domain.events import space_topic
 from tests.cluster.cluster import shared_node_settings
 from tests.support.client import Api, wait_for_live_stream
 from tests.support.server import RunningServer, run_server
@@ -92,6 +93,44 @@ def test_a_dropped_speaker_offers_again_by_itself_and_talks_over_a_new_session(
         assert debug(page, "hearing") == "webrtc"
         assert debug(page, "reconnecting") is False
         assert "reconnecting" not in page.locator("#status").inner_text()
+        assert httpx.delete(first, headers=host.headers, timeout=10).status_code == 404
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_a_speaker_told_its_room_moved_offers_again_at_once(
+    live_space: MakeSpace, server: RunningServer, browser: Browser
+) -> None:
+    """A failover publishes ``moved`` on the Space's event stream (media/plane/rooms.py;
+    tests/hardening/test_failover_timing.py sees it from a real kill): the page offers again
+    at once, not after the seconds of silence that would tell it otherwise."""
+    host, space = live_space("Moved")
+    context = browser.new_context()
+    offers: list[float] = []
+
+    def whip(route: Route) -> None:
+        offers.append(time.monotonic())
+        route.continue_()
+
+    try:
+        page = context.new_page()
+        sign_in_page(page, host)
+        page.route(f"**/api/v1/spaces/{space['id']}/whip", whip)
+        page.goto(f"{server.base_url}/spaces/{space['id']}")
+        wait_js(page, "() => window.majlis.connectionState === 'connected'", 20)
+        wait_js(page, "() => window.majlis.events > 0", 20)  # the stream is open (snapshot)
+        first = debug(page, "sessionUrl")
+        moved = {"type": "moved", "space_id": space["id"]}
+        told_at = time.monotonic()
+        server.call(server.services.ctx.live.bus.publish(space_topic(space["id"]), moved))
+        wait_js(page, "() => window.majlis.reconnects === 1", 20)
+        wait_js(page, "() => window.majlis.connectionState === 'connected'", 20)
+        assert len(offers) == 2, offers
+        assert offers[1] - told_at < 1.0, f"offered again {offers[1] - told_at:.2f} s after"
+        second = debug(page, "sessionUrl")
+        assert second and second != first
+        # The old session was hung up by the page (here its node is alive to hear it).
         assert httpx.delete(first, headers=host.headers, timeout=10).status_code == 404
     finally:
         context.close()

@@ -3,6 +3,14 @@
 Why it never gives up: a heartbeat that fails (Redis unreachable) is logged and retried at the
 next tick. Meanwhile the lease lapses on its own, which is exactly right: a node that cannot
 reach the coordinator must stop being chosen, and comes back by itself once Redis answers.
+
+Why the beats run on a thread of their own in a cluster (``own_seams``): failover is as fast
+as a dead node's lease is short (issue 14 asks 2 s from SIGKILL to new audio), and a lease
+renewed by the event loop must be long enough to outlive the loop's stalls, or a busy node
+loses its Spaces to a neighbour for a hiccup. On its own thread, with its own Redis client,
+the lease says "this process is alive" and can be short (``node_lease_s``, 1 s). A loop that is
+wedged rather than busy must still give its Spaces up: the loop stamps a pulse every beat,
+and the thread stops renewing once the pulse is older than ``stall_s``.
 """
 
 from __future__ import annotations
@@ -10,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from majlis.cluster.load import CpuMeter, LoopLagProbe
 from majlis.seams.nodes.protocol import NodeLoad, NodeRegistry
@@ -21,6 +30,10 @@ log = logging.getLogger(__name__)
 
 #: ``() -> (live Spaces, connected speakers)`` on this node.
 RoomCount = Callable[[], tuple[int, int]]
+#: Seams of the beating thread's own (its own Redis client), and how to close them.
+LeaseSeams = tuple[NodeRegistry, Placement, Callable[[], Awaitable[None]]]
+#: Builds them on the beating thread's event loop.
+LeaseSeamsFactory = Callable[[], Awaitable[LeaseSeams]]
 #: Seconds between two "heartbeat failing" warnings, so an outage does not flood the log.
 _WARN_EVERY_S = 30.0
 
@@ -34,36 +47,66 @@ class NodeHeartbeat:
         placement: Placement,
         rooms: RoomCount,
         interval_s: float,
+        own_seams: LeaseSeamsFactory | None = None,
+        stall_s: float = 5.0,
     ) -> None:
         self.node_id = node_id
         self.url = url
         self.registry = registry
         self.placement = placement
         self.interval_s = interval_s
+        self.stall_s = stall_s
         self.failures = 0
         self._rooms = rooms
+        self._own_seams = own_seams
         self._lag = LoopLagProbe()
         self._cpu = CpuMeter()
         self._task: asyncio.Task[None] | None = None
         self._warned_at = -_WARN_EVERY_S
+        #: (monotonic time, rooms) as the event loop last saw them: the thread reads only this.
+        self._pulse: tuple[float, tuple[int, int]] = (time.monotonic(), (0, 0))
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def load(self) -> NodeLoad:
-        spaces, speakers = self._rooms()
+        return self._load(self._rooms())
+
+    def _load(self, rooms: tuple[int, int]) -> NodeLoad:
+        spaces, speakers = rooms
         return NodeLoad(spaces, speakers, self._cpu.take(), self._lag.take())
 
     async def beat(self) -> None:
         """One heartbeat: report load and renew the lease and this node's placements."""
-        await self.registry.register(self.node_id, self.url, self.load())
-        await self.placement.renew(self.node_id)
+        await self._beat_with(self.registry, self.placement, self.load())
+
+    async def _beat_with(
+        self, registry: NodeRegistry, placement: Placement, load: NodeLoad
+    ) -> None:
+        await registry.register(self.node_id, self.url, load)
+        await placement.renew(self.node_id)
 
     async def start(self) -> None:
         """Register once before returning (so the node is placeable when it reports ready),
-        then keep beating in the background."""
+        then keep beating in the background: on a thread of its own when given ``own_seams``."""
         self._lag.start()
-        await self._beat_logged()
-        self._task = asyncio.create_task(self._run(), name="node-heartbeat")
+        await self._beat_logged(self.beat())
+        if self._own_seams is None:
+            self._task = asyncio.create_task(self._run(), name="node-heartbeat")
+            return
+        self._pulse = (time.monotonic(), self._rooms())
+        self._task = asyncio.create_task(self._keep_pulsing(), name="node-heartbeat-pulse")
+        self._thread = threading.Thread(
+            target=asyncio.run,
+            args=(self._beat_off_loop(self._own_seams),),
+            name=f"heartbeat-{self.node_id}",
+            daemon=True,
+        )
+        self._thread.start()
 
     async def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -75,11 +118,38 @@ class NodeHeartbeat:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            await self._beat_logged()
+            await self._beat_logged(self.beat())
 
-    async def _beat_logged(self) -> None:
+    async def _keep_pulsing(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval_s)
+            self._pulse = (time.monotonic(), self._rooms())
+
+    async def _beat_off_loop(self, own_seams: LeaseSeamsFactory) -> None:
+        registry, placement, close = await own_seams()
+        stalled = False
         try:
-            await self.beat()
+            while not self._stopping.is_set():
+                pulsed_at, rooms = self._pulse
+                age_s = time.monotonic() - pulsed_at
+                if age_s <= self.stall_s:
+                    stalled = False
+                    await self._beat_logged(self._beat_with(registry, placement, self._load(rooms)))
+                elif not stalled:
+                    stalled = True
+                    log.warning(
+                        "node %s: event loop stalled for %.1f s; its lease will lapse",
+                        self.node_id,
+                        age_s,
+                    )
+                await asyncio.sleep(self.interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await close()
+
+    async def _beat_logged(self, beat: Awaitable[None]) -> None:
+        try:
+            await beat
         except Exception as exc:
             self.failures += 1
             now = time.monotonic()

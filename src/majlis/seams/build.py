@@ -2,7 +2,9 @@
 
 One Redis client per node, made here and handed to every Redis seam (and, through
 ``Seams.redis``, to the media plane's part store): one connection pool to size and watch, one
-place that closes it, after everything that uses it has stopped.
+place that closes it, after everything that uses it has stopped. The one exception is a media
+node's heartbeat, which beats on a thread of its own with a client of its own
+(``lease_seams``; cluster/heartbeat.py says why).
 
 In single-node mode the registry and placement live in this process: the node registers itself
 and every Space is placed on it, so the same code path runs on one machine and on many.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -89,6 +92,27 @@ def build_seams(settings: Settings) -> Seams:
     return Seams(live, registry, placement, redis)
 
 
+def lease_seams(
+    settings: Settings,
+) -> Callable[[], Awaitable[tuple[NodeRegistry, Placement, Callable[[], Awaitable[None]]]]] | None:
+    """For a cluster node, how its heartbeat thread builds its own registry and placement (on
+    its own event loop, with its own Redis client); None on a single node, whose heartbeat
+    stays on the event loop (alone, there is no one to fail over to)."""
+    if not settings.redis_url:
+        return None
+    url, prefix = settings.redis_url, settings.redis_prefix
+
+    async def build() -> tuple[NodeRegistry, Placement, Callable[[], Awaitable[None]]]:
+        redis = redis_client(url)
+        registry = RedisNodeRegistry(redis, settings.node_lease_s, prefix)
+        placement = RedisPlacement(
+            redis, registry, settings.placement_lease_s, policy_of(settings), prefix
+        )
+        return registry, placement, redis.aclose
+
+    return build
+
+
 def memory_live_seams(heartbeat_interval_s: float) -> LiveSeams:
     return LiveSeams(
         presence=MemoryPresence(window_s=heartbeat_interval_s),
@@ -113,7 +137,9 @@ def redis_live_seams(redis: Redis, heartbeat_interval_s: float, prefix: str) -> 
 
 
 def _memory_cluster(settings: Settings) -> tuple[NodeRegistry, Placement]:
-    registry = MemoryNodeRegistry(settings.node_lease_s)
+    # Alone, a lease only tells this node that it is alive, and a loop stall longer than the
+    # (short) cluster lease would make it refuse its own Spaces: it never lapses.
+    registry = MemoryNodeRegistry(math.inf)
     # Alone, a slow node is still the best node there is: refusing it would only turn a loaded
     # moment into a Space that cannot start.
     alone = dataclasses.replace(

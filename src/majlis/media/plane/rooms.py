@@ -111,6 +111,11 @@ class Rooms:
             follow_stage(self._ctx, room, lambda: self._rooms.get(space_id) is room)
         )
         log.info("media: room open for Space %s (recording: %s)", space_id, bool(recording))
+        if continues[AAC] is not None:
+            # A failover: the stage's WebRTC connections died with the other node, and a
+            # browser only notices after seconds of silence. Say so now: the stage offers
+            # again at once (web client: space-events.js).
+            await publish({"type": "moved", "space_id": space_id})
         return room
 
     async def close(self, space_id: str, ended: bool) -> None:

@@ -68,6 +68,7 @@ export function createAudio(opts) {
     speak: stage.speak,
     hangUp: stage.hangUp,
     onAir: stage.onAir,
+    dropStage: stage.drop,
     setMic: stage.setMic,
   };
 }

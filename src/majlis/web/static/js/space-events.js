@@ -3,7 +3,7 @@
    large audience holds none (wantsEvents): the cacheable snapshot moves the page instead. */
 import * as C from "./common.js";
 import { load, stopCounting } from "./space-join.js";
-import { audio, stopReconnecting, syncAudio } from "./space-onstage.js";
+import { audio, roomMoved, stopReconnecting, syncAudio } from "./space-onstage.js";
 import { mayManageRequests } from "./space-policy.js";
 import { floatReactions } from "./space-reactions.js";
 import { render } from "./space-render.js";
@@ -52,6 +52,9 @@ function openEvents() {
   });
   on("reactions", function (ev) { floatReactions(ev.counts || {}); });
   on("speaking", function (ev) { markSpeaking(ev.handles); });
+  /* The Space's room moved to another media node (its node died): a stage member's WebRTC
+     connection went with it, though the browser only notices seconds later. Offer again now. */
+  on("moved", roomMoved);
   source.addEventListener("error", function () {
     if (source !== events || source.readyState !== EventSource.CLOSED) { return; } /* reconnecting */
     /* Refused (e.g. 503): reopen ourselves, later and jittered, unless the Space is over. */

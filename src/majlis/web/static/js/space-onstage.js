@@ -114,6 +114,15 @@ function stageAudioDropped() {
   later("whip", C.jitter(1), syncAudio);
 }
 
+/* The event stream says the Space's room moved to another media node (its node died): the
+   connection is dead though the browser has not noticed. Offer again at once (spread over a
+   quarter second: the whole stage comes back together), rather than after SILENT_MS. */
+export function roomMoved() {
+  if (!audio.onAir()) { return; }
+  audio.dropStage();
+  if (debug.reconnecting) { later("whip", Math.random() * 0.25, syncAudio); }
+}
+
 export function stopReconnecting() {
   if (!debug.reconnecting) { return; }
   debug.reconnecting = false;

@@ -242,5 +242,7 @@ export function createStage(opts) {
     setMic: setMic,
     resume: resume,
     onAir: function () { return Boolean(pc); },
+    /* The server said the connection is gone (its room moved): as if it had dropped. */
+    drop: function () { if (pc) { dropped(pc); } },
   };
 }
