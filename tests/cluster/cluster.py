@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -87,14 +87,21 @@ SPLIT = (("api", "api-1"), ("api", "api-2"), ("media", "media-1"), ("media", "me
 
 
 @contextmanager
-def running_cluster(root: Path, layout: tuple[tuple[str, str], ...] = SPLIT) -> Iterator[Cluster]:
+def running_cluster(
+    root: Path,
+    layout: tuple[tuple[str, str], ...] = SPLIT,
+    database: str | None = None,
+    redis: str | None = None,
+) -> Iterator[Cluster]:
     """The nodes of ``layout`` ((role, node id), the first migrates the database; media nodes
-    share one data directory), ready; stopped (and the database dropped) on exit."""
+    share one data directory), ready; stopped (and the database dropped) on exit. On a fresh
+    database of the machine's PostgreSQL and the machine's Redis, unless given others."""
     prefix = f"majlis-test-{secrets.token_hex(4)}:"
-    with postgres_database() as database_url, pytest.MonkeyPatch.context() as env:
+    fresh = postgres_database() if database is None else nullcontext(database)
+    with fresh as database_url, pytest.MonkeyPatch.context() as env:
         for key, value in {
             "MAJLIS_DATABASE_URL": database_url,
-            "MAJLIS_REDIS_URL": redis_url(),
+            "MAJLIS_REDIS_URL": redis or redis_url(),
             "MAJLIS_REDIS_PREFIX": prefix,
             "MAJLIS_SECRET": "shared by every node " + secrets.token_hex(8),
             # The default lease and heartbeat (failover is timed with them). Slowness is not
@@ -111,9 +118,9 @@ def running_cluster(root: Path, layout: tuple[tuple[str, str], ...] = SPLIT) -> 
             nodes.stop()
 
 
-async def placed(prefix: str, space_id: str) -> str | None:
+async def placed(prefix: str, space_id: str, redis_at: str | None = None) -> str | None:
     """The media node a Space is placed on, as the cluster's Redis says."""
-    redis = Redis.from_url(redis_url())
+    redis = Redis.from_url(redis_at or redis_url())
     try:
         registry = RedisNodeRegistry(redis, lease_s=1.0, prefix=prefix)
         lenient = PlacementPolicy(max_heartbeat_age_s=5.0, max_loop_lag_ms=60_000)

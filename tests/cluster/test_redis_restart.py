@@ -12,7 +12,6 @@ interval, and on a 503 they wait the ``Retry-After`` they were given.
 
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import closing
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 
 from tests.cluster.redis_process import start_redis, stop_redis
 from tests.support.client import Api, on_stage
-from tests.support.presence import counted
+from tests.support.presence import Listeners, counted
 from tests.support.server import free_port, run_server
 from tests.support.services import postgres_database
 from tests.support.wait import eventually
@@ -32,44 +31,6 @@ pytestmark = pytest.mark.redis
 LISTENERS = 20
 INTERVAL_S = 5  # the smallest heartbeat interval Settings allows
 SLACK_S = 3.0  # Retry-After (at most 3 s) of a heartbeat refused while Redis was down
-
-
-class Listeners:
-    """``LISTENERS`` joined listeners beating every ``INTERVAL_S``, staggered, in one thread."""
-
-    def __init__(self, base_url: str, urls: list[str]) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=10)
-        self._urls = urls
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self.refused = 0
-
-    def __enter__(self) -> Listeners:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=15)
-        self._http.close()
-
-    def _run(self) -> None:
-        start = time.monotonic()
-        due = [start + INTERVAL_S * i / len(self._urls) for i in range(len(self._urls))]
-        while not self._stop.is_set():
-            i = min(range(len(due)), key=due.__getitem__)
-            if self._stop.wait(max(0.0, due[i] - time.monotonic())):
-                return
-            try:
-                response = self._http.post(self._urls[i])
-            except httpx.TransportError:
-                due[i] = time.monotonic() + 1.0
-                continue
-            if response.status_code == 204:
-                due[i] += INTERVAL_S
-            else:  # 503 while Redis is gone: back after Retry-After, as listen.js does
-                self.refused += 1
-                due[i] = time.monotonic() + float(response.headers.get("Retry-After", "1"))
 
 
 def _listener_count(http: httpx.Client, space_id: str) -> int | None:
@@ -106,7 +67,7 @@ def test_presence_is_rebuilt_within_one_heartbeat_after_redis_restarts_empty(
             assert joins[0].json()["heartbeat_interval_s"] == INTERVAL_S
             urls = [str(j.json()["heartbeat_url"]) for j in joins]
 
-            with Listeners(server.base_url, urls) as listeners:
+            with Listeners(server.base_url, urls, INTERVAL_S) as listeners:
                 eventually(
                     lambda: counted(_listener_count(api.http, space_id), LISTENERS),
                     interval_s=0.2,

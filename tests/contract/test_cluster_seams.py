@@ -362,3 +362,22 @@ def test_release_forgets_a_placement(run: Run) -> None:
         assert await placement.spaces_on("a") == []
 
     run(scenario)
+
+
+def test_keep_places_a_space_where_its_room_runs_unless_placed_already(run: Run) -> None:
+    """After Redis came back empty, the node running a room keeps it, though another node is
+    cheaper; a placement made meanwhile by someone else wins (the room then moves there)."""
+
+    async def scenario(kit: Kit) -> None:
+        registry, placement = kit.client()
+        await registry.register("busy", "http://busy", NodeLoad(speakers=10))
+        await registry.register("idle", "http://idle", NodeLoad())
+        assert await placement.keep("s1", "busy") == "busy"
+        assert await placement.placement_of("s1") == "busy"
+        assert await placement.spaces_on("busy") == ["s1"]
+        assert await placement.place("s2") == "idle"
+        assert await placement.keep("s2", "busy") == "idle"  # placed already: unchanged
+        _, other = kit.client()
+        assert await other.placement_of("s1") == "busy"
+
+    run(scenario)

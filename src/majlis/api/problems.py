@@ -2,7 +2,9 @@
 
 Bad input is a 4xx, never a 500 (API.md "Conventions"): malformed JSON 400, validation 422,
 unknown route 404, wrong method 405. A backing service that cannot take the request (Redis
-unreachable, or its connection pool used up) is a 503 with Retry-After, as for any overload.
+or PostgreSQL unreachable or restarting, or a connection pool used up) is a 503 with
+Retry-After, as for any overload: the client comes back, nothing was half done (a transaction
+whose connection died is rolled back by the database).
 Anything unexpected is logged and answered with a 500 problem that reveals nothing internal.
 """
 
@@ -13,10 +15,13 @@ import random
 import time
 from typing import Any
 
+from asyncpg.exceptions import CannotConnectNowError, ConnectionDoesNotExistError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -155,6 +160,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             retry_after_s=random.randint(1, 3),  # jitter, not secrets
         )
 
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        if _database_unreachable(exc):
+            return await on_unavailable(request, exc)
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(500, "Internal error", "something went wrong on our side", "internal")
@@ -166,4 +176,16 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BadCursor, on_cursor)
     app.add_exception_handler(RedisConnectionError, on_unavailable)
     app.add_exception_handler(RedisTimeoutError, on_unavailable)
+    # PostgreSQL down or restarting: refused connections (asyncpg raises them raw through
+    # SQLAlchemy's pool), "starting up", a connection cut mid-query, a pool used up.
+    for unreachable in (ConnectionError, CannotConnectNowError, ConnectionDoesNotExistError):
+        app.add_exception_handler(unreachable, on_unavailable)
+    app.add_exception_handler(PoolTimeoutError, on_unavailable)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _database_unreachable(exc: Exception) -> bool:
+    """A driver error that says the database cannot be reached now, rather than a bug."""
+    assert isinstance(exc, DBAPIError)
+    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)

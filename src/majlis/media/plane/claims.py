@@ -8,11 +8,16 @@ remembered by whichever asked, so that the keeper retries it every heartbeat.
 from __future__ import annotations
 
 import logging
+import time
 
 from majlis.cluster.ownership import Ownership
 from majlis.seams.nodes.protocol import NoMediaNode
 
 log = logging.getLogger(__name__)
+#: How long a catch-up leaves a live Space it finds unplaced to the node that may be running it:
+#: after Redis came back empty, that node claims its rooms back within a heartbeat or two
+#: (``PlacementKeeper``); placed elsewhere first, the room would move for nothing.
+UNPLACED_GRACE_S = 1.0
 
 
 class Claims:
@@ -23,6 +28,8 @@ class Claims:
         self.ownership = ownership
         #: Spaces that should run but no node could take (NoMediaNode): retried every check.
         self.unplaced: set[str] = set()
+        #: When a catch-up first found each Space unplaced (see UNPLACED_GRACE_S).
+        self._found_unplaced: dict[str, float] = {}
 
     async def owns(self, space_id: str) -> bool:
         """Whether this node runs ``space_id`` (placing it if nobody does yet)."""
@@ -37,7 +44,23 @@ class Claims:
         self.unplaced.discard(space_id)
         return owns
 
+    async def may_claim(self, space_id: str) -> bool:
+        """Whether a catch-up may place ``space_id`` now: placed already (``owns`` decides),
+        or this node is alone, or nobody claimed it back within UNPLACED_GRACE_S."""
+        if self.ownership is None:
+            return True
+        if await self.ownership.placement.placement_of(space_id) is not None:
+            self._found_unplaced.pop(space_id, None)
+            return True
+        nodes = await self.ownership.registry.live_nodes()
+        if all(node.node_id == self.ownership.node_id for node in nodes):
+            return True
+        now = time.monotonic()
+        found = self._found_unplaced.setdefault(space_id, now)
+        return now - found >= UNPLACED_GRACE_S
+
     async def release(self, space_id: str) -> None:
         """The Space no longer runs anywhere (it ended, or the store says it should not run)."""
+        self._found_unplaced.pop(space_id, None)
         if self.ownership is not None:
             await self.ownership.placement.release(space_id)

@@ -52,6 +52,8 @@ class Lifecycle:
         live: set[str] = set()
         async for space in self._all_spaces("live"):
             live.add(space.id)
+            if space.id not in rooms.open and not await self._claims.may_claim(space.id):
+                continue
             if not await self._claims.owns(space.id):
                 continue
             room = await rooms.open_room(space.id, space.record)

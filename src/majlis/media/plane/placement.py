@@ -75,8 +75,14 @@ class PlacementKeeper:
             await self._adopt(space_id)
         opening = rooms.opening
         for space_id in [s for s in rooms.open if s not in mine and s not in opening]:
-            if await placement.placement_of(space_id) is None and await self._claims.owns(space_id):
-                continue  # the placement lapsed (Redis was away for long): claimed again
+            if await placement.placement_of(space_id) is None:
+                # The placement lapsed (Redis was away, or came back empty): the room stays
+                # here, its speakers connected, rather than move to a cheaper node; once this
+                # node's own lease is back, or another node would see it placed on a dead one.
+                if await self._ownership.registry.node(me) is None:
+                    continue
+                if await placement.keep(space_id, me) == me:
+                    continue
             log.warning("media: Space %s was placed elsewhere; closing its room", space_id)
             await rooms.close(space_id, ended=False)
         for space_id in sorted(self._claims.unplaced):

@@ -48,6 +48,9 @@ class MemoryPlacement:
             return current  # another failover got there first
         return await self._claim(space_id, await self._candidates({dead_node}), dead_node)
 
+    async def keep(self, space_id: str, node_id: str) -> str:
+        return await self._claim(space_id, {node_id: 0.0})
+
     async def release(self, space_id: str) -> None:
         await self._drop(space_id)
 

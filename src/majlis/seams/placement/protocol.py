@@ -19,6 +19,11 @@ class Placement(Protocol):
         """Move ``space_id`` off ``dead_node`` onto another eligible node; if someone already
         moved it, return where it went (so concurrent failovers agree)."""
 
+    async def keep(self, space_id: str, node_id: str) -> str:
+        """Place ``space_id`` on ``node_id`` unless it is placed already; return where it is.
+        For a node that runs the Space's room and finds its placement gone (Redis came back
+        empty): the room stays where it is, rather than move to a cheaper node."""
+
     async def release(self, space_id: str) -> None:
         """Forget ``space_id``'s placement (the Space ended)."""
 
