@@ -23,7 +23,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case, GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import positive_data_acceptance
+from schemathesis.core.failures import AcceptedNegativeData, Failure, FailureGroup
 
 from majlis.app import create_app
 from majlis.config import Settings
@@ -83,14 +84,59 @@ def test_the_served_document_lists_them_all(schema: schemathesis.BaseSchema) -> 
     assert set(served) >= STREAMS
 
 
-def _check(case: Case, response: schemathesis.Response) -> None:
+#: Operations whose schema-valid input may still be refused, as no schema can say which values
+#: are valid: an opaque page cursor (only a previous page's ``next_cursor`` is), an SDP offer
+#: (only a real one is), a start time (only one within the next 14 days, which moves with the
+#: clock). Their refusal is still checked to be a problem below; the rules themselves have
+#: their own tests (test_spaces.py, tests/media/).
+OPAQUE_INPUT = {"POST /api/v1/spaces/{space_id}/whip"}
+
+
+def _opaque(case: Case) -> bool:
+    body = case.body if isinstance(case.body, dict) else {}
+    return (
+        case.operation.label in OPAQUE_INPUT
+        or "cursor" in (case.query or {})
+        or body.get("scheduled_start") is not None
+    )
+
+
+#: Ways a negative case is not negative here: unknown query parameters are ignored by design
+#: (docs/api.md "Conventions"), and a case sent signed in carries the Authorization header the
+#: generator left out.
+_NOT_INVALID = "query: violates `additionalProperties`"
+_TOKEN_ADDED = "header: violates `required` (was Authorization)"
+
+
+def _excused(failure: Failure, signed_in: bool) -> bool:
+    if not isinstance(failure, AcceptedNegativeData):
+        return False
+    excused = {_NOT_INVALID, _TOKEN_ADDED} if signed_in else {_NOT_INVALID}
+    reasons = [
+        line.strip().removeprefix("- ")
+        for line in failure.message.splitlines()
+        if line.strip().startswith("- ")
+    ]
+    return bool(reasons) and all(reason in excused for reason in reasons)
+
+
+def _check(case: Case, response: schemathesis.Response, signed_in: bool) -> None:
+    """Every schemathesis check (conformance of status, headers, content type and body to the
+    document; valid input accepted, invalid refused; no server error; authentication), and
+    every error a problem."""
     status = response.status_code
     if status >= 500:
         settled(_as_httpx(response))
     if status == 503:
         assert response.headers.get("retry-after"), "a 503 must say when to come back"
     else:
-        case.validate_response(response, checks=[not_a_server_error])
+        excluded = [positive_data_acceptance] if _opaque(case) else []
+        try:
+            case.validate_response(response, excluded_checks=excluded)
+        except FailureGroup as found:
+            left = [f for f in found.exceptions if not _excused(f, signed_in)]
+            if left:
+                raise FailureGroup(left, str(found)) from None
     if status >= 400:
         problem_of(_as_httpx(response), status)
 
@@ -189,7 +235,7 @@ def test_operation_never_fails_on_the_server(
             token = api.sign_up("fzo").token if signs_out else host.token
             headers = {"Authorization": f"Bearer {token}"}
         response = case.call(base_url=server.base_url, session=session, headers=headers, timeout=10)
-        _check(case, response)
+        _check(case, response, signed_in)
 
     ids = {"space_id": space_id, "handle": who.handle, "listener": listener}
     if label in DRAWN:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.responses import Response
 
 import majlis
+from majlis.api.deps import current_session, signed_in, streaming_session
 from majlis.api.middleware.admission import Admission, Limits
 from majlis.api.middleware.guards import BodyFirst, RequestGuards
 from majlis.api.middleware.metrics import RequestMetrics, install_metrics
 from majlis.api.middleware.whip_cors import WhipCors
+from majlis.api.openapi_doc import corrected
 from majlis.api.problems import install_problem_handlers
 from majlis.api.responses import JSON
 from majlis.api.route_table import TABLE
@@ -28,21 +30,13 @@ from majlis.web.pages import install_web
 
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 _ERRORS = {status: {"model": Problem} for status in _ERROR_STATUSES}
-_PROBLEM_JSON = "application/problem+json"
+#: The dependencies that refuse an anonymous caller: every other operation that reads a token
+#: also serves one who sends none (api/openapi_doc.py).
+_REQUIRES_TOKEN: frozenset[Callable[..., object]] = frozenset(
+    {current_session, signed_in, streaming_session}
+)
 
 log = logging.getLogger(__name__)
-
-
-def _problems_as_problem_json(document: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI files every response model under application/json; errors are served (and must
-    be documented) as RFC 9457 application/problem+json."""
-    for operations in document.get("paths", {}).values():
-        for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
-                content = response.get("content", {})
-                if status.isdigit() and int(status) >= 400 and "application/json" in content:
-                    content[_PROBLEM_JSON] = content.pop("application/json")
-    return document
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -78,7 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = _problems_as_problem_json(build_openapi())
+            app.openapi_schema = corrected(build_openapi(), app.routes, _REQUIRES_TOKEN)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import majlis
 from majlis.config import ROLES, Settings
+from majlis.security.private_files import make_private
 
 if TYPE_CHECKING:
     from majlis.delivery.edge import EdgeOptions, Origin
@@ -403,7 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"majlis: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_private(settings.data_dir)
     if args.command == "serve":
         return serve(settings)
     if args.command == "demo":

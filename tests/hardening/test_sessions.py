@@ -6,15 +6,19 @@ token stops working and the streams it opened close), and a session unused for
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
 
 from majlis.store import tables
+from tests.cluster.redis_process import start_redis, stop_redis
 from tests.media.bot_thread import BotThread
 from tests.support.client import Api, User, problem_of
-from tests.support.server import RunningServer, query, run_server
+from tests.support.server import RunningServer, free_port, query, run_server
+from tests.support.services import postgres_database
 from tests.support.sse import EventReader
 from tests.support.wait import eventually
 
@@ -163,3 +167,42 @@ def _age(server: RunningServer, token: str, by: timedelta) -> None:
 
     asyncio.run(write())
     assert query(server, select(tables.sessions.c.last_used_at))
+
+
+@pytest.mark.redis
+def test_a_session_ended_while_redis_is_down_hangs_up_its_whip_session_after(
+    tmp_path: Path,
+) -> None:
+    """The ``session_ended`` event cannot be published while the bus (Redis) is down: the
+    session still ends (its token stops working), and its WHIP session hangs up once the media
+    plane catches up with the store after Redis is back."""
+    port = free_port()
+    redis = start_redis(port, tmp_path)
+    try:
+        with (
+            postgres_database() as database_url,
+            run_server(tmp_path, database_url, redis_url=f"redis://127.0.0.1:{port}/0") as server,
+            closing(Api(server.base_url)) as api,
+        ):
+            phone = api.sign_up("outage")
+            laptop = api.sign_in(phone.handle)
+            space = phone.create_space("Lost in the outage")
+            rooms = server.services.media.rooms
+            bot = BotThread(server.base_url, space["id"], phone.token, 440)
+            try:
+                wait_for(lambda: bool(rooms.get(space["id"]) and rooms[space["id"]].sessions))
+                room = rooms[space["id"]]
+                lost = next(s["id"] for s in _sessions(phone) if s["current"])
+                stop_redis(redis)
+                ended = laptop.delete(f"/api/v1/sessions/{lost}")
+                assert ended.status_code == 204, ended.text
+                assert phone.get("/api/v1/sessions").status_code == 401  # over at once
+                assert room.sessions, "hung up with the bus away: nothing left to test"
+                redis = start_redis(port, tmp_path)
+                wait_for(lambda: not room.sessions, message="the WHIP session stayed up")
+                assert laptop.post(f"/api/v1/spaces/{space['id']}/end").status_code == 200
+            finally:
+                bot.close()
+    finally:
+        if redis.poll() is None:
+            stop_redis(redis)

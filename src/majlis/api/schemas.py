@@ -47,16 +47,40 @@ def _iso_text(value: object) -> object:
     return value
 
 
+#: What ``_printable`` accepts, for the OpenAPI document (clients and schemathesis read it; the
+#: validator above is what enforces it): no control characters (Cc), and at least one character
+#: that is neither a space nor a removed bidi control. (Lone surrogates, also refused, cannot be
+#: said in a pattern every JSON Schema reader accepts.)
+_C = r"\x00-\x1f\x7f-\x9f"
+PRINTABLE_PATTERN = rf"^[^{_C}]*[^\s{_C}\u202a-\u202e\u2066-\u2069][^{_C}]*$"
+_PRINTABLE_SCHEMA = Field(json_schema_extra={"pattern": PRINTABLE_PATTERN})
+
 HANDLE_PATTERN = r"^[A-Za-z0-9_]{1,32}$"
 Handle = Annotated[str, StringConstraints(strict=True, pattern=HANDLE_PATTERN)]
 DisplayName = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=64), AfterValidator(_printable)
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=64),
+    AfterValidator(_printable),
+    _PRINTABLE_SCHEMA,
 ]
 Title = Annotated[
-    str, StringConstraints(strict=True, min_length=1, max_length=140), AfterValidator(_printable)
+    str,
+    StringConstraints(strict=True, min_length=1, max_length=140),
+    AfterValidator(_printable),
+    _PRINTABLE_SCHEMA,
 ]
 Password = Annotated[str, StringConstraints(strict=True, min_length=8, max_length=256)]
 Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_text)]
+
+
+def _whole_number(value: object) -> object:
+    """JSON has one number type: 58.0 is the integer 58 (JSON Schema says so too). A fraction,
+    a string of digits or a boolean is still refused by the strict field."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 DoorsOpenMinutes = Annotated[
     int,
     Field(
@@ -67,6 +91,7 @@ DoorsOpenMinutes = Annotated[
         "can join and hear a looping teaser on the same hls_url the show will use; 0 = no "
         "pre-show. Needs scheduled_start.",
     ),
+    BeforeValidator(_whole_number),  # after Field, so Field's bounds stay in the schema
 ]
 
 
@@ -86,6 +111,21 @@ class SignIn(Body):
 
 
 class NewSpace(Body):
+    # Doors open only before a scheduled start: said in the schema too, for its readers.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {
+                "properties": {"doors_open_minutes": {"minimum": 1}},
+                "required": ["doors_open_minutes"],
+            },
+            "then": {
+                "properties": {"scheduled_start": {"type": "string"}},
+                "required": ["scheduled_start"],
+            },
+        },
+    )
+
     title: Title = Field(description="1-140 characters, any script")
     scheduled_start: Timestamp | None = Field(
         default=None,

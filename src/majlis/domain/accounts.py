@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,6 +17,8 @@ from majlis.security.passwords import KdfBusy
 from majlis.security.stream_tickets import TTL_S as TICKET_TTL_S
 from majlis.security.stream_tickets import StreamTickets
 from majlis.security.tokens import MAX_TOKEN_LENGTH, new_session_id, new_token, token_hash
+
+log = logging.getLogger(__name__)
 
 #: A session in use is marked used at most this often (a write per request would cost the auth
 #: path; the idle expiry counts in days).
@@ -137,8 +140,14 @@ class Accounts:
         """Tell every node: the streams (on the account's topic) and the WHIP sessions (the
         media planes follow ``SESSIONS_TOPIC``) opened with this session close."""
         ended = event(SESSION_ENDED, session=session.id)
-        await self._ctx.live.bus.publish(account_topic(session.account_id), ended)
-        await self._ctx.live.bus.publish(SESSIONS_TOPIC, ended)
+        try:
+            await self._ctx.live.bus.publish(account_topic(session.account_id), ended)
+            await self._ctx.live.bus.publish(SESSIONS_TOPIC, ended)
+        except Exception as exc:
+            # The session is over (its token no longer works) whatever the bus does. Its
+            # streams ended with the bus, and reopening one needs the token; the media planes
+            # hang its WHIP sessions up when they catch up after the bus is back.
+            log.warning("session ended while the event bus is away (%s)", exc)
 
     async def get(self, handle: str) -> Account:
         account = await self._ctx.store.account_by_handle(handle)

@@ -226,8 +226,16 @@ class SeenOut(TypedDict):
 
 
 @with_config(_EXACT)
+class FieldProblem(TypedDict):
+    field: str
+    message: str
+
+
+@with_config(_EXACT)
 class Problem(TypedDict):
     type: str
     title: str
     status: int
     detail: str
+    #: A 422 names each field that was wrong (at most 20).
+    errors: NotRequired[list[FieldProblem]]

@@ -233,6 +233,10 @@ class Room:
     def session_by_id(self, session_id: str) -> SpeakerSession | None:
         return next((s for s in self.sessions.values() if s.id == session_id), None)
 
+    def auth_sessions(self) -> set[tuple[int, str]]:
+        """(account id, signed-in session) of every WHIP session opened with one."""
+        return {(s.account_id, s.auth_session) for s in self.sessions.values() if s.auth_session}
+
     async def end_auth_session(self, auth_session: str) -> int:
         """Disconnect the WHIP sessions opened with the signed-in session ``auth_session``
         (its owner ended it, or it expired); how many there were."""

@@ -64,6 +64,16 @@ class Lifecycle:
             latest = await self._ctx.store.space(space_id)
             if latest is None or latest.state == "ended":
                 await rooms.close(space_id, ended=True)
+        await self._end_ended_sessions()
+
+    async def _end_ended_sessions(self) -> None:
+        """WHIP sessions whose signed-in session ended while the bus was away (its
+        ``session_ended`` was never heard) hang up now: the store says which ended."""
+        for room in list(self._rooms.open.values()):
+            for account_id, auth_session in room.auth_sessions():
+                if await self._ctx.store.session_by_id(account_id, auth_session) is None:
+                    log.info("media: a session ended meanwhile; its WHIP sessions hang up")
+                    await room.end_auth_session(auth_session)
 
     async def _all_spaces(self, state: SpaceState) -> AsyncIterator[Space]:
         cursor = None
