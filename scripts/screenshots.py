@@ -168,7 +168,12 @@ def populate(base: str) -> Scene:
     ok(
         http.post(
             "/api/v1/spaces",
-            json={"title": "أمسية شعرية: قصائد من الأندلس", "scheduled_start": tomorrow},
+            # A pre-show planned for tomorrow: "Scheduled", not "Doors open", until then.
+            json={
+                "title": "أمسية شعرية: قصائد من الأندلس",
+                "scheduled_start": tomorrow,
+                "doors_open_minutes": 15,
+            },
             headers=as_("nour"),
         )
     )
@@ -187,6 +192,17 @@ def populate(base: str) -> Scene:
             headers=as_("sara"),
         )
     )
+    # Yusuf asks to speak in Sara's Space, is brought up, then made a cohost: his inbox says
+    # what happened ("approved your request", "made you a cohost").
+    ok(http.post(f"/api/v1/spaces/{other['id']}/requests", headers=as_("yusuf")))
+    for role in ("speaker", "cohost"):
+        ok(
+            http.put(
+                f"/api/v1/spaces/{other['id']}/stage/yusuf",
+                json={"role": role},
+                headers=as_("sara"),
+            )
+        )
     live = ok(
         http.post(
             "/api/v1/spaces",

@@ -449,12 +449,25 @@ def test_invited_and_promoted_notifications(api: Api) -> None:
     assert promoted["actor"]["handle"] == host.handle
     assert promoted["space"]["id"] == space_id
 
-    # A listener put straight into a cohost seat was invited, not promoted.
-    assert [n["kind"] for n in notices(cohost)] == ["invited"]
+    # A listener put straight into a cohost seat is told they are a cohost.
+    assert [n["kind"] for n in notices(cohost)] == ["promoted"]
     # Demotion and refused changes notify nobody.
     put_ok(host, space_id, speaker, "speaker")
     assert [n["kind"] for n in notices(speaker)] == ["promoted", "invited"]
     assert notices(host) == []
+
+
+def test_a_request_answered_by_the_stage_is_approved_not_invited(api: Api) -> None:
+    """The notice says what happened (issue 15): asked and brought up is "approved"; brought
+    up without asking is "invited" (the web client reads "brought you on stage")."""
+    host, space_id = live(api)
+    asker, other = people(api, 2, "q")
+    assert asker.post(f"/api/v1/spaces/{space_id}/requests").status_code == 201
+    put_ok(host, space_id, asker)
+    put_ok(host, space_id, other)
+    [approved] = notices(asker)
+    assert approved["kind"] == "approved" and approved["actor"]["handle"] == host.handle
+    assert [n["kind"] for n in notices(other)] == ["invited"]
 
 
 # the Space's event stream ----------------------------------------------------------------------

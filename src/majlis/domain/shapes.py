@@ -20,7 +20,9 @@ from typing_extensions import TypedDict
 IsoTime = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 SpaceStateName = Literal["scheduled", "live", "ended"]
 StageRoleName = Literal["host", "cohost", "speaker"]
-NoticeKind = Literal["live", "reminder", "invited", "promoted", "removed", "follow"]
+#: invited: put on stage by a host without asking; approved: their request to speak was
+#: answered by putting them on stage; promoted: made a cohost.
+NoticeKind = Literal["live", "reminder", "invited", "approved", "promoted", "removed", "follow"]
 
 #: A key a shape does not declare is a bug in the renderer, not an extension: the document says
 #: so (``additionalProperties: false``) and a validation of a rendered body refuses it.

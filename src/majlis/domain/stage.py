@@ -91,6 +91,8 @@ class Stage:
             member = space.member(target.id)
             assert member is not None
             return member
+        # Whether this answers their request: the notice says "approved" rather than "invited".
+        asked = target_role == "listener" and await self._ctx.store.has_request(space.id, target.id)
         try:
             member = await self._ctx.store.put_on_stage(
                 space.id, target.id, role, MAX_COHOSTS, MAX_SPEAKERS, self._ctx.now()
@@ -101,9 +103,10 @@ class Stage:
         if target_role == "listener":
             # Their request (if any) is answered: say so, for queues built from events.
             await self._publish(space, event("request", action="removed", **account_brief(target)))
-        if target_role == "listener" or role == "cohost":
-            kind = "invited" if target_role == "listener" else "promoted"
-            await self._notices.deliver(target.id, kind, space, me)
+        if role == "cohost":
+            await self._notices.deliver(target.id, "promoted", space, me)
+        elif target_role == "listener":
+            await self._notices.deliver(target.id, "approved" if asked else "invited", space, me)
         return member
 
     async def take_off(self, me: Account, space_id: str, handle: str) -> None:

@@ -134,6 +134,10 @@ class StageQueries(SqlEngine):
             rows = (await conn.execute(query)).all()
         return [SpeakRequest(account=to_account(row), created_at=row.requested_at) for row in rows]
 
+    async def has_request(self, space_id: str, account_id: int) -> bool:
+        async with self._read() as conn:
+            return await has_row(conn, t.speak_requests, space_id, account_id)
+
     async def delete_request(self, space_id: str, account_id: int) -> bool:
         async with self._write() as conn:
             result = await conn.execute(

@@ -125,8 +125,15 @@ export function listenersText(n) {
   return I18N.plural("listeners", n);
 }
 
+/* Doors are open once their time has come, not as soon as a pre-show is planned (a Space
+   scheduled for tomorrow with a pre-show is "scheduled" until its doors open). */
+export function doorsOpen(space) {
+  return space.state === "scheduled" && Boolean(space.doors_open_at) &&
+    Date.parse(space.doors_open_at) <= Date.now();
+}
+
 export function badge(space) {
-  var state = space.state === "scheduled" && space.doors_open_at ? "doors" : space.state;
+  var state = doorsOpen(space) ? "doors" : space.state;
   return el("span", { class: "badge badge-" + state, "data-state": space.state }, [
     state === "live" ? el("span", { class: "dot", "aria-hidden": "true" }) : null,
     I18N.t("state." + state),
@@ -152,7 +159,7 @@ export function spaceCard(space) {
     el("span", null, textWith("space.hostedBy", { name: bdi(host.display_name || host.handle) })),
   ]);
   var meta = el("p", { class: "card-meta" }, [
-    space.state === "live" || space.doors_open_at ? el("span", { class: "listeners", text: listenersText(space.listener_count || 0) }) : null,
+    space.state === "live" || doorsOpen(space) ? el("span", { class: "listeners", text: listenersText(space.listener_count || 0) }) : null,
     el("span", { class: "when", text: when(space) }),
   ]);
   return el("li", { class: "card space-card", "data-space-id": space.id, "data-state": space.state }, [

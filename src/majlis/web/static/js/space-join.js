@@ -63,7 +63,7 @@ export function apply(space) {
 function ended() {
   closeEvents();
   stopCounting();
-  if (audio.onAir()) { audio.hangUp(token()); }
+  if (audio.onAir()) { audio.hangUp(token(), true); }
   if (debug.hearing !== "replay") { audio.stopListening(); }
   setPhase("ended");
   var space = model.space;

@@ -76,4 +76,11 @@ els.play.addEventListener("click", function () {
   audio.togglePlay(model.space && model.space.state === "ended" ? model.space.replay_url : null);
 });
 els.player.addEventListener("playing", renderPlay);
-els.player.addEventListener("pause", renderPlay);
+els.player.addEventListener("pause", function () {
+  renderPlay();
+  /* Paused is paused: the status no longer says "Playing live." (a source being swapped or
+     a replay that reached its end is not a pause the person made). */
+  if (audio.isListening() && !audio.onAir() && !els.player.ended) {
+    say(model.space && model.space.state === "ended" ? "sp.audio.replayPaused" : "sp.audio.paused");
+  }
+});

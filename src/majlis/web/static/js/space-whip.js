@@ -213,11 +213,13 @@ export function createStage(opts) {
   }
 
   /* Leaves the WebRTC path (DELETE the WHIP session; the server may have closed it already). */
-  async function hangUp(token) {
+  /* Hangs up; serverEnded: the Space ended and the server closed every session itself, so
+     a DELETE would only meet a 404 (a console error at every end). */
+  async function hangUp(token, serverEnded) {
     var url = debug.sessionUrl;
     debug.sessionUrl = null;
     teardown();
-    if (url) {
+    if (url && !serverEnded) {
       try {
         await fetch(url, { method: "DELETE", headers: { Authorization: "Bearer " + token } });
       } catch (e) { /* the server also drops a session whose connection went away */ }

@@ -86,7 +86,7 @@ register({
     "listeners.few": "{n} مستمعين",
     "listeners.many": "{n} مستمعًا",
     "listeners.other": "{n} مستمع",
-    "space.hostedBy": "يستضيفها {name}",
+    "space.hostedBy": "بضيافة {name}",
     "space.startsAt": "تبدأ {when}",
     "space.startedAt": "بدأت {when}",
     "space.endedAt": "انتهت {when}",
