@@ -223,6 +223,14 @@ def populate(base: str) -> Scene:
     # Brought on stage muted: Omar unmutes himself, so his bot's voice is in the mix.
     ok(http.post(f"/api/v1/spaces/{live['id']}/stage/omar/unmute", headers=as_("omar")))
     ok(http.post(f"/api/v1/spaces/{live['id']}/requests", headers=as_("mariam")))
+    # The host pins the episode's notes: everyone sees the title and the domain.
+    ok(
+        http.put(
+            f"/api/v1/spaces/{live['id']}/link",
+            json={"url": "https://qahwa.example/notes/42", "title": "ملاحظات الحلقة والمراجع"},
+            headers=as_("layla"),
+        )
+    )
     heartbeats: list[str] = []
     for space_id, crowd in ((live["id"], 23), (other["id"], 8)):
         for _ in range(crowd):

@@ -91,6 +91,8 @@ ROWS = (
     Row("PATCH", SP, "/api/v1/spaces/sp4ce", W, "json"),
     Row("PUT", f"{SP}/teaser", "/api/v1/spaces/sp4ce/teaser", W, "upload", any_body=True),
     Row("DELETE", f"{SP}/teaser", "/api/v1/spaces/sp4ce/teaser", W),
+    Row("PUT", f"{SP}/link", "/api/v1/spaces/sp4ce/link", W, "json"),
+    Row("DELETE", f"{SP}/link", "/api/v1/spaces/sp4ce/link", W),
     Row("POST", f"{SP}/start", "/api/v1/spaces/sp4ce/start", W, "json"),
     Row("POST", f"{SP}/end", "/api/v1/spaces/sp4ce/end", W, "json"),
     Row("GET", f"{SP}/reminder", "/api/v1/spaces/sp4ce/reminder", W),

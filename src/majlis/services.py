@@ -15,6 +15,7 @@ from majlis.config import Settings
 from majlis.domain.accounts import Accounts
 from majlis.domain.audience import Audience
 from majlis.domain.context import Context
+from majlis.domain.links import Links
 from majlis.domain.notices import Notices
 from majlis.domain.space_cache import SpaceCache
 from majlis.domain.spaces import Spaces
@@ -37,6 +38,7 @@ class Services:
     accounts: Accounts
     spaces: Spaces
     stage: Stage
+    links: Links
     audience: Audience
     notices: Notices
     media: MediaPlane
@@ -75,6 +77,7 @@ class Services:
             accounts=accounts,
             spaces=spaces,
             stage=Stage(ctx, spaces, accounts, notices),
+            links=Links(ctx, spaces),
             audience=Audience(ctx),
             notices=notices,
             media=MediaPlane(

@@ -90,6 +90,7 @@ TEMPLATES: Final[Mapping[str, Mapping[str, RouteClass]]] = {
     f"{_S}/replay.m3u8": {"GET": _C.MEDIA},
     f"{_S}/recording.m4a": {"GET": _C.MEDIA},
     f"{_S}/teaser": {"PUT": _C.UPLOAD, "DELETE": _C.WRITE},
+    f"{_S}/link": {"PUT": _C.WRITE, "DELETE": _C.WRITE},
     "/api/v1/sessions/current": {"DELETE": _C.WRITE},
     "/api/v1/sessions/{session_id}": {"DELETE": _C.WRITE},
     "/api/v1/stream-tickets": {"POST": _C.WRITE},

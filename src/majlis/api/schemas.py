@@ -135,6 +135,36 @@ class NewSpace(Body):
     doors_open_minutes: DoorsOpenMinutes = 0
 
 
+#: What domain/links.py ``checked_url`` accepts, for the document's readers: http(s), a host
+#: without user name or password, a port in range, no spaces or control characters.
+_URL_CHAR = r"[^\s\x00-\x1f\x7f-\x9f]"
+_D = "[0-9]"  # not \d, which also matches Arabic-Indic digits: a port is ASCII
+_PORT = (
+    rf"(?::(?:6553[0-5]|655[0-2]{_D}|65[0-4]{_D}{{2}}|6[0-4]{_D}{{3}}|[1-5]{_D}{{4}}|{_D}{{1,4}}))?"
+)
+LINK_PATTERN = (
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f\x7f-\x9f/?#@:\[\]%]+"
+    rf"{_PORT}(?:[/?#]{_URL_CHAR}*)?$"
+)
+
+
+class LinkPin(Body):
+    url: Annotated[
+        str,
+        StringConstraints(strict=True, min_length=1, max_length=2048),
+        Field(
+            description="http or https; shown with its domain, never fetched by the server",
+            json_schema_extra={"pattern": LINK_PATTERN},
+        ),
+    ]
+    title: Annotated[
+        str,
+        StringConstraints(strict=True, min_length=1, max_length=100),
+        AfterValidator(_printable),
+        _PRINTABLE_SCHEMA,
+    ]
+
+
 class SpaceChange(Body):
     doors_open_minutes: DoorsOpenMinutes
 

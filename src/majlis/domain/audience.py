@@ -22,7 +22,7 @@ from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
 from majlis.domain.model import Account
-from majlis.domain.render import member_json
+from majlis.domain.render import link_json, member_json
 from majlis.domain.shapes import JoinOut, SnapshotOut
 from majlis.domain.space_cache import CachedSpace
 from majlis.telemetry import HEARTBEATS, JOINS
@@ -144,6 +144,7 @@ class Audience:
                 speaking=list(await self._ctx.live.speaking.current(space.id)) if live else [],
                 listener_count=await self._ctx.live.presence.count(space.id) if live else 0,
                 reactions=await self._ctx.live.counters.recent(space.id) if live else {},
+                link=link_json(space),
             )
         )
         return Snapshot(

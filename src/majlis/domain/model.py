@@ -47,6 +47,14 @@ class StageMember:
     muted: bool
 
 
+@dataclass(frozen=True, slots=True)
+class PinnedLink:
+    """A link a host or cohost pinned to a Space: shown with its domain, never fetched."""
+
+    url: str
+    title: str
+
+
 @dataclass(frozen=True)
 class Space:
     id: str
@@ -63,6 +71,7 @@ class Space:
     doors_open_minutes: int = 0
     #: Whether the host uploaded a teaser (else the pre-show plays the default hold audio).
     has_teaser: bool = False
+    link: PinnedLink | None = None
 
     @property
     def doors_open_at(self) -> datetime | None:

@@ -12,6 +12,7 @@ from majlis.domain.model import Account, Notification, Space, SpeakRequest, Stag
 from majlis.domain.shapes import (
     AccountBrief,
     AccountOut,
+    LinkOut,
     NoticeKind,
     NotificationOut,
     RequestOut,
@@ -81,9 +82,15 @@ def space_json(
         "url": settings.url(f"/spaces/{space.id}"),
         "doors_open_minutes": space.doors_open_minutes,
         "doors_open_at": iso(doors),
+        "link": link_json(space),
         "teaser": "custom" if space.has_teaser else ("default" if doors else None),
         **space_urls(settings, space, now),
     }
+
+
+def link_json(space: Space) -> LinkOut | None:
+    link = space.link
+    return None if link is None else {"url": link.url, "title": link.title}
 
 
 def request_json(request: SpeakRequest) -> RequestOut:

@@ -82,6 +82,12 @@ class StageMemberOut(AccountBrief):
 
 
 @with_config(_EXACT)
+class LinkOut(TypedDict):
+    url: str
+    title: str
+
+
+@with_config(_EXACT)
 class SpaceUrls(TypedDict):
     hls_url: Annotated[
         str | None,
@@ -116,6 +122,10 @@ class SpaceOut(SpaceUrls):
     doors_open_at: Annotated[
         IsoTime | None,
         Field(description="when listeners may join before the start; null = no pre-show"),
+    ]
+    link: Annotated[
+        LinkOut | None,
+        Field(description="the link a host or cohost pinned (never fetched by the server)"),
     ]
     teaser: Annotated[
         Literal["custom", "default"] | None,
@@ -184,6 +194,7 @@ class SnapshotOut(TypedDict):
     speaking: list[str]
     listener_count: int
     reactions: dict[str, int]
+    link: LinkOut | None
 
 
 @with_config(_EXACT)

@@ -13,6 +13,7 @@ from majlis.domain.model import (
     Credentials,
     Notification,
     Page,
+    PinnedLink,
     Session,
     Space,
     SpeakRequest,
@@ -101,6 +102,10 @@ class Store(Protocol):
         ...
 
     async def teaser(self, space_id: str) -> Teaser | None: ...
+    async def set_link(self, space_id: str, link: PinnedLink | None) -> Space:
+        """Pin (or, with None, unpin) the Space's link; not once ended (``StoreConflict``)."""
+        ...
+
     async def delete_teaser(self, space_id: str) -> bool: ...
     async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]: ...
 

@@ -115,6 +115,9 @@ spaces = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     #: Minutes before ``scheduled_start`` the doors open (pre-show teaser); 0 = no pre-show.
     Column("doors_open_minutes", Integer, nullable=False, server_default="0"),
+    #: The link a host or cohost pinned (never fetched by the server), and its title.
+    Column("link_url", String(2048), nullable=True),
+    Column("link_title", String(100), nullable=True),
     Index("ix_spaces_state_started", "state", "started_at"),
     Index("ix_spaces_host_state", "host_id", "state"),
 )

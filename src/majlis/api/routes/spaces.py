@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from majlis.api.deps import Me, Svc
 from majlis.api.responses import JSON
-from majlis.api.schemas import HANDLE_PATTERN, NewSpace, SpaceChange
+from majlis.api.schemas import HANDLE_PATTERN, LinkPin, NewSpace, SpaceChange
 from majlis.domain.shapes import ReminderOut, SpaceOut, SpacePage
 from majlis.media.teaser import TEASER_TYPES
 
@@ -86,6 +86,20 @@ async def delete_teaser(space_id: str, me: Me, svc: Svc) -> Response:
     """Back to the default hold audio (host or cohost, while scheduled)."""
     await svc.spaces.delete_teaser(me, space_id)
     return Response(status_code=204)
+
+
+@router.put("/spaces/{space_id}/link", response_model=None, responses={200: {"model": SpaceOut}})
+async def pin_link(space_id: str, body: LinkPin, me: Me, svc: Svc) -> JSON:
+    """The host or a cohost pins one link to the Space (replacing any other), until it ends:
+    http or https, no credentials, at most 2,048 characters; the server never fetches it
+    (422 otherwise, 409 once ended). Everyone in the room sees it at once (event ``link``)."""
+    return JSON(await svc.spaces.to_json(await svc.links.pin(me, space_id, body.url, body.title)))
+
+
+@router.delete("/spaces/{space_id}/link", response_model=None, responses={200: {"model": SpaceOut}})
+async def unpin_link(space_id: str, me: Me, svc: Svc) -> JSON:
+    """The host or a cohost takes the pinned link down."""
+    return JSON(await svc.spaces.to_json(await svc.links.unpin(me, space_id)))
 
 
 @router.post("/spaces/{space_id}/start", response_model=None, responses={200: {"model": SpaceOut}})

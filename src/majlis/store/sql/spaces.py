@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from majlis.domain.model import Account, Page, Space, StageMember, Teaser
+from majlis.domain.model import Account, Page, PinnedLink, Space, StageMember, Teaser
 from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
 from majlis.store.cursors import decode_cursor, encode_cursor
@@ -115,6 +115,7 @@ class SpaceQueries(SqlEngine):
                 created_at=row.created_at,
                 doors_open_minutes=row.doors_open_minutes,
                 has_teaser=bool(row.has_teaser),
+                link=PinnedLink(row.link_url, row.link_title or "") if row.link_url else None,
             )
             for row in rows
         ]
@@ -228,6 +229,21 @@ class SpaceQueries(SqlEngine):
         async with self._write() as conn:
             result = await conn.execute(delete(t.teasers).where(t.teasers.c.space_id == space_id))
         return result.rowcount > 0
+
+    async def set_link(self, space_id: str, link: PinnedLink | None) -> Space:
+        async with self._write() as conn:
+            state = await self._lock_space(conn, space_id)
+            if state == "ended":
+                raise StoreConflict("state", "the Space has ended; its link stays as it was")
+            await conn.execute(
+                update(t.spaces)
+                .where(t.spaces.c.id == space_id)
+                .values(
+                    link_url=None if link is None else link.url,
+                    link_title=None if link is None else link.title,
+                )
+            )
+            return await self._space(conn, space_id)
 
     async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]:
         followed = select(t.follows.c.followee_id).where(t.follows.c.follower_id == account_id)

@@ -5,6 +5,7 @@ import * as C from "./common.js";
 import { load, stopCounting } from "./space-join.js";
 import { audio, roomMoved, stopReconnecting, syncAudio } from "./space-onstage.js";
 import { mayManageRequests } from "./space-policy.js";
+import { setLink } from "./space-link.js";
 import { floatReactions } from "./space-reactions.js";
 import { render } from "./space-render.js";
 import { loadRequests, onRequestEvent } from "./space-requests.js";
@@ -51,6 +52,7 @@ function openEvents() {
     if (sameHandle(ev.handle, me())) { removedFromSpace(); }
   });
   on("reactions", function (ev) { floatReactions(ev.counts || {}); });
+  on("link", function (ev) { setLink(ev.link); });
   on("speaking", function (ev) { markSpeaking(ev.handles); });
   /* The Space's room moved to another media node (its node died): a stage member's WebRTC
      connection went with it, though the browser only notices seconds later. Offer again now. */
@@ -94,6 +96,7 @@ export function closeEvents() {
 export function applySnapshot(snap) {
   model.stage = (snap.stage || []).slice();
   model.speaking = snap.speaking || [];
+  if (model.space && "link" in snap) { model.space.link = snap.link; }
   if (typeof snap.listener_count === "number" && snap.state === "live") { debug.listenerCount = snap.listener_count; }
   if (model.space && snap.state !== model.space.state) { return load(1); }
   updateRole();

@@ -2,6 +2,7 @@
    several parts at once (the Space loaded, a snapshot, my role, the language). Each part is
    drawn by the module that owns it. */
 import { renderHead, renderScheduled } from "./space-head.js";
+import { renderLink } from "./space-link.js";
 import { renderMe, renderPlay } from "./space-me.js";
 import { renderRequests } from "./space-requests.js";
 import { renderStage } from "./space-stage.js";
@@ -9,6 +10,7 @@ import { renderStatus } from "./space-state.js";
 
 export function render() {
   renderHead();
+  renderLink();
   renderScheduled();
   renderStage();
   renderMe();

@@ -25,6 +25,9 @@ export var els = {
   request: $("request"), withdraw: $("withdraw"), signinLink: $("signin-link"),
   stage: $("stage"), stageHeading: $("stage-heading"), reactions: $("reactions"), emoji: $("emoji"), floats: $("floats"),
   host: $("host"), requests: $("requests"), inviteForm: $("invite-form"), inviteHandle: $("invite-handle"),
+  link: $("link"), linkAnchor: $("link-a"), linkTitle: $("link-title"), linkDomain: $("link-domain"),
+  unpin: $("unpin"), linkForm: $("link-form"), linkUrl: $("link-url"),
+  linkTitleInput: $("link-title-input"), linkPin: $("link-pin"),
   end: $("end"), confirm: $("confirm"), confirmText: $("confirm-text"), confirmOk: $("confirm-ok"),
 };
 

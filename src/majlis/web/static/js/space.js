@@ -6,6 +6,7 @@
      space-join.js      read the Space, join it, heartbeats, the snapshot, the end (replay)
      space-events.js    the Space's event stream (or the snapshot standing in for it)
      space-head.js      title, host, when, count, share; scheduled: Remind me, Start
+     space-link.js      the pinned link (its domain, never a preview); the staff pin it
      space-stage.js     the stage, who is speaking, my role
      space-me.js        my controls (connect, mute, leave) and the Play button
      space-onstage.js   which audio path (WHIP on stage, HTTP otherwise), reconnects
