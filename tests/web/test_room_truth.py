@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import colorsys
 import io
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from PIL import Image
@@ -135,4 +136,66 @@ def test_ending_a_space_on_stage_logs_no_console_error(
         tab.wait_for_load_state("networkidle")
         assert errors == [], errors
     finally:
+        context.close()
+
+
+def test_a_host_on_a_phone_sees_a_raised_hand_without_scrolling(
+    api: Api, live_space: MakeSpace, server: RunningServer, browser: Browser
+) -> None:
+    host, space = live_space("Hands up")
+    asker = api.sign_up("hand")
+    for locale, one in (("en-US", "1 request to speak"), ("ar-EG", "طلب واحد للتحدث")):
+        context = browser.new_context(locale=locale, viewport={"width": 390, "height": 844})
+        try:
+            tab = context.new_page()
+            sign_in_page(tab, host)
+            tab.goto(f"{server.base_url}/spaces/{space['id']}")
+            wait_js(tab, "() => window.majlis.events > 0 && window.majlis.role === 'host'")
+            badge = tab.locator("#requests-badge")
+            if locale == "en-US":  # one request, seen by the host in both languages
+                assert badge.is_hidden()
+                asked = asker.post(f"/api/v1/spaces/{space['id']}/requests")
+                assert asked.status_code == 201, asked.text
+            wait_js(tab, "() => window.majlis.requestsBadge === 1")
+            assert badge.inner_text().strip().endswith(one), badge.inner_text()
+            box = badge.bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= 844
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+            badge.click()
+            tab.locator("#requests li.request").first.wait_for()
+            wait_js(tab, "() => document.getElementById('host').getBoundingClientRect().top < 844")
+        finally:
+            context.close()
+
+
+def test_a_host_going_live_from_the_page_starts_muted_with_a_mic_check(
+    api: Api, server: RunningServer, launch_browser: Callable[..., Browser]
+) -> None:
+    browser = launch_browser(440.0)  # the microphone plays a steady tone
+    maker = api.sign_up("miccheck")
+    context = browser.new_context(locale="en-US")
+    space_id = ""
+    try:
+        page = context.new_page()
+        sign_in_page(page, maker)
+        page.goto(f"{server.base_url}/spaces/new")
+        page.get_by_label("Title").fill("Muted first")
+        page.get_by_role("button", name="Start now").click()
+        page.wait_for_url(lambda url: "/spaces/" in url and not url.endswith("/spaces/new"))
+        space_id = page.url.split("/spaces/", 1)[1].split("?")[0]
+        wait_js(page, "() => window.majlis.connectionState === 'connected'", 20)
+        assert "mic=check" not in page.url  # a reload would not mute again
+        stage = api.stage_of(space_id)
+        assert stage[maker.handle] == ("host", True), stage  # the server says: muted
+        check = page.locator("#mic-check")
+        check.wait_for()
+        wait_js(page, "() => window.majlis.micLevel > 0.01")  # the meter hears the tone
+        assert page.get_by_role("button", name="Unmute").is_visible()
+        page.get_by_role("button", name="Unmute").click()
+        wait_js(page, "() => window.majlis.muted === false")
+        assert api.stage_of(space_id)[maker.handle] == ("host", False)
+        assert check.is_hidden()
+    finally:
+        if space_id:
+            maker.post(f"/api/v1/spaces/{space_id}/end")
         context.close()

@@ -96,6 +96,10 @@ def test_two_browsers_host_listen_request_approve_speak_react_end_replay(
         )
         heard_from = time.monotonic()  # the host's WHIP is up: the room, and its recording, run
         assert api.space(space_id)["state"] == "live"
+        # Started from the page, the host is muted with a mic check; they unmute to talk.
+        host.locator("#mic-check").wait_for()
+        host.get_by_role("button", name="Unmute").click()
+        wait_js(host, "() => window.majlis.muted === false")
 
         # The guest signs in, joins and hears the host's tone over low-latency DASH.
         sign_in(guest, base, guest_user.handle, f"/spaces/{space_id}?raw=1")
@@ -146,7 +150,11 @@ def test_two_browsers_host_listen_request_approve_speak_react_end_replay(
         download = guest.locator("#download")
         assert download.is_visible()
         assert download.get_attribute("href", timeout=1000).endswith("/recording.m4a")
-        guest.get_by_role("button", name="Play").click()
+        # One play control on the ended page: the replay's own (play, seek, time).
+        assert guest.locator("#play").is_hidden()
+        player = guest.locator("#player")
+        assert player.evaluate("p => p.controls") is True
+        player.evaluate("p => p.play()")
         wait_js(
             guest, "() => window.majlis.hearing === 'replay' && window.majlis.currentTime > 2", 30
         )

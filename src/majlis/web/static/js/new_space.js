@@ -81,7 +81,8 @@ form.addEventListener("submit", async function (event) {
     }
     var space = await resp.json();
     debug.created = space.id;
-    window.location.assign(C.spaceUrl(space));
+    /* Live now: the host arrives muted with a mic check (space-onstage.js). */
+    window.location.assign(C.spaceUrl(space) + (space.state === "live" ? "?mic=check" : ""));
   } catch (e) {
     show(I.t("error.network"), "error");
   } finally {

@@ -69,6 +69,7 @@ export function createAudio(opts) {
     hangUp: stage.hangUp,
     onAir: stage.onAir,
     dropStage: stage.drop,
+    micTrack: stage.micTrack,
     setMic: stage.setMic,
   };
 }

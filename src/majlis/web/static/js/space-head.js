@@ -84,7 +84,10 @@ els.reminder.addEventListener("click", async function () {
 
 els.start.addEventListener("click", async function () {
   var resp = await run(els.start, "POST", base + "/start");
-  if (resp) { apply(await resp.json()); }
+  if (resp) {
+    model.micCheck = true; /* the host goes live muted, with the mic check */
+    apply(await resp.json());
+  }
 });
 
 els.share.addEventListener("click", async function () {

@@ -1,6 +1,7 @@
 /* majlis Space page, me: what I can do here now (sign in, request to speak, connect, unmute,
    leave the stage) and the Play button. My request to speak is space-requests.js's. */
 import * as S from "./session.js";
+import { renderMicCheck } from "./space-miccheck.js";
 import { mayManageRequests, mayRunSpace } from "./space-policy.js";
 import { audio, syncAudio } from "./space-onstage.js";
 import { renderReactions } from "./space-reactions.js";
@@ -33,6 +34,7 @@ export function renderMe() {
   else if (debug.requestPending) { hint = "sp.me.requested"; }
   else if (live) { hint = "sp.me.listener"; }
   els.meHint.textContent = hint ? t(hint) : "";
+  renderMicCheck();
   els.host.hidden = !(mayManageRequests(debug.role) && live);
   els.end.hidden = !(mayRunSpace(debug.role) && space && space.state !== "ended");
   renderReactions(live, signedIn);
@@ -42,7 +44,9 @@ export function renderPlay() {
   var space = model.space;
   var replay = space && space.state === "ended" && space.replay_url;
   var canPlay = audio.isListening() || audio.onAir() || Boolean(replay);
-  els.play.hidden = debug.hearing === "webrtc" && audio.onAir() && !debug.autoplayBlocked;
+  /* One play control: once ended, the replay's own controls (play, seek, time) are the one. */
+  var ended = Boolean(space && space.state === "ended");
+  els.play.hidden = ended || (debug.hearing === "webrtc" && audio.onAir() && !debug.autoplayBlocked);
   els.play.disabled = !canPlay;
   els.play.textContent = t(debug.playing ? "sp.pause" : "sp.play");
 }

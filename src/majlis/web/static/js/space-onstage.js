@@ -4,7 +4,7 @@
 import * as C from "./common.js";
 import { createAudio } from "./space-audio.js";
 import { renderMe, renderPlay } from "./space-me.js";
-import { base, cancel, debug, els, later, model, myMember, params, pending, report, say, t, token } from "./space-state.js";
+import { api, base, cancel, debug, els, later, model, myMember, params, pending, report, say, t, token } from "./space-state.js";
 
 export var audio = createAudio({
   player: els.player,
@@ -61,10 +61,26 @@ export function syncAudio() {
   if (model.joined && !audio.isListening()) { listenLive(); }
 }
 
+/* Going live from this page (the new-Space page's "Start now" sends ?mic=check; Start sets
+   it too) starts the host muted, with the mic check showing: nobody goes out unheard-of. */
+model.micCheck = params.get("mic") === "check";
+if (model.micCheck && window.history.replaceState) {
+  window.history.replaceState(null, "", window.location.pathname); /* a reload does not mute again */
+}
+
+async function muteFirst(member) {
+  model.micCheck = false;
+  try {
+    var path = base + "/stage/" + encodeURIComponent(member.handle) + "/mute";
+    if ((await api("POST", path)).ok) { member.muted = true; }
+  } catch (e) { /* still offered; muted or not, as the server says */ }
+}
+
 async function goOnStage() {
   model.connecting = true;
   renderMe();
   var member = myMember();
+  if (member && model.micCheck && !member.muted) { await muteFirst(member); }
   var result = await audio.speak(base + "/whip", token(), member ? member.muted : true);
   model.connecting = false;
   if (!result.ok && myMember()) {

@@ -2,6 +2,7 @@
    the queue, each with Approve and Decline. The queue is loaded once the stream says I manage
    it, then kept current by "request" events. */
 import * as C from "./common.js";
+import * as I18N from "./i18n.js";
 import * as S from "./session.js";
 import { syncEvents } from "./space-events.js";
 import { act, button, stagePath } from "./space-host.js";
@@ -10,7 +11,20 @@ import { mayManageRequests, mayPutOnStage } from "./space-policy.js";
 import { render } from "./space-render.js";
 import { api, base, debug, els, me, model, report, run, sameHandle, t } from "./space-state.js";
 
+/* The staff's badge: pending requests, in sight at every width (fixed to the viewport's end
+   corner), so a host on a phone sees a raised hand without scrolling to the queue. */
+function renderBadge() {
+  var n = mayManageRequests(debug.role) && model.space && model.space.state === "live"
+    ? model.requests.length : 0;
+  debug.requestsBadge = n;
+  els.requestsBadge.hidden = n === 0;
+  if (n > 0) {
+    els.requestsBadgeText.textContent = I18N.plural("sp.host.requestsBadge", n, { n: I18N.number(n) });
+  }
+}
+
 export function renderRequests() {
+  renderBadge();
   if (!mayManageRequests(debug.role)) { return; }
   var items = model.requests.map(function (r) {
     var name = "@" + r.handle;
@@ -68,4 +82,11 @@ els.withdraw.addEventListener("click", async function () {
     debug.requestPending = false;
   }
   renderMe();
+});
+
+els.requestsBadge.addEventListener("click", function (event) {
+  event.preventDefault();
+  els.host.scrollIntoView({ behavior: "smooth", block: "start" });
+  var first = els.requests.querySelector("button");
+  if (first) { first.focus({ preventScroll: true }); }
 });

@@ -244,6 +244,8 @@ export function createStage(opts) {
     setMic: setMic,
     resume: resume,
     onAir: function () { return Boolean(pc); },
+    /* The microphone's track while it is held (the mic check reads a copy of it). */
+    micTrack: function () { return mic ? mic.getAudioTracks()[0] || null : null; },
     /* The server said the connection is gone (its room moved): as if it had dropped. */
     drop: function () { if (pc) { dropped(pc); } },
   };

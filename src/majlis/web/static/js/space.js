@@ -9,6 +9,7 @@
      space-link.js      the pinned link (its domain, never a preview); the staff pin it
      space-stage.js     the stage, who is speaking, my role
      space-me.js        my controls (connect, mute, leave) and the Play button
+     space-miccheck.js  the level meter of my microphone while I am muted on stage
      space-onstage.js   which audio path (WHIP on stage, HTTP otherwise), reconnects
      space-audio.js     the switch between space-player.js (DASH, HLS) and space-whip.js (WHIP)
      space-requests.js  requests to speak: mine, and the staff's queue
