@@ -231,6 +231,24 @@ def populate(base: str) -> Scene:
             headers=as_("layla"),
         )
     )
+    # A few comments in the room; the host pins the question she will take next.
+    said = {}
+    for handle, text in (
+        ("yusuf", "صباح الخير من الرياض ☕"),
+        ("mariam", "Will you talk about offline-first apps?"),
+        ("nour", "سؤال: كيف نحمي خصوصية الأطفال مع الأجهزة الذكية؟"),
+    ):
+        said[handle] = ok(
+            http.post(
+                f"/api/v1/spaces/{live['id']}/comments", json={"text": text}, headers=as_(handle)
+            )
+        )
+    ok(
+        http.post(
+            f"/api/v1/spaces/{live['id']}/comments/{said['nour']['id']}/pin",
+            headers=as_("layla"),
+        )
+    )
     heartbeats: list[str] = []
     for space_id, crowd in ((live["id"], 23), (other["id"], 8)):
         for _ in range(crowd):

@@ -21,7 +21,7 @@ from majlis.api.openapi_doc import corrected
 from majlis.api.problems import install_problem_handlers
 from majlis.api.responses import JSON
 from majlis.api.route_table import TABLE
-from majlis.api.routes import accounts, audience, dash, media, reach, spaces, stage
+from majlis.api.routes import accounts, audience, comments, dash, media, reach, spaces, stage
 from majlis.api.schemas import Problem
 from majlis.config import Settings
 from majlis.security.shared_secret import SecretMismatch
@@ -79,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Starlette tries routes in order, each a regex: the audience's join and heartbeat (once
     # per listener) and the HLS routes (once per part per edge) come first. Measured with
     # bench/join_throughput.py: routing was ~20 % of a /livez request's CPU behind 6 routers.
-    for module in (audience, media, dash, accounts, spaces, stage, reach):
+    for module in (audience, media, dash, accounts, spaces, stage, comments, reach):
         app.include_router(module.router)
 
     @app.get("/livez", tags=["ops"], response_model=None)

@@ -14,6 +14,7 @@ from majlis.cluster.ownership import Ownership
 from majlis.config import Settings
 from majlis.domain.accounts import Accounts
 from majlis.domain.audience import Audience
+from majlis.domain.comments import Comments
 from majlis.domain.context import Context
 from majlis.domain.links import Links
 from majlis.domain.notices import Notices
@@ -39,6 +40,7 @@ class Services:
     spaces: Spaces
     stage: Stage
     links: Links
+    comments: Comments
     audience: Audience
     notices: Notices
     media: MediaPlane
@@ -78,6 +80,7 @@ class Services:
             spaces=spaces,
             stage=Stage(ctx, spaces, accounts, notices),
             links=Links(ctx, spaces),
+            comments=Comments(ctx, spaces),
             audience=Audience(ctx),
             notices=notices,
             media=MediaPlane(

@@ -271,3 +271,35 @@ def test_plain_hls_listeners_fetch_whole_segments_through_the_edge(stage: Stage)
     # distinct segments were fetched once each; run alone, 4).
     fetched = Counter(e["uri"] for e in segments)
     assert fetched and max(fetched.values()) == 1, fetched
+
+
+def test_a_crowd_reading_the_newest_comments_costs_the_origin_one_request_a_second(
+    stage: Stage,
+) -> None:
+    """Issue 15: a large audience (no event stream) polls the newest comments; the edge
+    collapses them to about one origin request per second. A comment posted through the edge
+    passes through with its token, and an older page (a cursor) is never cached."""
+    uri = f"/api/v1/spaces/{stage.space_id}/comments"
+    said = httpx.post(
+        stage.edge.url + uri, json={"text": "through the edge"}, headers=stage.host.headers
+    )
+    assert said.status_code == 201, said.text
+    before = len(origin_requests(stage.edge.entries(), uri))
+    urls = [stage.edge.url + uri] * 50
+    started = time.monotonic()
+    rounds = 0
+    while time.monotonic() - started < 4.0:  # 50 readers polling every 0.25 s, for 4 s
+        answers = _concurrently(urls)
+        assert all(a.status_code == 200 for a in answers)
+        rounds += 1
+        time.sleep(0.25)  # the readers' poll interval (the load under test)
+    elapsed = time.monotonic() - started
+    seen = answers[-1].json()["items"]
+    assert [c["text"] for c in seen][:1] == ["through the edge"]
+    to_origin = [e for e in origin_requests(stage.edge.entries(), uri)[before:] if e["uri"] == uri]
+    print(f"{rounds * 50} reads in {elapsed:.1f} s, {len(to_origin)} reached the origin")
+    assert len(to_origin) <= 1.05 * elapsed + 1, (len(to_origin), elapsed)
+    older = f"{uri}?cursor=forged"
+    for _ in range(2):
+        assert httpx.get(stage.edge.url + older).status_code == 400
+    assert len(origin_requests(stage.edge.logged(older, 2), older)) == 2

@@ -91,6 +91,10 @@ TEMPLATES: Final[Mapping[str, Mapping[str, RouteClass]]] = {
     f"{_S}/recording.m4a": {"GET": _C.MEDIA},
     f"{_S}/teaser": {"PUT": _C.UPLOAD, "DELETE": _C.WRITE},
     f"{_S}/link": {"PUT": _C.WRITE, "DELETE": _C.WRITE},
+    # The newest comments are read by the seated audience, like the snapshot.
+    f"{_S}/comments": {"GET": _C.AUDIENCE, "POST": _C.WRITE},
+    f"{_S}/comments/{{comment_id}}": {"DELETE": _C.WRITE},
+    f"{_S}/comments/{{comment_id}}/pin": {"POST": _C.WRITE, "DELETE": _C.WRITE},
     "/api/v1/sessions/current": {"DELETE": _C.WRITE},
     "/api/v1/sessions/{session_id}": {"DELETE": _C.WRITE},
     "/api/v1/stream-tickets": {"POST": _C.WRITE},

@@ -148,6 +148,32 @@ LINK_PATTERN = (
 )
 
 
+def _comment_text(value: str) -> str:
+    """Like a title, but a comment may run over lines (a newline is its one control)."""
+    value = value.translate(_BIDI_CONTROLS).strip()
+    if not value:
+        raise ValueError("must not be empty or only spaces")
+    if any(ch != "\n" and unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("must not contain control characters other than new lines")
+    return value
+
+
+_CC = r"\x00-\x09\x0b-\x1f\x7f-\x9f"
+COMMENT_PATTERN = rf"^[^{_CC}]*[^\s{_C}\u202a-\u202e\u2066-\u2069][^{_CC}]*$"
+
+
+class NewComment(Body):
+    text: Annotated[
+        str,
+        StringConstraints(strict=True, min_length=1, max_length=280),
+        AfterValidator(_comment_text),
+        Field(
+            description="1-280 characters, any script; new lines kept",
+            json_schema_extra={"pattern": COMMENT_PATTERN},
+        ),
+    ]
+
+
 class LinkPin(Body):
     url: Annotated[
         str,

@@ -371,6 +371,20 @@ server {{
         proxy_pass {upstream_url}$uri;
     }}
 
+    # The newest comments (max-age=1 + ETag at the origin, domain/comments.py), like the
+    # snapshot: a large audience polls it. A query (an older page) skips the cache; a POST (a
+    # new comment, with its token) is never cached and goes to the origin as it came.
+    location ~ "^/api/v1/spaces/{_ID}/comments$" {{
+        {common}
+        {cached}
+        {short_lived}
+        {small}
+        proxy_cache_key $uri;
+        proxy_cache_bypass $args;
+        proxy_no_cache $args;
+        proxy_pass {upstream_url};
+    }}
+
     # The replay and its recording: public, cached as long as the origin says.
     location ~ "^/api/v1/spaces/{_ID}/(replay\\.m3u8|recording\\.m4a)$" {{
         {common}

@@ -103,6 +103,7 @@ _LISTENER = tuple(
         varnish.DASH_MPD,
         varnish.DASH_MEDIA,
         varnish.SNAPSHOT,
+        varnish.COMMENTS_NEWEST,
         varnish.REPLAY,
     )
 )

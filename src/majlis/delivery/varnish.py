@@ -109,12 +109,14 @@ DASH_MPD = rf"^/dash/{_ID}/live\.mpd{_Q}"
 DASH_MEDIA = rf"^/dash/{_ID}/(aac|opus)/(init\.mp4|\d{{1,12}}\.m4s){_Q}"
 DASH_TIME = rf"^/dash/time{_Q}"
 SNAPSHOT = rf"^/api/v1/spaces/{_ID}/snapshot{_Q}"
+#: The newest comments, exactly (an older page has a ``?cursor=``: passed to the origin).
+COMMENTS_NEWEST = rf"^/api/v1/spaces/{_ID}/comments$"
 REPLAY = rf"^/api/v1/spaces/{_ID}/(replay\.m3u8|recording\.m4a){_Q}"
 SSE = rf"^/api/v1/(spaces/{_ID}/events|notifications/stream){_Q}"
 #: Answers that are the same for everyone, never change, and are kept up to MEDIA_TTL_CAP_S.
 _IMMUTABLE = (HLS_MEDIA, DASH_MEDIA, REPLAY)
 #: Short-lived documents, served stale for LIVE_GRACE_S while one request refreshes them.
-_LIVE = (DASH_MPD, SNAPSHOT)
+_LIVE = (DASH_MPD, SNAPSHOT, COMMENTS_NEWEST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +260,8 @@ sub vcl_recv {{
         return (hash);
     }}
     if ({_any((*_IMMUTABLE, *_LIVE), "req.url")}) {{
-        # Media, MPD, snapshot, replay: the same for everyone; no query, cookie or credentials.
+        # Media, MPD, snapshot, newest comments, replay: the same for everyone; no query,
+        # cookie or credentials.
         set req.url = regsub(req.url, "\\?.*$", "");
         unset req.http.Cookie;
         unset req.http.Authorization;

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
 from majlis.domain.model import Account
-from majlis.domain.render import link_json, member_json
+from majlis.domain.render import etag, link_json, member_json
 from majlis.domain.shapes import JoinOut, SnapshotOut
 from majlis.domain.space_cache import CachedSpace
 from majlis.telemetry import HEARTBEATS, JOINS
@@ -147,9 +146,7 @@ class Audience:
                 link=link_json(space),
             )
         )
-        return Snapshot(
-            body=body, etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        )
+        return Snapshot(body=body, etag=etag(body))
 
     async def react(self, me: Account, space_id: str, emoji: str, ip: str = "") -> None:
         await self._limit_ip("reaction", ip, self._ctx.settings.reactions_per_ip_per_10s, 10.0)

@@ -55,6 +55,15 @@ class PinnedLink:
     title: str
 
 
+@dataclass(frozen=True, slots=True)
+class Comment:
+    id: str
+    space_id: str
+    account: Account
+    text: str
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class Space:
     id: str

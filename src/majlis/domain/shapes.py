@@ -203,6 +203,25 @@ class RequestOut(AccountBrief):
 
 
 @with_config(_EXACT)
+class CommentOut(TypedDict):
+    id: str
+    account: AccountBrief
+    text: str
+    created_at: IsoTime
+    pinned: bool
+
+
+@with_config(_EXACT)
+class CommentPage(TypedDict):
+    items: list[CommentOut]
+    next_cursor: str | None
+    pinned: Annotated[
+        CommentOut | None,
+        Field(description="the comment a host or cohost pinned, wherever it is in the list"),
+    ]
+
+
+@with_config(_EXACT)
 class RequestList(TypedDict):
     items: list[RequestOut]
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from majlis.domain.model import (
     Account,
+    Comment,
     Credentials,
     Notification,
     Page,
@@ -129,6 +130,25 @@ class Store(Protocol):
         self, space_id: str, account_id: int, removed_by: int, now: datetime
     ) -> bool: ...
     async def banned_ids(self, space_id: str) -> frozenset[int]: ...
+
+    # comments
+    async def add_comment(
+        self, comment_id: str, space_id: str, account_id: int, text: str, now: datetime
+    ) -> Comment: ...
+    async def comments(self, space_id: str, cursor: str | None, limit: int) -> Page[Comment]:
+        """Newest first; a forged cursor raises ``BadCursor``."""
+        ...
+
+    async def comment(self, space_id: str, comment_id: str) -> Comment | None: ...
+    async def pinned_comment(self, space_id: str) -> Comment | None: ...
+    async def delete_comment(self, space_id: str, comment_id: str) -> bool:
+        """Deletes it (and unpins it if it was pinned); whether there was one."""
+        ...
+
+    async def pin_comment(self, space_id: str, comment_id: str | None) -> None:
+        """Pin it (one per Space) or, with None, unpin; ``StoreConflict("not_found")`` if the
+        comment is not in this Space."""
+        ...
 
     # reminders and notifications
     async def add_reminder(self, space_id: str, account_id: int, now: datetime) -> None: ...

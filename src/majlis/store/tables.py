@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -118,6 +119,8 @@ spaces = Table(
     #: The link a host or cohost pinned (never fetched by the server), and its title.
     Column("link_url", String(2048), nullable=True),
     Column("link_title", String(100), nullable=True),
+    #: The comment a host or cohost pinned (one at a time), or null.
+    Column("pinned_comment_id", String(16), nullable=True),
     Index("ix_spaces_state_started", "state", "started_at"),
     Index("ix_spaces_host_state", "host_id", "state"),
 )
@@ -138,6 +141,18 @@ speak_requests = Table(
     Column("space_id", String(16), _space_fk(), primary_key=True),
     Column("account_id", Integer, _account_fk(), primary_key=True),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+#: What people say in a Space's room, newest first by (created_at, id).
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("space_id", String(16), _space_fk(), nullable=False),
+    Column("account_id", Integer, _account_fk(), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_comments_space_created", "space_id", "created_at", "id"),
 )
 
 removals = Table(

@@ -5,6 +5,7 @@ import * as C from "./common.js";
 import { load, stopCounting } from "./space-join.js";
 import { audio, roomMoved, stopReconnecting, syncAudio } from "./space-onstage.js";
 import { mayManageRequests } from "./space-policy.js";
+import { followComments, loadComments, onCommentEvent, pollComments } from "./space-comments.js";
 import { setLink } from "./space-link.js";
 import { floatReactions } from "./space-reactions.js";
 import { render } from "./space-render.js";
@@ -34,7 +35,10 @@ function openEvents() {
       fn(data);
     });
   }
-  on("snapshot", applySnapshot);
+  on("snapshot", function (snap) {
+    applySnapshot(snap);
+    loadComments(); /* the stream (re)connected: comments made meanwhile are only in the list */
+  });
   /* Every listener hears "started" or "ended" at the same instant: spread the reload of the
      Space over a second and a half, so a full house does not arrive in one millisecond. */
   on("state", function (ev) {
@@ -53,6 +57,7 @@ function openEvents() {
   });
   on("reactions", function (ev) { floatReactions(ev.counts || {}); });
   on("link", function (ev) { setLink(ev.link); });
+  on("comment", onCommentEvent);
   on("speaking", function (ev) { markSpeaking(ev.handles); });
   /* The Space's room moved to another media node (its node died): a stage member's WebRTC
      connection went with it, though the browser only notices seconds later. Offer again now. */
@@ -81,7 +86,7 @@ function wantsEvents() {
 export function syncEvents() {
   if (!model.space || model.space.state === "ended") { return; }
   debug.streaming = wantsEvents();
-  if (debug.streaming) { openEvents(); } else { closeEvents(); }
+  if (debug.streaming) { openEvents(); } else { closeEvents(); pollComments(); }
 }
 
 export function closeEvents() {
@@ -119,3 +124,5 @@ function removedFromSpace() {
   updateRole();
   render();
 }
+
+followComments(streaming);

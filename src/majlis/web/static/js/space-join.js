@@ -5,6 +5,7 @@
    Calm under load: a 503 or 429 on join (or anywhere) waits Retry-After times a random 0.5-1.5
    before the next try, so a crowd spreads out; nothing here retries without waiting. */
 import * as C from "./common.js";
+import { loadComments } from "./space-comments.js";
 import { applySnapshot, closeEvents, streaming, syncEvents } from "./space-events.js";
 import { renderCount } from "./space-head.js";
 import { audio, syncAudio } from "./space-onstage.js";
@@ -69,6 +70,7 @@ function ended() {
   var space = model.space;
   model.speaking = [];
   debug.listenerCount = null;
+  loadComments(); /* what was said stays with the replay */
   if (space.replay_url) {
     say("sp.replay.ready");
     els.downloadLine.hidden = false;

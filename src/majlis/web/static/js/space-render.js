@@ -1,6 +1,7 @@
 /* majlis Space page, the whole page drawn again from the model: after anything that may change
    several parts at once (the Space loaded, a snapshot, my role, the language). Each part is
    drawn by the module that owns it. */
+import { renderComments } from "./space-comments.js";
 import { renderHead, renderScheduled } from "./space-head.js";
 import { renderLink } from "./space-link.js";
 import { renderMe, renderPlay } from "./space-me.js";
@@ -17,4 +18,5 @@ export function render() {
   renderPlay();
   renderStatus();
   renderRequests();
+  renderComments();
 }

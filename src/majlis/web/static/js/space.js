@@ -16,6 +16,7 @@
      space-host.js      the staff's controls on stage members, invite, end
      space-policy.js    who may do what (domain/policy.py's rules, checked equal by a test)
      space-reactions.js the emoji buttons (the server's list) and the floating reactions
+     space-comments.js  what people say in the room; the pinned one; delete and pin
      space-render.js    the whole page again, part by part
 
    It reads the Space once, then follows its event stream and polls the cacheable snapshot for
