@@ -139,6 +139,15 @@ def _redis_lease_held(node_id: str, prefix: str) -> bool:
         client.close()
 
 
+def _reported_lag_ms(node_id: str, prefix: str) -> float:
+    client = redis.Redis.from_url(redis_url())
+    try:
+        lag = client.hget(ClusterKeys(prefix).node + node_id, "lag")
+        return float(lag) if lag is not None else 0.0
+    finally:
+        client.close()
+
+
 def _threaded_node(prefix: str, lease_s: float, stall_s: float) -> NodeHeartbeat:
     async def own_seams() -> LeaseSeams:
         client = aioredis.Redis.from_url(redis_url())
@@ -171,11 +180,15 @@ def test_a_lease_beaten_on_its_own_thread_outlives_a_busy_loop() -> None:
             eventually, lambda: _redis_lease_held("m1", prefix), message="never registered"
         )
         held = []
+        lags = []
         stalled_until = time.monotonic() + 2.5
         while time.monotonic() < stalled_until:  # the loop is blocked all along
             held.append(_redis_lease_held("m1", prefix))
+            lags.append(_reported_lag_ms("m1", prefix))
             time.sleep(0.05)  # noqa: ASYNC251  # the stall under test
         assert all(held), held
+        # Alive, but reported as late as its loop is: a slow node is placed nothing new.
+        assert max(lags) >= 1500, lags[-5:]
         await beat.stop()
 
     asyncio.run(scenario())

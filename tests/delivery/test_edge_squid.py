@@ -281,6 +281,10 @@ def test_writes_and_credentials_pass_through(stage: Stage) -> None:
     # answer from the origin, the second served from the cache (or revalidated: a 304).
     assert sent()[2] == before[2] + 1
     assert listener[1].content == listener[0].content
+    # A write to a listener path (a new comment) keeps its token on the way to the origin.
+    with httpx.Client(base_url=stage.edge.url) as http:
+        said = http.post(f"{space}/comments", json={"text": "via squid"}, headers=signed_in)
+    assert said.status_code == 201, said.text
 
 
 def test_the_origin_sees_the_listener_address(stage: Stage) -> None:

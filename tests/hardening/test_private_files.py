@@ -4,10 +4,12 @@ recordings volume shared by nodes (a symlink) is left as the operator made it.""
 
 from __future__ import annotations
 
+import os
 import stat
 from contextlib import closing
 from pathlib import Path
 
+from majlis.security.private_files import make_private
 from tests.support.client import Api
 from tests.support.server import free_port, serve_process
 from tests.support.wait import eventually
@@ -46,3 +48,26 @@ def test_the_data_directory_and_what_majlis_writes_are_private(tmp_path: Path) -
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_what_this_user_does_not_own_is_left_alone_and_never_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    """A volume's lost+found, or a mount point owned by root: left as it is, logged at most."""
+    data = tmp_path / "data"
+    data.mkdir()
+    foreign = data / "lost+found"
+    foreign.mkdir(mode=0o755)
+    foreign.chmod(0o755)
+    if os.geteuid() == 0:
+        os.chown(foreign, 65534, 65534)  # nobody's, as on a fresh ext4 volume it is root's
+    else:
+        foreign.chmod(0o555)  # not ours to change either way: read-only for its owner
+    previous = os.umask(0o022)
+    try:
+        make_private(data)  # sets the process's umask: this test process's is put back
+    finally:
+        os.umask(previous)
+    expected = 0o755 if os.geteuid() == 0 else 0o555
+    assert _mode(foreign) == expected
+    assert _mode(data) == 0o700

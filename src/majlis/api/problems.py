@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
+import sqlite3
 import time
 from typing import Any
 
-from asyncpg.exceptions import CannotConnectNowError, ConnectionDoesNotExistError
+from asyncpg.exceptions import (
+    CannotConnectNowError,
+    ConnectionDoesNotExistError,
+    TooManyConnectionsError,
+)
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -178,7 +184,17 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RedisTimeoutError, on_unavailable)
     # PostgreSQL down or restarting: refused connections (asyncpg raises them raw through
     # SQLAlchemy's pool), "starting up", a connection cut mid-query, a pool used up.
-    for unreachable in (ConnectionError, CannotConnectNowError, ConnectionDoesNotExistError):
+    # Raw from asyncpg's connect: refused or reset (ConnectionError), a host name that does not
+    # resolve while a database container restarts (socket.gaierror), the connect timeout
+    # (TimeoutError), "starting up", "too many clients", a connection cut mid-query.
+    for unreachable in (
+        ConnectionError,
+        socket.gaierror,
+        TimeoutError,
+        CannotConnectNowError,
+        TooManyConnectionsError,
+        ConnectionDoesNotExistError,
+    ):
         app.add_exception_handler(unreachable, on_unavailable)
     app.add_exception_handler(PoolTimeoutError, on_unavailable)
     app.add_exception_handler(DBAPIError, on_database_error)
@@ -186,6 +202,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 def _database_unreachable(exc: Exception) -> bool:
-    """A driver error that says the database cannot be reached now, rather than a bug."""
+    """A driver error that says the database cannot be reached now, rather than a bug: a
+    connection the pool found dead, SQLite busy or locked, PostgreSQL refusing connections
+    (starting, shutting down, too many clients: SQLSTATE class 08 and 57P0x, 53300). A missing
+    table, a syntax error or a misuse of the driver stays a 500, loudly."""
     assert isinstance(exc, DBAPIError)
-    return bool(exc.connection_invalidated) or isinstance(exc, OperationalError | InterfaceError)
+    if exc.connection_invalidated:
+        return True
+    original = exc.orig
+    if isinstance(original, sqlite3.OperationalError):
+        return any(word in str(original).lower() for word in ("locked", "busy"))
+    state = str(getattr(original, "sqlstate", "") or getattr(original, "pgcode", "") or "")
+    if state:
+        return state.startswith("08") or state.startswith("57P0") or state == "53300"
+    return isinstance(exc, OperationalError) and isinstance(original, OSError)

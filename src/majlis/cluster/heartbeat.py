@@ -71,9 +71,13 @@ class NodeHeartbeat:
     def load(self) -> NodeLoad:
         return self._load(self._rooms())
 
-    def _load(self, rooms: tuple[int, int]) -> NodeLoad:
+    def _load(self, rooms: tuple[int, int], pulse_age_s: float = 0.0) -> NodeLoad:
+        """``pulse_age_s``: how long ago the loop last stamped its pulse. A loop blocked now
+        has not woken its lag probe either, so the probe alone would say 0: the pulse's age
+        says how late the loop is, and such a node is reported slow (placed nothing)."""
         spaces, speakers = rooms
-        return NodeLoad(spaces, speakers, self._cpu.take(), self._lag.take())
+        late_ms = max(0.0, pulse_age_s - self.interval_s) * 1000
+        return NodeLoad(spaces, speakers, self._cpu.take(), max(self._lag.take(), late_ms))
 
     async def beat(self) -> None:
         """One heartbeat: report load and renew the lease and this node's placements."""
@@ -106,7 +110,8 @@ class NodeHeartbeat:
     async def stop(self) -> None:
         self._stopping.set()
         if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
+            # At most a beat in flight; a Redis that does not answer must not hold the stop.
+            await asyncio.to_thread(self._thread.join, 10.0)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -123,10 +128,20 @@ class NodeHeartbeat:
     async def _keep_pulsing(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            self._pulse = (time.monotonic(), self._rooms())
+            try:
+                self._pulse = (time.monotonic(), self._rooms())
+            except Exception:  # a count that failed once must not end the pulse (and lease)
+                log.exception("node %s: counting rooms failed", self.node_id)
+                self._pulse = (time.monotonic(), self._pulse[1])
 
     async def _beat_off_loop(self, own_seams: LeaseSeamsFactory) -> None:
-        registry, placement, close = await own_seams()
+        try:
+            registry, placement, close = await own_seams()
+        except Exception:
+            log.exception(
+                "node %s: the heartbeat could not start; its lease will lapse", self.node_id
+            )
+            raise
         stalled = False
         try:
             while not self._stopping.is_set():
@@ -134,7 +149,8 @@ class NodeHeartbeat:
                 age_s = time.monotonic() - pulsed_at
                 if age_s <= self.stall_s:
                     stalled = False
-                    await self._beat_logged(self._beat_with(registry, placement, self._load(rooms)))
+                    load = self._load(rooms, age_s)
+                    await self._beat_logged(self._beat_with(registry, placement, load))
                 elif not stalled:
                     stalled = True
                     log.warning(

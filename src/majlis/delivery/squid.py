@@ -240,8 +240,9 @@ negative_ttl {ERROR_TTL_S} seconds
 max_stale {LIVE_GRACE_S} seconds
 
 # The origin's listener answers depend on no cookie or credentials: it does not see them.
-request_header_access Cookie deny listener
-request_header_access Authorization deny listener
+# Reads only: a write to a listener path (a new comment) keeps its token.
+request_header_access Cookie deny listener reads
+request_header_access Authorization deny listener reads
 reply_header_access Set-Cookie deny listener
 request_header_access X-Real-IP deny all
 request_header_access X-Forwarded-Proto deny all

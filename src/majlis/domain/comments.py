@@ -81,15 +81,17 @@ class Comments:
     async def page(self, space_id: str, cursor: str | None) -> RenderedPage:
         """The newest page, rendered once a second per Space; an older page (``cursor``) each
         time it is asked for (rare: someone scrolling back)."""
-        space = await self._spaces.get(space_id)
+        cached = await self._ctx.space_cache.get(space_id)  # a poll costs no Space query
+        if cached is None:
+            raise NotFound(f"there is no Space {space_id!r}")
         if cursor is None:
-            return await self._newest.get_or_load(space.id, lambda: self._render(space, None))
-        return await self._render(space, cursor)
+            return await self._newest.get_or_load(space_id, lambda: self._render(space_id, None))
+        return await self._render(space_id, cursor)
 
-    async def _render(self, space: Space, cursor: str | None) -> RenderedPage:
+    async def _render(self, space_id: str, cursor: str | None) -> RenderedPage:
         store = self._ctx.store
-        found = await store.comments(space.id, cursor, PAGE_SIZE)
-        pinned = await store.pinned_comment(space.id)
+        found = await store.comments(space_id, cursor, PAGE_SIZE)
+        pinned = await store.pinned_comment(space_id)
         pinned_id = None if pinned is None else pinned.id
         body = orjson.dumps(
             CommentPage(
@@ -140,7 +142,11 @@ class Comments:
         return space
 
     async def _publish(self, space_id: str, action: str, **fields: object) -> None:
-        self._newest.invalidate(space_id)  # this node's readers see it at once
+        if action != "added":
+            # A deletion or a pin shows at once on this node; a new comment waits for the
+            # page's second (its author has it from the POST, the room from the event), or
+            # a busy room would render the page again for nearly every read.
+            self._newest.invalidate(space_id)
         await self._ctx.live.bus.publish(
             space_topic(space_id), event("comment", action=action, space_id=space_id, **fields)
         )

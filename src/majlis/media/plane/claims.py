@@ -23,9 +23,12 @@ UNPLACED_GRACE_S = 1.0
 class Claims:
     """This node's answer to "do I run this Space?", and the Spaces nobody could take yet."""
 
-    def __init__(self, ownership: Ownership | None) -> None:
+    def __init__(self, ownership: Ownership | None, clustered: bool = False) -> None:
         #: Where Spaces run; None: this node runs every Space (no cluster at all).
         self.ownership = ownership
+        #: Other nodes may exist (Redis): being the only registered node proves nothing, as
+        #: the one running a Space may not have beaten since Redis came back empty.
+        self.clustered = clustered
         #: Spaces that should run but no node could take (NoMediaNode): retried every check.
         self.unplaced: set[str] = set()
         #: When a catch-up first found each Space unplaced (see UNPLACED_GRACE_S).
@@ -46,18 +49,23 @@ class Claims:
 
     async def may_claim(self, space_id: str) -> bool:
         """Whether a catch-up may place ``space_id`` now: placed already (``owns`` decides),
-        or this node is alone, or nobody claimed it back within UNPLACED_GRACE_S."""
+        or this node is alone (no cluster), or nobody claimed it back within
+        UNPLACED_GRACE_S."""
         if self.ownership is None:
             return True
         if await self.ownership.placement.placement_of(space_id) is not None:
             self._found_unplaced.pop(space_id, None)
             return True
-        nodes = await self.ownership.registry.live_nodes()
-        if all(node.node_id == self.ownership.node_id for node in nodes):
-            return True
+        if not self.clustered:
+            return True  # alone: nobody else can be running it
         now = time.monotonic()
+        for stale in [s for s, at in self._found_unplaced.items() if now - at > 60]:
+            del self._found_unplaced[stale]  # Spaces that ended or were placed meanwhile
         found = self._found_unplaced.setdefault(space_id, now)
-        return now - found >= UNPLACED_GRACE_S
+        if now - found < UNPLACED_GRACE_S:
+            return False
+        del self._found_unplaced[space_id]  # the grace is spent; a later outage starts anew
+        return True
 
     async def release(self, space_id: str) -> None:
         """The Space no longer runs anywhere (it ended, or the store says it should not run)."""

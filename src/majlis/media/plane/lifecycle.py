@@ -52,7 +52,12 @@ class Lifecycle:
         live: set[str] = set()
         async for space in self._all_spaces("live"):
             live.add(space.id)
-            if space.id not in rooms.open and not await self._claims.may_claim(space.id):
+            if space.id in rooms.open:
+                # Running here: the keeper keeps its placement (or closes it if placed
+                # elsewhere). Asking owns() would place an unplaced Space on the cheapest node,
+                # which after Redis came back empty is seldom the one running it.
+                continue
+            if not await self._claims.may_claim(space.id):
                 continue
             if not await self._claims.owns(space.id):
                 continue

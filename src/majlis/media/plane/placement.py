@@ -71,9 +71,10 @@ class PlacementKeeper:
             log.warning("media: node %s is gone; Space %s moves to %s", dead, space_id, moved_to)
         mine = set(await placement.spaces_on(me))
         rooms = self._rooms
-        for space_id in sorted(mine - set(rooms.open)):
-            await self._adopt(space_id)
         opening = rooms.opening
+        # A room being opened (a go-live this node is handling) is not one to take over.
+        for space_id in sorted(mine - set(rooms.open) - opening):
+            await self._adopt(space_id)
         for space_id in [s for s in rooms.open if s not in mine and s not in opening]:
             if await placement.placement_of(space_id) is None:
                 # The placement lapsed (Redis was away, or came back empty): the room stays

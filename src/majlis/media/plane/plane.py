@@ -51,7 +51,7 @@ class MediaPlane:
         settings = ctx.settings
         self._sources = Sources(parts, ctx.live.bus, shared=bool(settings.redis_url))
         self._recordings = Recordings(settings.data_dir)
-        self._claims = Claims(ownership)
+        self._claims = Claims(ownership, clustered=bool(settings.redis_url))
         self._rooms = Rooms(ctx, self._sources, self._recordings.path, self._room_closing)
         self._doors = Doors(ctx, self._rooms, self._claims)
         self._lifecycle = Lifecycle(ctx, self._rooms, self._doors, self._claims)

@@ -90,6 +90,8 @@ class CommentQueries(SqlEngine):
 
     async def delete_comment(self, space_id: str, comment_id: str) -> bool:
         async with self._write() as conn:
+            # Under the Space-row lock, as pinning: a pin cannot land on a comment being deleted.
+            await self._lock_space(conn, space_id)
             await conn.execute(
                 update(t.spaces)
                 .where(t.spaces.c.id == space_id, t.spaces.c.pinned_comment_id == comment_id)
