@@ -38,6 +38,7 @@ from starlette.types import Scope
 from majlis.api.deps import Svc
 from majlis.domain.audience import EMOJI
 from majlis.domain.errors import NotFound
+from majlis.domain.model import Space
 from majlis.domain.space_cache import SPACE_ID
 from majlis.web.api_docs import router as api_docs_router
 from majlis.web.security_headers import SECURITY_HEADERS
@@ -125,6 +126,7 @@ def render_page(
     body_data: Mapping[str, str] | None = None,
     cache_control: str = _PAGE_CACHE,
     status_code: int = 200,
+    share: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     """A whole page: the layout around ``body`` (already filled, see ``fill``).
 
@@ -132,7 +134,8 @@ def render_page(
     ``js/<page>.js``; ``vendor`` scripts (e.g. ``vendor/hls.min.js``, classic scripts that set a
     global) are deferred, so they run before the modules, which are deferred too and keep
     document order. ``title`` is plain text (escaped here); ``body_data`` becomes escaped
-    ``data-*`` attributes of ``<body>``."""
+    ``data-*`` attributes of ``<body>``; ``share`` becomes the OpenGraph and Twitter card
+    tags a link preview reads (``og:title`` ...), escaped."""
     lang = page_lang(request)
     main = entry or f"{page}.js"
     tags = "\n".join(
@@ -157,11 +160,28 @@ def render_page(
         scripts=tags,
         page=html.escape(page, quote=True),
         body_attrs=attrs,
+        meta=_share_tags(share),
         main_class=html.escape(main_class, quote=True),
         body=body,
     )
     headers = {**SECURITY_HEADERS, "Cache-Control": cache_control, "Vary": _PAGE_VARY}
     return HTMLResponse(document, status_code=status_code, headers=headers)
+
+
+def _share_tags(share: Mapping[str, str] | None) -> str:
+    """What a chat app or a social site shows when the page's link is pasted: OpenGraph, and
+    Twitter's card (``summary``: title and description; a card image is for later)."""
+    if not share:
+        return ""
+    tags = {"og:site_name": "majlis", "twitter:card": "summary", **share}
+    lines = []
+    for key, value in tags.items():
+        attribute = "name" if key.startswith("twitter:") else "property"
+        lines.append(
+            f'<meta {attribute}="{html.escape(key, quote=True)}" '
+            f'content="{html.escape(value, quote=True)}">'
+        )
+    return "\n".join(lines) + "\n"
 
 
 class _Static(StaticFiles):
@@ -228,7 +248,31 @@ async def space_page(request: Request, space_id: str, svc: Svc) -> HTMLResponse:
         ),
         vendor=["vendor/dash.mediaplayer.min.js", "vendor/hls.min.js"],
         cache_control=_SPACE_CACHE,
+        share={
+            "og:type": "website",
+            "og:title": space.title,
+            "og:description": _space_description(space),
+            "og:url": _absolute(request, svc.ctx.settings.url(f"/spaces/{space.id}")),
+        },
     )
+
+
+def _absolute(request: Request, url: str) -> str:
+    """``url`` as a preview needs it: absolute. Without ``public_url`` the settings give a path,
+    completed from the address the request came to."""
+    return url if "://" in url else str(request.base_url).rstrip("/") + url
+
+
+def _space_description(space: Space) -> str:
+    """One line for a link preview: the state and the host (the reader's language is unknown
+    to a crawler; the title carries the Space's own)."""
+    host = f"{space.host.display_name} (@{space.host.handle})"
+    if space.state == "live":
+        return f"Live now on majlis, hosted by {host}. Tap to listen."
+    if space.state == "scheduled" and space.scheduled_start is not None:
+        when = space.scheduled_start.strftime("%d %b %Y, %H:%M UTC")
+        return f"A live audio Space on majlis, hosted by {host}: {when}."
+    return f"A live audio Space on majlis, hosted by {host}. The replay is here."
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -294,6 +338,13 @@ async def profile_page(request: Request, handle: str, svc: Svc) -> HTMLResponse:
     return render_page(
         request,
         page="profile",
+        share={
+            "og:type": "profile",
+            "og:title": f"{account.display_name} (@{account.handle})",
+            "og:description": f"Live audio Spaces by {account.display_name} on majlis.",
+            "og:url": _absolute(request, svc.ctx.settings.url(f"/@{account.handle}")),
+            "profile:username": account.handle,
+        },
         title=f"{account.display_name} (@{account.handle})",
         body=fill(
             "profile.html",
