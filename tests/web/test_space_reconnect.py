@@ -98,6 +98,18 @@ def test_a_dropped_speaker_offers_again_by_itself_and_talks_over_a_new_session(
         context.close()
 
 
+def _record_offers(page: Page, space_id: str) -> list[float]:
+    """When each WHIP offer of ``page`` left (each passed on to the server)."""
+    offers: list[float] = []
+
+    def whip(route: Route) -> None:
+        offers.append(time.monotonic())
+        route.continue_()
+
+    page.route(f"**/api/v1/spaces/{space_id}/whip", whip)
+    return offers
+
+
 @pytest.mark.slow
 def test_a_speaker_told_its_room_moved_offers_again_at_once(
     live_space: MakeSpace, server: RunningServer, browser: Browser
@@ -107,16 +119,10 @@ def test_a_speaker_told_its_room_moved_offers_again_at_once(
     at once, not after the seconds of silence that would tell it otherwise."""
     host, space = live_space("Moved")
     context = browser.new_context()
-    offers: list[float] = []
-
-    def whip(route: Route) -> None:
-        offers.append(time.monotonic())
-        route.continue_()
-
     try:
         page = context.new_page()
         sign_in_page(page, host)
-        page.route(f"**/api/v1/spaces/{space['id']}/whip", whip)
+        offers = _record_offers(page, space["id"])
         page.goto(f"{server.base_url}/spaces/{space['id']}")
         wait_js(page, "() => window.majlis.connectionState === 'connected'", 20)
         wait_js(page, "() => window.majlis.events > 0", 20)  # the stream is open (snapshot)
@@ -147,16 +153,10 @@ def test_a_speaker_removed_from_the_stage_stops_offering_and_listens(
     )
     assert invited.is_success, invited.text
     context = browser.new_context()
-    offers: list[float] = []
-
-    def whip(route: Route) -> None:
-        offers.append(time.monotonic())
-        route.continue_()
-
     try:
         page = context.new_page()
         sign_in_page(page, guest)
-        page.route(f"**/api/v1/spaces/{space['id']}/whip", whip)
+        offers = _record_offers(page, space["id"])
         page.goto(f"{server.base_url}/spaces/{space['id']}")
         wait_js(page, "() => window.majlis.connectionState === 'connected'", 20)
         removed = host.delete(f"/api/v1/spaces/{space['id']}/stage/{guest.handle}")

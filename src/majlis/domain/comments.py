@@ -19,9 +19,9 @@ from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
-from majlis.domain.model import Account, Comment, Space
+from majlis.domain.model import Account, Space
 from majlis.domain.policy import STAFF
-from majlis.domain.render import account_brief, etag, iso
+from majlis.domain.render import comment_json, etag
 from majlis.domain.shapes import CommentOut, CommentPage
 from majlis.domain.spaces import Spaces, store_conflict
 from majlis.domain.stage import role_of
@@ -39,16 +39,6 @@ NEWEST_TTL_S = 1.0
 class RenderedPage:
     body: bytes
     etag: str
-
-
-def comment_json(comment: Comment, pinned_id: str | None) -> CommentOut:
-    return {
-        "id": comment.id,
-        "account": account_brief(comment.account),
-        "text": comment.text,
-        "created_at": iso(comment.created_at),
-        "pinned": comment.id == pinned_id,
-    }
 
 
 class Comments:

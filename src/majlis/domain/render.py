@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import cast, overload
 
 from majlis.config import Settings
-from majlis.domain.model import Account, Notification, Space, SpeakRequest, StageMember
+from majlis.domain.model import Account, Comment, Notification, Space, SpeakRequest, StageMember
 from majlis.domain.shapes import (
     AccountBrief,
     AccountOut,
+    CommentOut,
     LinkOut,
     NoticeKind,
     NotificationOut,
@@ -93,6 +94,16 @@ def etag(body: bytes) -> str:
     """A strong ETag for a rendered body that everyone is served alike (the snapshot, the
     newest comments): a conditional poll is then a 304 of no bytes."""
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def comment_json(comment: Comment, pinned_id: str | None) -> CommentOut:
+    return {
+        "id": comment.id,
+        "account": account_brief(comment.account),
+        "text": comment.text,
+        "created_at": iso(comment.created_at),
+        "pinned": comment.id == pinned_id,
+    }
 
 
 def link_json(space: Space) -> LinkOut | None:
