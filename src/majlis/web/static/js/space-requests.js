@@ -50,21 +50,32 @@ export function renderRequests() {
   els.requests.replaceChildren.apply(els.requests, items);
 }
 
+/* Request events heard so far: a queue fetched while one arrives may predate it. */
+var requestEvents = 0;
+
 export function onRequestEvent(ev) {
+  requestEvents += 1;
   model.requests = model.requests.filter(function (r) { return !sameHandle(r.handle, ev.handle); });
   if (ev.action === "added") { model.requests.push({ handle: ev.handle, display_name: ev.display_name }); }
   if (sameHandle(ev.handle, me())) { debug.requestPending = ev.action === "added"; }
   render();
 }
 
+/* The whole queue, when the stream (re)connects. An answer that crossed a request event on
+   the way (asked before the event, answered after) would undo it: ask again instead. */
 export async function loadRequests() {
-  try {
-    var resp = await api("GET", base + "/requests");
-    if (!resp.ok) { return; }
-    var body = await resp.json();
-    model.requests = body.items || body.requests || [];
-    render();
-  } catch (e) { /* the events keep the queue current anyway */ }
+  for (var attempt = 0; attempt < 3; attempt++) {
+    var heard = requestEvents;
+    try {
+      var resp = await api("GET", base + "/requests");
+      if (!resp.ok) { return; }
+      var body = await resp.json();
+      if (heard !== requestEvents) { continue; }
+      model.requests = body.items || body.requests || [];
+      render();
+      return;
+    } catch (e) { return; /* the events keep the queue current anyway */ }
+  }
 }
 
 els.request.addEventListener("click", async function () {
