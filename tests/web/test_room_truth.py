@@ -74,6 +74,15 @@ def test_every_reaction_emoji_is_drawn_in_colour(
     buttons = page.locator("#emoji button:enabled")
     buttons.first.wait_for()
     assert buttons.count() == len(EMOJI)
+    # An element screenshot measures the element's box, then captures that box of the page: a
+    # live page still growing (comments, requests, the status line) can move the row between the
+    # two, and the capture shows plain background (seen in CI: one emoji with 0 coloured pixels).
+    # Pinned where nothing moves it, the row is drawn by the same CSS, fonts and buttons.
+    page.evaluate(
+        """() => Object.assign(document.getElementById("emoji").style, {
+             position: "fixed", insetBlockStart: "0", insetInlineStart: "0", zIndex: "1000",
+             background: "#fff" })"""
+    )
     counts = {
         emoji: _colourful_pixels(buttons.nth(i).screenshot()) for i, emoji in enumerate(EMOJI)
     }
