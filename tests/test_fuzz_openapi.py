@@ -87,9 +87,10 @@ def test_the_served_document_lists_them_all(schema: schemathesis.BaseSchema) -> 
 #: Operations whose schema-valid input may still be refused, as no schema can say which values
 #: are valid: an opaque page cursor (only a previous page's ``next_cursor`` is), an SDP offer
 #: (only a real one is), a start time (only one within the next 14 days, which moves with the
-#: clock). Their refusal is still checked to be a problem below; the rules themselves have
-#: their own tests (test_spaces.py, tests/media/).
-OPAQUE_INPUT = {"POST /api/v1/spaces/{space_id}/whip"}
+#: clock), a clip range (end after start, at most 60 s apart: relations between two fields).
+#: Their refusal is still checked to be a problem below; the rules themselves have their own
+#: tests (test_spaces.py, test_clips.py, tests/media/).
+OPAQUE_INPUT = {"POST /api/v1/spaces/{space_id}/whip", "POST /api/v1/spaces/{space_id}/clips"}
 
 
 def _opaque(case: Case) -> bool:

@@ -21,12 +21,22 @@ from majlis.api.openapi_doc import corrected
 from majlis.api.problems import install_problem_handlers
 from majlis.api.responses import JSON
 from majlis.api.route_table import TABLE
-from majlis.api.routes import accounts, audience, comments, dash, media, reach, spaces, stage
+from majlis.api.routes import (
+    accounts,
+    audience,
+    clips,
+    comments,
+    dash,
+    media,
+    reach,
+    spaces,
+    stage,
+)
 from majlis.api.schemas import Problem
 from majlis.config import Settings
 from majlis.security.shared_secret import SecretMismatch
 from majlis.services import Services
-from majlis.web.pages import install_web
+from majlis.web.install import install_web
 
 _ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 415, 422, 429, 503)
 _ERRORS = {status: {"model": Problem} for status in _ERROR_STATUSES}
@@ -79,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Starlette tries routes in order, each a regex: the audience's join and heartbeat (once
     # per listener) and the HLS routes (once per part per edge) come first. Measured with
     # bench/join_throughput.py: routing was ~20 % of a /livez request's CPU behind 6 routers.
-    for module in (audience, media, dash, accounts, spaces, stage, comments, reach):
+    for module in (audience, media, dash, accounts, spaces, stage, comments, clips, reach):
         app.include_router(module.router)
 
     @app.get("/livez", tags=["ops"], response_model=None)

@@ -14,6 +14,7 @@ from majlis.cluster.ownership import Ownership
 from majlis.config import Settings
 from majlis.domain.accounts import Accounts
 from majlis.domain.audience import Audience
+from majlis.domain.clips import Clips
 from majlis.domain.comments import Comments
 from majlis.domain.context import Context
 from majlis.domain.links import Links
@@ -21,6 +22,7 @@ from majlis.domain.notices import Notices
 from majlis.domain.space_cache import SpaceCache
 from majlis.domain.spaces import Spaces
 from majlis.domain.stage import Stage
+from majlis.media.clip_files import ClipFiles
 from majlis.media.hls.parts.build import build_part_store
 from majlis.media.plane import MediaPlane
 from majlis.media.teaser import TeaserDecoder
@@ -41,6 +43,8 @@ class Services:
     stage: Stage
     links: Links
     comments: Comments
+    clips: Clips
+    clip_files: ClipFiles
     audience: Audience
     notices: Notices
     media: MediaPlane
@@ -74,6 +78,7 @@ class Services:
         notices = Notices(ctx)
         accounts = Accounts(ctx, notices)
         spaces = Spaces(ctx, TeaserDecoder())
+        clip_files = ClipFiles(settings.data_dir)
         services = cls(
             ctx=ctx,
             accounts=accounts,
@@ -81,6 +86,8 @@ class Services:
             stage=Stage(ctx, spaces, accounts, notices),
             links=Links(ctx, spaces),
             comments=Comments(ctx, spaces),
+            clips=Clips(ctx, spaces, clip_files),
+            clip_files=clip_files,
             audience=Audience(ctx),
             notices=notices,
             media=MediaPlane(

@@ -274,3 +274,77 @@ def test_derived_notices_follow_follows_and_reminders(
         assert (await store.notifications(late_fan, None, 10)).items == []
 
     make_store(scenario)
+
+
+def test_comments_page_newest_first_and_one_is_pinned(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        host, fan = await _accounts(store, "host", "fan")
+        await store.create_space("s1", host, "t", "live", None, True, NOW)
+        for i in range(5):  # equal times on purpose: the id breaks ties
+            await store.add_comment(f"c{i}", "s1", fan if i % 2 else host, f"say {i}", NOW)
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await store.comments("s1", cursor, 2)
+            seen += [c.id for c in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert seen == ["c4", "c3", "c2", "c1", "c0"]
+        with pytest.raises(StoreConflict):
+            await store.pin_comment("s1", "missing")
+        await store.pin_comment("s1", "c1")
+        pinned = await store.pinned_comment("s1")
+        assert pinned is not None and pinned.id == "c1" and pinned.account.handle == "fan"
+        assert await store.delete_comment("s1", "c1")  # deleting the pinned one unpins it
+        assert await store.pinned_comment("s1") is None
+        assert not await store.delete_comment("s1", "c1")
+        assert await store.comment("s1", "c1") is None
+
+    make_store(scenario)
+
+
+def test_a_link_is_pinned_until_the_end_and_requests_are_known(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    from majlis.domain.model import PinnedLink
+
+    async def scenario(store: Store) -> None:
+        host, fan = await _accounts(store, "host", "fan")
+        await store.create_space("s1", host, "t", "live", None, True, NOW)
+        space = await store.set_link("s1", PinnedLink("https://example.org/a", "A"))
+        assert space.link == PinnedLink("https://example.org/a", "A")
+        assert (await store.set_link("s1", None)).link is None
+        assert not await store.has_request("s1", fan)
+        await store.add_request("s1", fan, NOW)
+        assert await store.has_request("s1", fan)
+        await store.transition("s1", ("live",), "ended", NOW)
+        with pytest.raises(StoreConflict):
+            await store.set_link("s1", PinnedLink("https://example.org/b", "B"))
+
+    make_store(scenario)
+
+
+def test_clips_are_listed_newest_first_and_deleted(make_store: Callable[[Scenario], None]) -> None:
+    async def scenario(store: Store) -> None:
+        host, fan = await _accounts(store, "host", "fan")
+        await store.create_space("s1", host, "t", "live", None, True, NOW)
+        assert (await store.space("s1")).clips_allowed is True  # type: ignore[union-attr]
+        assert (await store.set_clips_allowed("s1", False)).clips_allowed is False
+        for i in range(3):
+            await store.add_clip(f"k{i}", "s1", fan, 10.0 * i, 30.0, NOW + timedelta(seconds=i))
+        page = await store.clips("s1", None, 2)
+        assert [c.id for c in page.items] == ["k2", "k1"] and page.next_cursor is not None
+        rest = await store.clips("s1", page.next_cursor, 2)
+        assert [c.id for c in rest.items] == ["k0"] and rest.next_cursor is None
+        clip = await store.clip("k1")
+        assert clip is not None and (clip.start, clip.duration) == (10.0, 30.0)
+        assert clip.account.handle == "fan" and clip.space_id == "s1"
+        assert await store.delete_clip("k1") and not await store.delete_clip("k1")
+        assert await store.clip("k1") is None
+        with pytest.raises(BadCursor):
+            await store.clips("s1", "not-a-cursor", 2)
+
+    make_store(scenario)

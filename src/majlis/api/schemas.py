@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
 from majlis.domain.audience import EMOJI
@@ -192,7 +193,51 @@ class LinkPin(Body):
 
 
 class SpaceChange(Body):
-    doors_open_minutes: DoorsOpenMinutes
+    """What the host changes; a field left out stays as it is."""
+
+    doors_open_minutes: DoorsOpenMinutes | None = Field(
+        default=None, description="while scheduled and the doors are still closed"
+    )
+    clips_allowed: StrictBool | None = Field(
+        default=None, description="whether listeners may clip the Space (existing clips stay)"
+    )
+
+
+#: Clip lengths: the last seconds of a live Space, or a range of its replay (domain/clips.py).
+ClipSeconds = Annotated[float, Field(strict=True, ge=1, le=60, allow_inf_nan=False)]
+ReplaySecond = Annotated[float, Field(strict=True, ge=0, le=86_400, allow_inf_nan=False)]
+
+
+class NewClip(Body):
+    """``{seconds}`` (default 30) while live, or ``{start, end}`` of the replay (at most 60 s
+    apart) once ended."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "not": {
+                "anyOf": [{"required": ["seconds", "start"]}, {"required": ["seconds", "end"]}]
+            },
+            "dependentRequired": {"start": ["end"], "end": ["start"]},
+        },
+    )
+
+    seconds: ClipSeconds | None = Field(default=None, description="live: the last 1-60 seconds")
+    start: ReplaySecond | None = Field(default=None, description="replay: seconds into it")
+    end: ReplaySecond | None = Field(default=None, description="replay: after start, <= start + 60")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> NewClip:
+        if self.seconds is not None and (self.start is not None or self.end is not None):
+            raise ValueError("send seconds (live) or start and end (replay), not both")
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a range needs both start and end")
+        if self.start is not None and self.end is not None:
+            if self.end <= self.start:
+                raise ValueError("end must be after start")
+            if self.end - self.start > 60:
+                raise ValueError("a clip is at most 60 seconds")
+        return self
 
 
 class StageRole(Body):

@@ -64,6 +64,18 @@ class Comment:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """A moment cut from a Space's recording: ``start`` and ``duration`` in program seconds."""
+
+    id: str
+    space_id: str
+    account: Account
+    start: float
+    duration: float
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class Space:
     id: str
@@ -81,6 +93,8 @@ class Space:
     #: Whether the host uploaded a teaser (else the pre-show plays the default hold audio).
     has_teaser: bool = False
     link: PinnedLink | None = None
+    #: Whether listeners may clip it (the host's switch; on by default).
+    clips_allowed: bool = True
 
     @property
     def doors_open_at(self) -> datetime | None:

@@ -9,10 +9,19 @@ from datetime import UTC, datetime
 from typing import cast, overload
 
 from majlis.config import Settings
-from majlis.domain.model import Account, Comment, Notification, Space, SpeakRequest, StageMember
+from majlis.domain.model import (
+    Account,
+    Clip,
+    Comment,
+    Notification,
+    Space,
+    SpeakRequest,
+    StageMember,
+)
 from majlis.domain.shapes import (
     AccountBrief,
     AccountOut,
+    ClipOut,
     CommentOut,
     LinkOut,
     NoticeKind,
@@ -85,6 +94,7 @@ def space_json(
         "doors_open_minutes": space.doors_open_minutes,
         "doors_open_at": iso(doors),
         "link": link_json(space),
+        "clips_allowed": space.clips_allowed,
         "teaser": "custom" if space.has_teaser else ("default" if doors else None),
         **space_urls(settings, space, now),
     }
@@ -103,6 +113,22 @@ def comment_json(comment: Comment, pinned_id: str | None) -> CommentOut:
         "text": comment.text,
         "created_at": iso(comment.created_at),
         "pinned": comment.id == pinned_id,
+    }
+
+
+def clip_json(settings: Settings, clip: Clip, space: Space) -> ClipOut:
+    return {
+        "id": clip.id,
+        "space_id": clip.space_id,
+        "space": {"id": space.id, "title": space.title, "state": space.state},
+        "account": account_brief(clip.account),
+        "start": round(clip.start, 3),
+        "duration": round(clip.duration, 3),
+        "created_at": iso(clip.created_at),
+        "page_url": settings.url(f"/clips/{clip.id}"),
+        "audio_url": settings.url(f"/api/v1/clips/{clip.id}/audio.m4a"),
+        "card_url": settings.url(f"/clips/{clip.id}/card.png"),
+        "embed_url": settings.url(f"/embed/clips/{clip.id}"),
     }
 
 

@@ -127,6 +127,9 @@ class SpaceOut(SpaceUrls):
         LinkOut | None,
         Field(description="the link a host or cohost pinned (never fetched by the server)"),
     ]
+    clips_allowed: Annotated[
+        bool, Field(description="whether listeners may clip it (the host's switch)")
+    ]
     teaser: Annotated[
         Literal["custom", "default"] | None,
         Field(
@@ -222,15 +225,36 @@ class CommentPage(TypedDict):
 
 
 @with_config(_EXACT)
-class RequestList(TypedDict):
-    items: list[RequestOut]
-
-
-@with_config(_EXACT)
 class SpaceRefOut(TypedDict):
     id: str
     title: str
     state: SpaceStateName
+
+
+@with_config(_EXACT)
+class ClipOut(TypedDict):
+    id: str
+    space_id: str
+    space: SpaceRefOut
+    account: AccountBrief
+    start: Annotated[float, Field(description="seconds into the Space's program")]
+    duration: Annotated[float, Field(description="seconds")]
+    created_at: IsoTime
+    page_url: Annotated[str, Field(description="the clip's page: a player and a share card")]
+    audio_url: Annotated[str, Field(description="the clip as one .m4a (AAC), for download")]
+    card_url: Annotated[str, Field(description="the share card image (PNG, 1200x630)")]
+    embed_url: Annotated[str, Field(description="a player for an iframe on another site")]
+
+
+@with_config(_EXACT)
+class ClipPage(TypedDict):
+    items: list[ClipOut]
+    next_cursor: str | None
+
+
+@with_config(_EXACT)
+class RequestList(TypedDict):
+    items: list[RequestOut]
 
 
 @with_config(_EXACT)

@@ -118,7 +118,7 @@ class Spaces:
 
     async def set_doors_open(self, me: Account, space_id: str, minutes: int) -> Space:
         """Host only, while scheduled; doors already open stay open until the start or end."""
-        space = await self._hosted(me, space_id, "change")
+        space = await self.hosted(me, space_id, "change")
         if space.state != "scheduled":
             raise Conflict(f"the Space is {space.state}; doors open only before the start")
         if space.doors_open(self._ctx.now()):
@@ -189,7 +189,7 @@ class Spaces:
         await self._ctx.live.bus.publish(SPACES_TOPIC, payload)
 
     async def start(self, me: Account, space_id: str) -> Space:
-        space = await self._hosted(me, space_id, "start")
+        space = await self.hosted(me, space_id, "start")
         if space.state != "scheduled":
             raise Conflict(f"the Space is {space.state}; only a scheduled Space can start")
         await self._ensure_not_hosting(me)
@@ -198,7 +198,7 @@ class Spaces:
         return space
 
     async def end(self, me: Account, space_id: str) -> Space:
-        space = await self._hosted(me, space_id, "end")
+        space = await self.hosted(me, space_id, "end")
         if space.state == "ended":
             raise Conflict("the Space has already ended")
         return await self._end(space_id, ("scheduled", "live"))
@@ -261,7 +261,7 @@ class Spaces:
         finally:
             self._ctx.space_cache.invalidate(space_id)
 
-    async def _hosted(self, me: Account, space_id: str, verb: str) -> Space:
+    async def hosted(self, me: Account, space_id: str, verb: str) -> Space:
         space = await self.get(space_id)
         if space.host.id != me.id:
             raise Forbidden(f"only the host can {verb} this Space")

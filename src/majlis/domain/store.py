@@ -10,6 +10,7 @@ from typing import Protocol
 
 from majlis.domain.model import (
     Account,
+    Clip,
     Comment,
     Credentials,
     Notification,
@@ -108,6 +109,7 @@ class Store(Protocol):
         ...
 
     async def delete_teaser(self, space_id: str) -> bool: ...
+    async def set_clips_allowed(self, space_id: str, allowed: bool) -> Space: ...
     async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]: ...
 
     # the stage
@@ -149,6 +151,23 @@ class Store(Protocol):
         """Pin it (one per Space) or, with None, unpin; ``StoreConflict("not_found")`` if the
         comment is not in this Space."""
         ...
+
+    # clips
+    async def add_clip(
+        self,
+        clip_id: str,
+        space_id: str,
+        account_id: int,
+        start: float,
+        duration: float,
+        now: datetime,
+    ) -> Clip: ...
+    async def clip(self, clip_id: str) -> Clip | None: ...
+    async def clips(self, space_id: str, cursor: str | None, limit: int) -> Page[Clip]:
+        """Newest first; a forged cursor raises ``BadCursor``."""
+        ...
+
+    async def delete_clip(self, clip_id: str) -> bool: ...
 
     # reminders and notifications
     async def add_reminder(self, space_id: str, account_id: int, now: datetime) -> None: ...

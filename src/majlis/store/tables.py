@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 
@@ -121,6 +123,8 @@ spaces = Table(
     Column("link_title", String(100), nullable=True),
     #: The comment a host or cohost pinned (one at a time), or null.
     Column("pinned_comment_id", String(16), nullable=True),
+    #: Whether listeners may clip it (the host turns clips off).
+    Column("clips_allowed", Boolean, nullable=False, server_default=true()),
     Index("ix_spaces_state_started", "state", "started_at"),
     Index("ix_spaces_host_state", "host_id", "state"),
 )
@@ -153,6 +157,20 @@ comments = Table(
     Column("text", Text, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_comments_space_created", "space_id", "created_at", "id"),
+)
+
+#: Moments cut from a Space's recording (the audio file lies beside the recordings).
+clips = Table(
+    "clips",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("space_id", String(16), _space_fk(), nullable=False),
+    Column("account_id", Integer, _account_fk(), nullable=False),
+    #: Where the clip starts in the Space's program, and how long it is, in seconds.
+    Column("start_s", Float, nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_clips_space_created", "space_id", "created_at", "id"),
 )
 
 removals = Table(

@@ -49,9 +49,14 @@ async def get_space(space_id: str, svc: Svc) -> JSON:
 
 @router.patch("/spaces/{space_id}", response_model=None, responses={200: {"model": SpaceOut}})
 async def change_space(space_id: str, body: SpaceChange, me: Me, svc: Svc) -> JSON:
-    """The host changes ``doors_open_minutes`` while the Space is scheduled and its doors are
-    still closed (409 once they are open: they stay open until the start)."""
-    space = await svc.spaces.set_doors_open(me, space_id, body.doors_open_minutes)
+    """The host changes what it sends: ``doors_open_minutes`` while the Space is scheduled and
+    its doors are still closed (409 once they are open: they stay open until the start);
+    ``clips_allowed`` at any time (clips already made stay)."""
+    space = await svc.spaces.hosted(me, space_id, "change")
+    if body.doors_open_minutes is not None:
+        space = await svc.spaces.set_doors_open(me, space_id, body.doors_open_minutes)
+    if body.clips_allowed is not None:
+        space = await svc.clips.allow(me, space_id, body.clips_allowed)
     return JSON(await svc.spaces.to_json(space))
 
 

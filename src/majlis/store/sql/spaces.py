@@ -116,6 +116,7 @@ class SpaceQueries(SqlEngine):
                 doors_open_minutes=row.doors_open_minutes,
                 has_teaser=bool(row.has_teaser),
                 link=PinnedLink(row.link_url, row.link_title or "") if row.link_url else None,
+                clips_allowed=row.clips_allowed,
             )
             for row in rows
         ]
@@ -242,6 +243,14 @@ class SpaceQueries(SqlEngine):
                     link_url=None if link is None else link.url,
                     link_title=None if link is None else link.title,
                 )
+            )
+            return await self._space(conn, space_id)
+
+    async def set_clips_allowed(self, space_id: str, allowed: bool) -> Space:
+        async with self._write() as conn:
+            await self._lock_space(conn, space_id)
+            await conn.execute(
+                update(t.spaces).where(t.spaces.c.id == space_id).values(clips_allowed=allowed)
             )
             return await self._space(conn, space_id)
 
