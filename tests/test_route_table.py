@@ -140,6 +140,18 @@ ROWS = (
     Row("GET", "/@{handle}", "/@h4ndle", W),
     Row("GET", "/accounts/{handle}", "/accounts/h4ndle", W),
     Row("GET", "/metrics", "/metrics", W),
+    Row("GET", f"{SP}/clips", "/api/v1/spaces/sp4ce/clips", W),
+    Row("POST", f"{SP}/clips", "/api/v1/spaces/sp4ce/clips", W, "json"),
+    Row("GET", "/api/v1/clips/{clip_id}", "/api/v1/clips/cl1p", W),
+    Row("DELETE", "/api/v1/clips/{clip_id}", "/api/v1/clips/cl1p", W),
+    Row("GET", "/api/v1/clips/{clip_id}/audio.m4a", "/api/v1/clips/cl1p/audio.m4a", W),
+    Row("GET", "/oembed", "/oembed", W),
+    Row("GET", "/clips/{clip_id}", "/clips/cl1p", W),
+    Row("GET", "/clips/{clip_id}/card.png", "/clips/cl1p/card.png", W),
+    Row("GET", "/spaces/{space_id}/card.png", "/spaces/sp4ce/card.png", W),
+    Row("GET", "/@{handle}/card.png", "/@h4ndle/card.png", W),
+    Row("GET", "/embed/spaces/{space_id}", "/embed/spaces/sp4ce", W),
+    Row("GET", "/embed/clips/{clip_id}", "/embed/clips/cl1p", W),
 )
 
 

@@ -1,5 +1,5 @@
 """Browser pages for listeners and speakers; ``install_web(app)`` adds them to the ASGI app."""
 
-from majlis.web.pages import install_web
+from majlis.web.install import install_web
 
 __all__ = ["install_web"]

@@ -29,7 +29,7 @@ from importlib import resources
 from string import Template
 from typing import Final
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import MutableHeaders
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -40,8 +40,8 @@ from majlis.domain.audience import EMOJI
 from majlis.domain.errors import NotFound
 from majlis.domain.model import Space
 from majlis.domain.space_cache import SPACE_ID
-from majlis.web.api_docs import router as api_docs_router
 from majlis.web.security_headers import SECURITY_HEADERS
+from majlis.web.sharing import absolute, image_tags, oembed_link
 
 STATIC_PATH: Final = "/static"
 STATIC_NAME: Final = "majlis-static"
@@ -127,6 +127,8 @@ def render_page(
     cache_control: str = _PAGE_CACHE,
     status_code: int = 200,
     share: Mapping[str, str] | None = None,
+    links: str = "",
+    security_headers: Mapping[str, str] = SECURITY_HEADERS,
 ) -> HTMLResponse:
     """A whole page: the layout around ``body`` (already filled, see ``fill``).
 
@@ -160,17 +162,17 @@ def render_page(
         scripts=tags,
         page=html.escape(page, quote=True),
         body_attrs=attrs,
-        meta=_share_tags(share),
+        meta=_share_tags(share) + links,
         main_class=html.escape(main_class, quote=True),
         body=body,
     )
-    headers = {**SECURITY_HEADERS, "Cache-Control": cache_control, "Vary": _PAGE_VARY}
+    headers = {**security_headers, "Cache-Control": cache_control, "Vary": _PAGE_VARY}
     return HTMLResponse(document, status_code=status_code, headers=headers)
 
 
 def _share_tags(share: Mapping[str, str] | None) -> str:
     """What a chat app or a social site shows when the page's link is pasted: OpenGraph, and
-    Twitter's card (``summary``: title and description; a card image is for later)."""
+    Twitter's card (``summary``, or ``summary_large_image`` where the page has a card image)."""
     if not share:
         return ""
     tags = {"og:site_name": "majlis", "twitter:card": "summary", **share}
@@ -184,7 +186,7 @@ def _share_tags(share: Mapping[str, str] | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-class _Static(StaticFiles):
+class Static(StaticFiles):
     """StaticFiles that always revalidates (ETag) and labels scripts as UTF-8 JavaScript."""
 
     def file_response(
@@ -252,15 +254,11 @@ async def space_page(request: Request, space_id: str, svc: Svc) -> HTMLResponse:
             "og:type": "website",
             "og:title": space.title,
             "og:description": _space_description(space),
-            "og:url": _absolute(request, svc.ctx.settings.url(f"/spaces/{space.id}")),
+            "og:url": absolute(request, svc.ctx.settings.url(f"/spaces/{space.id}")),
+            **image_tags(request, svc, f"/spaces/{space.id}/card.png", space.title),
         },
+        links=oembed_link(request, svc, f"/spaces/{space.id}", space.title),
     )
-
-
-def _absolute(request: Request, url: str) -> str:
-    """``url`` as a preview needs it: absolute. Without ``public_url`` the settings give a path,
-    completed from the address the request came to."""
-    return url if "://" in url else str(request.base_url).rstrip("/") + url
 
 
 def _space_description(space: Space) -> str:
@@ -342,8 +340,9 @@ async def profile_page(request: Request, handle: str, svc: Svc) -> HTMLResponse:
             "og:type": "profile",
             "og:title": f"{account.display_name} (@{account.handle})",
             "og:description": f"Live audio Spaces by {account.display_name} on majlis.",
-            "og:url": _absolute(request, svc.ctx.settings.url(f"/@{account.handle}")),
+            "og:url": absolute(request, svc.ctx.settings.url(f"/@{account.handle}")),
             "profile:username": account.handle,
+            **image_tags(request, svc, f"/@{account.handle}/card.png", account.display_name),
         },
         title=f"{account.display_name} (@{account.handle})",
         body=fill(
@@ -362,20 +361,3 @@ async def profile_alias(handle: str) -> Response:
     if not _HANDLE.fullmatch(handle):
         raise NotFound("there is no account at this address")
     return RedirectResponse(f"/@{handle}", status_code=308)
-
-
-def web_installed(app: FastAPI) -> bool:
-    return any(getattr(route, "name", None) == STATIC_NAME for route in app.router.routes)
-
-
-def install_web(app: FastAPI) -> None:
-    """Serve the pages and ``/static`` from ``app``. Idempotent: a second call does nothing."""
-    if web_installed(app):
-        return
-    app.mount(
-        STATIC_PATH,
-        _Static(packages=[("majlis.web", "static")], follow_symlink=False),
-        name=STATIC_NAME,
-    )
-    app.include_router(router)
-    app.include_router(api_docs_router)

@@ -1,6 +1,7 @@
 /* majlis Space page, the whole page drawn again from the model: after anything that may change
    several parts at once (the Space loaded, a snapshot, my role, the language). Each part is
    drawn by the module that owns it. */
+import { renderClip } from "./space-clip.js";
 import { renderComments } from "./space-comments.js";
 import { renderHead, renderScheduled } from "./space-head.js";
 import { renderLink } from "./space-link.js";
@@ -12,6 +13,7 @@ import { renderStatus } from "./space-state.js";
 export function render() {
   renderHead();
   renderLink();
+  renderClip();
   renderScheduled();
   renderStage();
   renderMe();

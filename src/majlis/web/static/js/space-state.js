@@ -18,6 +18,7 @@ function $(id) { return document.getElementById(id); }
 export var els = {
   state: $("state"), listeners: $("listeners"), title: $("title"), hostLine: $("host-line"),
   when: $("when"), shareUrl: $("share-url"), share: $("share"), shareStatus: $("share-status"),
+  clip: $("clip"), clipsAllowed: $("clips-allowed"), clipsAllowedRow: $("clips-allowed-row"),
   scheduled: $("scheduled"), startsAt: $("starts-at"), reminder: $("reminder"), start: $("start"),
   play: $("play"), status: $("status"), error: $("error"), player: $("player"), remote: $("remote"),
   downloadLine: $("download-line"), download: $("download"),
