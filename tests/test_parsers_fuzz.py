@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from majlis.api.schemas import NewSpace
-from majlis.security.listener_ids import ListenerIds
+from majlis.security.listener_ids import MAX_LENGTH, ListenerIds
 from majlis.security.stream_tickets import TTL_S as TICKET_TTL_S
 from majlis.security.stream_tickets import StreamTickets
 from majlis.store.cursors import BadCursor, decode_cursor, encode_cursor
@@ -98,7 +98,9 @@ def test_cursors_round_trip(at: datetime, tie: str) -> None:
 
 IDS = ListenerIds("a secret for the tests")
 SPACE = "AbCdEfGhIjKl"
-ISSUED = [IDS.issue(SPACE) for _ in range(3)]
+ANONYMOUS = [IDS.issue(SPACE) for _ in range(3)]
+SIGNED_IN = {IDS.issue(SPACE, account): account for account in (1, 7, 7, 2**63 - 1)}
+ISSUED = ANONYMOUS + list(SIGNED_IN)
 
 
 @PURE
@@ -109,6 +111,9 @@ ISSUED = [IDS.issue(SPACE) for _ in range(3)]
 @example(ISSUED[0] + "x")
 @example(ISSUED[0].upper())
 @example(ISSUED[0].split(".")[0] + ".")
+@example(ISSUED[-1].replace(".", "..", 1))
+@example(".".join(ISSUED[-1].split(".")[::2]))  # a signed-in id without its account
+@example(ISSUED[0].replace(".", "." + ISSUED[-1].split(".")[1] + "."))  # an account grafted on
 def test_listener_id_verify_refuses_ascii_it_did_not_issue(candidate: str) -> None:
     assert IDS.verify(SPACE, candidate) is (candidate in ISSUED)
 
@@ -118,6 +123,24 @@ def test_listener_ids_verify_only_for_their_space() -> None:
         assert IDS.verify(SPACE, issued) is True
         assert IDS.verify("OtherSpace01", issued) is False
         assert ListenerIds("another secret").verify(SPACE, issued) is False
+
+
+def test_a_signed_in_listener_id_carries_its_account_sealed() -> None:
+    """Heartbeats carry only the id: it says who is listening, without showing the account id
+    (two ids of one account share nothing), and anonymous ids stay anonymous."""
+    for issued in ANONYMOUS:
+        found = IDS.identify(SPACE, issued)
+        assert found is not None and found.account_id is None
+    for issued, account in SIGNED_IN.items():
+        found = IDS.identify(SPACE, issued)
+        assert found is not None and found.account_id == account
+        assert len(issued) <= MAX_LENGTH
+        assert IDS.identify("OtherSpace01", issued) is None
+    sevens = [issued.split(".")[1] for issued, account in SIGNED_IN.items() if account == 7]
+    assert len(sevens) == 2 and sevens[0] != sevens[1]
+    nonce, sealed, mac = ISSUED[-1].split(".")
+    flipped = sealed[:-2] + ("A" if sealed[-2] != "A" else "B") + sealed[-1]
+    assert IDS.identify(SPACE, f"{nonce}.{flipped}.{mac}") is None
 
 
 @PURE

@@ -61,6 +61,7 @@ ROWS = (
     Row("POST", f"{SP}/heartbeat", "/api/v1/spaces/sp4ce/heartbeat", W, "json"),
     Row("GET", f"{SP}/snapshot", "/api/v1/spaces/sp4ce/snapshot", W),
     Row("GET", f"{SP}/events", "/api/v1/spaces/sp4ce/events", S),
+    Row("GET", f"{SP}/audience", "/api/v1/spaces/sp4ce/audience", W),
     Row("POST", f"{SP}/reactions", "/api/v1/spaces/sp4ce/reactions", W, "json"),
     Row("POST", f"{SP}/whip", "/api/v1/spaces/sp4ce/whip", W, "json", any_body=True, cors=True),
     Row("DELETE", f"{SP}/whip/{{session_id}}", "/api/v1/spaces/sp4ce/whip/s3ss", W, cors=True),

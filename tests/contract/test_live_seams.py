@@ -103,6 +103,69 @@ def test_presence_forget(run: Run) -> None:
     run(scenario)
 
 
+def test_presence_knows_signed_in_listeners_by_account(run: Run) -> None:
+    async def scenario(kit: Kit) -> None:
+        presence = kit.presence()
+        assert await presence.accounts("s", [1, 2]) == set()
+        await presence.touch("s", "a", 1)
+        await presence.touch("s", "b")  # anonymous: counted, but as no account
+        await presence.touch("s", "c", 3)
+        await presence.touch("other", "d", 2)
+        assert await presence.count("s") == 3
+        assert await presence.accounts("s", [1, 2, 3, 4]) == {1, 3}
+        assert await presence.accounts("s", iter([3, 3, 5])) == {3}
+        assert await presence.accounts("s", []) == set()
+        assert await presence.accounts("other", {1, 2}) == {2}
+        assert await presence.accounts("unknown", [1]) == set()
+
+    run(scenario)
+
+
+def test_presence_of_an_account_spans_two_windows_like_its_listener(run: Run) -> None:
+    """An account is present exactly while its listener is counted: touched in the current or
+    the previous window; heartbeats keep it so."""
+
+    async def scenario(kit: Kit) -> None:
+        presence = kit.presence(window_s=10.0)
+        kit.clock.now = START + 9.9
+        await presence.touch("s", "a", 1)
+        await presence.touch("s", "b", 2)
+        kit.clock.now = START + 10.0  # next window: both still present via the previous one
+        await presence.touch("s", "b", 2)  # b's heartbeat
+        assert await presence.accounts("s", [1, 2]) == {1, 2}
+        kit.clock.now = START + 20.0  # a was last seen two windows ago; b one window ago
+        assert await presence.count("s") == 1
+        assert await presence.accounts("s", [1, 2]) == {2}
+        await presence.touch("s", "b", 2)
+        kit.clock.now = START + 39.9
+        assert await presence.accounts("s", [1, 2]) == {2}
+        kit.clock.now = START + 40.0
+        assert await presence.count("s") == 0
+        assert await presence.accounts("s", [1, 2]) == set()
+        await presence.touch("s", "a2", 1)  # a joins again
+        assert await presence.accounts("s", [1, 2]) == {1}
+
+    run(scenario)
+
+
+def test_presence_forget_drops_the_accounts_too(run: Run) -> None:
+    async def scenario(kit: Kit) -> None:
+        presence = kit.presence(window_s=10.0)
+        await presence.touch("s", "a", 1)
+        kit.clock.now += 10
+        await presence.touch("s", "b", 2)
+        await presence.touch("other", "c", 1)
+        await presence.forget("s")
+        assert await presence.accounts("s", [1, 2]) == set()
+        assert await presence.accounts("other", [1, 2]) == {1}
+        kit.clock.now += 1
+        await presence.touch("s", "d", 2)  # a Space's presence starts afresh after forget
+        assert await presence.accounts("s", [1, 2]) == {2}
+        assert await presence.count("s") == 1
+
+    run(scenario)
+
+
 # --- recent counters --------------------------------------------------------------------------
 
 
@@ -336,6 +399,29 @@ def test_redis_keys_carry_a_ttl(redis_unreachable: str | None) -> None:
         await kit.limiter().hit("k", 3, 6.0)
         keys = [key async for key in kit.redis.scan_iter(match=kit.prefix + "*")]
         assert len(keys) == 3
+        for key in keys:
+            assert 0 < await kit.redis.pttl(key) <= 30_000
+
+    asyncio.run(in_backend("redis", scenario))
+
+
+@pytest.mark.redis
+def test_redis_presence_of_accounts_costs_a_key_each_with_a_ttl(
+    redis_unreachable: str | None,
+) -> None:
+    """A signed-in touch adds one self-expiring key (its account's); forget adds a marker that
+    expires too, rather than listing the accounts' keys to delete them."""
+    need_redis(redis_unreachable)
+
+    async def scenario(kit: Kit) -> None:
+        assert kit.redis is not None
+        presence = kit.presence(window_s=10.0)
+        await presence.touch("s", "a", 1)
+        await presence.touch("s", "b", 2)
+        await presence.touch("s", "b", 2)
+        await presence.forget("s")
+        keys = [key async for key in kit.redis.scan_iter(match=kit.prefix + "*")]
+        assert len(keys) == 3  # the two accounts' keys and the marker (the window is gone)
         for key in keys:
             assert 0 < await kit.redis.pttl(key) <= 30_000
 

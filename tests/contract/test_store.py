@@ -123,6 +123,25 @@ def test_sessions_and_follows(make_store: Callable[[Scenario], None]) -> None:
     make_store(scenario)
 
 
+def test_followed_among_ranks_the_most_recently_followed_first(
+    make_store: Callable[[Scenario], None],
+) -> None:
+    async def scenario(store: Store) -> None:
+        me, b, c, d, e, stranger = await _accounts(store, "me", "b", "c", "d", "e", "stranger")
+        for minutes, followee in enumerate((b, c, d, e)):
+            await store.follow(me, followee, NOW + timedelta(minutes=minutes))
+        await store.follow(stranger, me, NOW)  # followed by, not following: not counted
+        found = await store.followed_among(me, [b, d, e, stranger, 999_999], 10)
+        assert [a.handle for a in found] == ["e", "d", "b"]
+        assert found[0].display_name == "E" and found[0].id == e
+        assert [a.id for a in await store.followed_among(me, {b, c, d, e}, 2)] == [e, d]
+        assert await store.followed_among(me, [], 10) == []
+        assert await store.followed_among(me, [b], 0) == []
+        assert await store.followed_among(stranger, [b, c], 10) == []
+
+    make_store(scenario)
+
+
 def test_transitions_are_checked_atomically(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
         (host,) = await _accounts(store, "host")

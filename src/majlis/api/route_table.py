@@ -77,6 +77,9 @@ TEMPLATES: Final[Mapping[str, Mapping[str, RouteClass]]] = {
     f"{_S}/snapshot": {"GET": _C.AUDIENCE},
     f"{_S}/reactions": {"POST": _C.AUDIENCE},
     f"{_S}/events": {"GET": _C.EVENT_STREAM},
+    # One signed-in viewer's own view of the audience (people they follow): not the edge-cached
+    # snapshot, so shed like any read under load; the page keeps the count it had.
+    f"{_S}/audience": {"GET": _C.READ},
     "/api/v1/notifications/stream": {"GET": _C.INBOX_STREAM},
     f"{_S}/whip": {"POST": _C.WHIP},
     f"{_S}/whip/{{session_id}}": {"DELETE": _C.WHIP},

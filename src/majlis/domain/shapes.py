@@ -201,6 +201,20 @@ class SnapshotOut(TypedDict):
 
 
 @with_config(_EXACT)
+class AudienceOut(TypedDict):
+    listener_count: Annotated[
+        int, Field(description="listeners now, as the snapshot counts them (at most 1 s old)")
+    ]
+    followed: Annotated[
+        list[AccountBrief],
+        Field(
+            description="people I follow listening now, signed in, most recently followed first "
+            "(at most 8; never me)"
+        ),
+    ]
+
+
+@with_config(_EXACT)
 class RequestOut(AccountBrief):
     requested_at: IsoTime
 

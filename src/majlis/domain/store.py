@@ -5,6 +5,7 @@ transitions) inside one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Protocol
 
@@ -72,6 +73,12 @@ class Store(Protocol):
     async def follow(self, follower_id: int, followee_id: int, now: datetime) -> bool: ...
     async def unfollow(self, follower_id: int, followee_id: int) -> bool: ...
     async def followee_ids(self, account_id: int) -> frozenset[int]: ...
+    async def followed_among(
+        self, follower_id: int, account_ids: Collection[int], limit: int
+    ) -> list[Account]:
+        """Those of ``account_ids`` that ``follower_id`` follows, most recently followed first,
+        at most ``limit``."""
+        ...
 
     # spaces
     async def create_space(

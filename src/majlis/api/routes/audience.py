@@ -1,4 +1,5 @@
-"""The audience path: join, heartbeat, snapshot, events, reactions.
+"""The audience path: join, heartbeat, snapshot, events, reactions; and, for a signed-in
+viewer, who of the people they follow is in the audience.
 
 These are the endpoints a million listeners hit; they touch no SQL on the hot path (see
 ``domain.audience``) and answer with pre-encoded bytes.
@@ -16,7 +17,7 @@ from majlis.api.deps import MaybeMe, Me, Svc, client_ip
 from majlis.api.responses import JSON
 from majlis.api.schemas import Reaction
 from majlis.api.sse import event_stream
-from majlis.domain.shapes import JoinOut, SnapshotOut
+from majlis.domain.shapes import AudienceOut, JoinOut, SnapshotOut
 from majlis.security.listener_ids import MAX_LENGTH as LISTENER_ID_MAX
 from majlis.types import JSON as JSONObject
 
@@ -49,6 +50,14 @@ async def snapshot(space_id: str, request: Request, svc: Svc) -> Response:
     if snap.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(snap.body, media_type="application/json", headers=headers)
+
+
+@router.get("/audience", response_model=None, responses={200: {"model": AudienceOut}})
+async def audience(space_id: str, me: Me, svc: Svc) -> JSON:
+    """The listener count and up to 8 people I follow who are listening now, signed in (a page
+    asks every ~15 s). Mine alone: no shared cache may keep it."""
+    body = await svc.audience.followed_listening(me, space_id)
+    return JSON(body, headers={"Cache-Control": "private, no-store"})
 
 
 @router.get("/events", response_class=StreamingResponse)

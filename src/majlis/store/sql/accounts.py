@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -212,3 +213,21 @@ class AccountQueries(SqlEngine):
         query = select(t.follows.c.followee_id).where(t.follows.c.follower_id == account_id)
         async with self._read() as conn:
             return frozenset((await conn.execute(query)).scalars())
+
+    async def followed_among(
+        self, follower_id: int, account_ids: Collection[int], limit: int
+    ) -> list[Account]:
+        if not account_ids or limit <= 0:
+            return []
+        query = (
+            select(*ACCOUNT_COLUMNS)
+            .join(t.follows, t.follows.c.followee_id == t.accounts.c.id)
+            .where(
+                t.follows.c.follower_id == follower_id,
+                t.follows.c.followee_id.in_(list(account_ids)),
+            )
+            .order_by(t.follows.c.created_at.desc(), t.accounts.c.id.desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            return [to_account(row) for row in await conn.execute(query)]
