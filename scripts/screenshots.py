@@ -1,6 +1,6 @@
 """Screenshots of the web client for docs/web-client.md: desktop (1280x800) and phone (390x844),
-English and Arabic, of home, a live Space (as a listener and as its host), a profile,
-notifications and sign-in.
+English and Arabic, of home, a live Space (as a listener, as its host, the host's sheet, the
+comments), a clip's page and its embed player, a profile, notifications and sign-in.
 
     .venv/bin/python -m scripts.screenshots [--out docs/screenshots] [--only home,space-listener]
 
@@ -63,6 +63,7 @@ class Scene:
     accounts: dict[str, dict[str, Any]]
     live_id: str
     heartbeats: list[str]
+    clip_id: str = ""
 
 
 def keep_listening(base: str, urls: list[str], stop: threading.Event) -> None:
@@ -268,11 +269,46 @@ SHOTS: dict[str, tuple[str | None, str]] = {
     "home": ("yusuf", "/"),
     "space-listener": ("yusuf", "/spaces/{live}"),
     "space-host": ("layla", "/spaces/{live}"),
+    "space-host-sheet": ("layla", "/spaces/{live}"),
+    "space-comments": ("yusuf", "/spaces/{live}"),
+    "clip": ("yusuf", "/clips/{clip}"),
+    "embed-clip": (None, "/embed/clips/{clip}"),
     "profile": ("yusuf", "/@layla"),
     "notifications": ("yusuf", "/notifications"),
     "signin": (None, "/signin"),
     "home-signed-out": (None, "/"),
 }
+
+
+def _open_host_sheet(page: Any, form: str) -> None:
+    """On a phone the host's tools are a bottom sheet opened from the bar; on a wide screen
+    they are the side panel, in view already."""
+    if form == "phone":
+        page.locator("#host-toggle").click()
+    page.wait_for_timeout(400)
+
+
+def _show_comments(page: Any, form: str) -> None:
+    page.locator("#comments").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+
+
+ACTIONS = {"space-host-sheet": _open_host_sheet, "space-comments": _show_comments}
+
+
+def make_clip(scene: Scene) -> None:
+    """Yusuf clips what the bot has said so far (the page of a clip is one of the shots)."""
+    with httpx.Client(base_url=scene.base, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {scene.tokens['yusuf']}"}
+        for _ in range(40):
+            made = http.post(
+                f"/api/v1/spaces/{scene.live_id}/clips", json={"seconds": 20}, headers=headers
+            )
+            if made.status_code == 201 and made.json()["duration"] >= 5:
+                scene.clip_id = made.json()["id"]
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"no clip: {made.status_code} {made.text}")
 
 
 def shoot(scene: Scene, out: Path, only: set[str] | None) -> list[Path]:
@@ -313,12 +349,15 @@ def shoot(scene: Scene, out: Path, only: set[str] | None) -> list[Path]:
                         " localStorage.setItem('majlis.account', account); } }",
                         [lang, scene.tokens[who] if who else None, session],
                     )
-                    page.goto(path.format(live=scene.live_id))
+                    page.goto(path.format(live=scene.live_id, clip=scene.clip_id))
                     with contextlib.suppress(Exception):
                         page.wait_for_load_state("networkidle", timeout=4000)
                     page.wait_for_timeout(2500 if name.startswith("space") else 800)
+                    ACTIONS.get(name, lambda _page, _form: None)(page, form)
                     target = out / f"{name}-{lang}-{form}.png"
-                    page.screenshot(path=str(target), full_page=name == "space-host")
+                    if name == "embed-clip":  # the player as a news page frames it
+                        page.set_viewport_size({"width": 560, "height": 200})
+                    page.screenshot(path=str(target))
                     made.append(target)
                     print(
                         f"{target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}"
@@ -348,6 +387,7 @@ def main() -> None:
         crowd.start()
         try:
             time.sleep(2)  # the bot's first words reach the mix and the playlist
+            make_clip(scene)
             shoot(scene, args.out, only)
         finally:
             stop.set()

@@ -1,6 +1,7 @@
 /* majlis Space page, the whole page drawn again from the model: after anything that may change
    several parts at once (the Space loaded, a snapshot, my role, the language). Each part is
    drawn by the module that owns it. */
+import { renderBar } from "./space-bar.js";
 import { renderClip } from "./space-clip.js";
 import { renderComments } from "./space-comments.js";
 import { renderHead, renderScheduled } from "./space-head.js";
@@ -21,4 +22,5 @@ export function render() {
   renderStatus();
   renderRequests();
   renderComments();
+  renderBar();
 }

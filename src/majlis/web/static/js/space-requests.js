@@ -4,6 +4,7 @@
 import * as C from "./common.js";
 import * as I18N from "./i18n.js";
 import * as S from "./session.js";
+import { renderBar } from "./space-bar.js";
 import { syncEvents } from "./space-events.js";
 import { act, button, stagePath } from "./space-host.js";
 import { renderMe } from "./space-me.js";
@@ -21,6 +22,7 @@ function renderBadge() {
   if (n > 0) {
     els.requestsBadgeText.textContent = I18N.plural("sp.host.requestsBadge", n, { n: I18N.number(n) });
   }
+  renderBar();
 }
 
 export function renderRequests() {

@@ -14,7 +14,14 @@ export function renderStage() {
   var talking = speakingSet();
   debug.stage = model.stage.map(function (m) { return m.handle; });
   var mine = me();
-  var items = model.stage.map(function (m) {
+  /* Host first, then cohosts, then speakers; each in the order they came up. */
+  var rank = { host: 0, cohost: 1, speaker: 2 };
+  var ordered = model.stage.map(function (m, i) { return [m, i]; }).sort(function (a, b) {
+    var ra = a[0].role in rank ? rank[a[0].role] : 3;
+    var rb = b[0].role in rank ? rank[b[0].role] : 3;
+    return (ra - rb) || (a[1] - b[1]);
+  }).map(function (pair) { return pair[0]; });
+  var items = ordered.map(function (m) {
     var key = String(m.handle).toLowerCase();
     var speaking = Boolean(talking[key]) && !m.muted;
     var label = [m.display_name || m.handle, t("role." + m.role)];

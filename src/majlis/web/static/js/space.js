@@ -17,6 +17,9 @@
      space-policy.js    who may do what (domain/policy.py's rules, checked equal by a test)
      space-reactions.js the emoji buttons (the server's list) and the floating reactions
      space-comments.js  what people say in the room; the pinned one; delete and pin
+     space-clip.js      clip the last 30 s (or 30 s of the replay); the host's switch
+     space-audience.js  the faces of people I follow who are listening
+     space-bar.js       the bar at the bottom: the tray and the host's sheet on a phone
      space-render.js    the whole page again, part by part
 
    It reads the Space once, then follows its event stream and polls the cacheable snapshot for
@@ -24,6 +27,7 @@
    debugging from the console. */
 import * as I18N from "./i18n.js";
 import "./shell.js";
+import { startAudience } from "./space-audience.js";
 import { load } from "./space-join.js";
 import { syncAudio } from "./space-onstage.js";
 import { render } from "./space-render.js";
@@ -42,3 +46,4 @@ document.addEventListener("majlis:session", function () {
 
 I18N.apply(document);
 load(1);
+startAudience();
