@@ -161,3 +161,17 @@ def test_clipping_is_rate_limited_per_person(api: Api, server: RunningServer) ->
     problem_of(refused, 429)
     assert int(refused.headers["retry-after"]) >= 1
     assert len(api.http.get(_clips(space["id"])).json()["items"]) == 6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("server", ["postgresql"], indirect=True)  # half a minute is enough once
+def test_thirty_seconds_of_a_live_space_make_a_thirty_second_clip(
+    api: Api, server: RunningServer
+) -> None:
+    """The acceptance's clip: ~30 s of a live Space, decoded by PyAV to 30 s of audio."""
+    host, fan = api.sign_up("c30h"), api.sign_up("c30f")
+    space = host.create_space("Half a minute")
+    _on_air(server, space["id"], 31)
+    clip = _clip(fan, space["id"])  # seconds: 30 by default
+    assert clip["duration"] == pytest.approx(30.0, abs=0.05)
+    assert _audio_seconds(api, clip) == pytest.approx(30.0, abs=0.05)
