@@ -12,10 +12,9 @@ from typing import Any
 import av
 import pytest
 
-from majlis.media.clips import recorded_seconds
 from tests.support.client import Api, User, problem_of
+from tests.support.clips import on_air
 from tests.support.server import RunningServer
-from tests.support.wait import eventually
 
 pytestmark = pytest.mark.usefixtures("end_live_spaces")
 
@@ -38,16 +37,6 @@ def _clips(space_id: str) -> str:
     return f"/api/v1/spaces/{space_id}/clips"
 
 
-def _on_air(server: RunningServer, space_id: str, seconds: float) -> None:
-    """Wait until the Space's recording holds ``seconds`` of program."""
-    recording = Path(server.settings.data_dir) / "recordings" / f"{space_id}.m4a"
-    eventually(
-        lambda: recording.is_file() and recorded_seconds(recording) >= seconds,
-        timeout_s=seconds + 30,
-        message=f"{seconds} s recorded",
-    )
-
-
 def _clip(user: User, space_id: str, **body: Any) -> dict[str, Any]:
     made = user.post(_clips(space_id), json=body)
     assert made.status_code == 201, made.text
@@ -68,7 +57,7 @@ def _audio_seconds(api: Api, clip: dict[str, Any]) -> float:
 def test_a_listener_clips_the_last_seconds_of_a_live_space(api: Api, server: RunningServer) -> None:
     host, fan, other = api.sign_up("clh"), api.sign_up("clf"), api.sign_up("clo")
     space = host.create_space("Clip me")
-    _on_air(server, space["id"], 2.5)
+    on_air(server, space["id"], 2.5)
     clip = _clip(fan, space["id"], seconds=2)
     assert set(clip) == CLIP_KEYS
     assert clip["account"]["handle"] == fan.handle and clip["space_id"] == space["id"]
@@ -93,7 +82,7 @@ def test_a_range_of_the_replay_is_clipped_once_the_space_has_ended(
 ) -> None:
     host, fan = api.sign_up("crh"), api.sign_up("crf")
     space = host.create_space("Replay me")
-    _on_air(server, space["id"], 3.5)
+    on_air(server, space["id"], 3.5)
     problem_of(fan.post(_clips(space["id"]), json={"start": 0.5, "end": 2.5}), 422)
     assert host.post(f"/api/v1/spaces/{space['id']}/end").status_code == 200
     clip = _clip(fan, space["id"], start=0.5, end=2.5)
@@ -112,9 +101,10 @@ def test_the_host_turns_clips_off_and_on(api: Api, server: RunningServer) -> Non
     problem_of(fan.request("PATCH", path, json={"clips_allowed": False}), 403)
     off = host.request("PATCH", path, json={"clips_allowed": False})
     assert off.status_code == 200 and off.json()["clips_allowed"] is False, off.text
-    _on_air(server, space["id"], 1.5)
+    on_air(server, space["id"], 1.5)
     problem_of(fan.post(_clips(space["id"]), json={"seconds": 1}), 403)
-    unchanged = host.request("PATCH", path, json={})
+    problem_of(host.request("PATCH", path, json={}), 422)  # nothing to change is a mistake
+    unchanged = host.request("PATCH", path, json={"clips_allowed": None})
     assert unchanged.status_code == 200 and unchanged.json()["clips_allowed"] is False
     on = host.request("PATCH", path, json={"clips_allowed": True})
     assert on.json()["clips_allowed"] is True
@@ -154,7 +144,7 @@ def test_what_cannot_be_clipped_is_refused_and_changes_nothing(
 def test_clipping_is_rate_limited_per_person(api: Api, server: RunningServer) -> None:
     host, fan = api.sign_up("cqh"), api.sign_up("cqf")
     space = host.create_space("Many clips")
-    _on_air(server, space["id"], 1.5)
+    on_air(server, space["id"], 1.5)
     for _ in range(6):
         _clip(fan, space["id"], seconds=1)
     refused = fan.post(_clips(space["id"]), json={"seconds": 1})
@@ -171,7 +161,7 @@ def test_thirty_seconds_of_a_live_space_make_a_thirty_second_clip(
     """The acceptance's clip: ~30 s of a live Space, decoded by PyAV to 30 s of audio."""
     host, fan = api.sign_up("c30h"), api.sign_up("c30f")
     space = host.create_space("Half a minute")
-    _on_air(server, space["id"], 31)
+    on_air(server, space["id"], 31)
     clip = _clip(fan, space["id"])  # seconds: 30 by default
     assert clip["duration"] == pytest.approx(30.0, abs=0.05)
     assert _audio_seconds(api, clip) == pytest.approx(30.0, abs=0.05)

@@ -6,16 +6,14 @@ player, and only the embed pages may be framed by another site."""
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from majlis.media.clips import recorded_seconds
-from tests.support.client import Api, User, problem_of
+from tests.support.client import Api, problem_of
+from tests.support.clips import clip_of
 from tests.support.server import RunningServer
-from tests.support.wait import eventually
 
 pytestmark = pytest.mark.usefixtures("end_live_spaces")
 
@@ -73,16 +71,6 @@ def _oembed(api: Api, url: str, **params: Any) -> dict[str, Any]:
     return body
 
 
-def _clip_of(server: RunningServer, host: User, fan: User) -> dict[str, Any]:
-    space = host.create_space('مجلس "الأحد"')
-    recording = Path(server.settings.data_dir) / "recordings" / f"{space['id']}.m4a"
-    eventually(lambda: recording.is_file() and recorded_seconds(recording) >= 1.5)
-    made = fan.post(f"/api/v1/spaces/{space['id']}/clips", json={"seconds": 1})
-    assert made.status_code == 201, made.text
-    clip: dict[str, Any] = made.json()
-    return clip
-
-
 def test_a_space_link_embeds_as_a_player(api: Api, server: RunningServer) -> None:
     host = api.sign_up("oeh", display_name="ليلى")
     space = host.create_space("On the news")
@@ -110,7 +98,7 @@ def test_a_space_link_embeds_as_a_player(api: Api, server: RunningServer) -> Non
 
 def test_a_clip_link_embeds_as_a_player(api: Api, server: RunningServer) -> None:
     host, fan = api.sign_up("och"), api.sign_up("ocf")
-    clip = _clip_of(server, host, fan)
+    clip = clip_of(server, host, fan, 'مجلس "الأحد"')
     answer = _oembed(api, f"{server.base_url}/clips/{clip['id']}")
     validate_oembed(answer)
     assert answer["title"] == 'مجلس "الأحد"'
@@ -142,7 +130,7 @@ def test_only_the_embed_pages_may_be_framed_by_another_site(
     api: Api, server: RunningServer
 ) -> None:
     host, fan = api.sign_up("ofh"), api.sign_up("off")
-    clip = _clip_of(server, host, fan)
+    clip = clip_of(server, host, fan, 'مجلس "الأحد"')
     space_id = clip["space_id"]
     for path in (f"/embed/spaces/{space_id}", f"/embed/clips/{clip['id']}"):
         got = api.http.get(path)

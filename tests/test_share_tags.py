@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from PIL import Image
 
 from tests.support.client import Api, problem_of
+from tests.support.clips import clip_of
 from tests.support.server import RunningServer
 
 
@@ -89,10 +90,8 @@ def _assert_card(api: Api, url: str) -> None:
 
 
 def test_a_clip_page_carries_its_preview_and_its_audio(api: Api, server: RunningServer) -> None:
-    from tests.test_oembed import _clip_of
-
     host, fan = api.sign_up("cph", display_name="ليلى"), api.sign_up("cpf")
-    clip = _clip_of(server, host, fan)
+    clip = clip_of(server, host, fan, 'مجلس "الأحد"')
     meta = _meta(api, f"/clips/{clip['id']}")
     assert meta.tags["og:type"] == "music.song"
     assert meta.tags["og:title"] == 'مجلس "الأحد"'

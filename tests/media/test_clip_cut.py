@@ -11,7 +11,7 @@ import pytest
 from majlis.media.clips import NothingToClip, cut_last, cut_range, recorded_seconds
 from majlis.media.hls import fmp4
 from majlis.media.hls.aac import FRAME_SIZE
-from tests.media.test_recording_file import RATE, record
+from tests.support.tone_recording import RATE, record
 
 FRAME_S = FRAME_SIZE / RATE
 

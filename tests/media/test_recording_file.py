@@ -19,27 +19,9 @@ from majlis.media.hls.aac import FRAME_SIZE
 from majlis.media.hls.packager import EncoderThread, Packager
 from majlis.media.hls.vod import vod_playlist
 from majlis.media.recording import Recorder, RecordingIndex, recover
+from tests.support.tone_recording import RATE, record
 
-RATE = 48000
 PART_SAMPLES = 12 * FRAME_SIZE
-
-
-def record(path: Path, seconds: float) -> tuple[int, list[int]]:
-    """Record a 440 Hz tone; returns the init length and the file offset after each part."""
-    holder: list[Recorder] = []
-    ends: list[int] = []
-
-    def on_part(data: bytes, _: float) -> None:
-        holder[0].append(data)
-        ends.append(holder[0].bytes_written)
-
-    packager = Packager(on_part)
-    holder.append(Recorder(path, packager.init))
-    t = np.arange(round(seconds * RATE)) / RATE
-    packager.push((0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32))
-    packager.flush()
-    holder[0].close()
-    return len(packager.init), ends
 
 
 def decoded_samples(data: bytes, tolerate_torn_tail: bool = False) -> int:

@@ -7,23 +7,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Frame, Page
 
-from majlis.media.clips import recorded_seconds
 from tests.support.client import Api
+from tests.support.clips import on_air
 from tests.support.server import RunningServer
-from tests.support.wait import eventually
 from tests.web.conftest import ONE_SHAPE, MakeSpace, sign_in_page, wait_js
 
 pytestmark = ONE_SHAPE
-
-
-def _on_air(server: RunningServer, space_id: str, seconds: float) -> None:
-    recording = Path(server.settings.data_dir) / "recordings" / f"{space_id}.m4a"
-    eventually(lambda: recording.is_file() and recorded_seconds(recording) >= seconds)
 
 
 class _NewsSite:
@@ -80,7 +73,7 @@ def test_a_listener_clips_a_live_space_and_the_clip_page_plays_it(
 ) -> None:
     _, space = live_space("Clip in the browser")
     fan = api.sign_up("bclip")
-    _on_air(server, space["id"], 3)
+    on_air(server, space["id"], 3)
     sign_in_page(page, fan)
     page.goto(f"{server.base_url}/spaces/{space['id']}")
     clip_button = page.locator("#clip")
@@ -105,7 +98,7 @@ def test_the_clip_embed_plays_in_an_iframe_on_another_origin(
 ) -> None:
     _, space = live_space("Embedded clip")
     fan = api.sign_up("eclip")
-    _on_air(server, space["id"], 2)
+    on_air(server, space["id"], 2)
     made = fan.post(f"/api/v1/spaces/{space['id']}/clips", json={"seconds": 2})
     assert made.status_code == 201, made.text
     page.goto(news_site.framing(f"{server.base_url}{made.json()['embed_url']}"))

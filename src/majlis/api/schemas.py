@@ -193,7 +193,10 @@ class LinkPin(Body):
 
 
 class SpaceChange(Body):
-    """What the host changes; a field left out stays as it is."""
+    """What the host changes; a field left out (or null) stays as it is. An empty body is a
+    client's mistake, said as one (422), not a silent 200."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
     doors_open_minutes: DoorsOpenMinutes | None = Field(
         default=None, description="while scheduled and the doors are still closed"
@@ -201,6 +204,12 @@ class SpaceChange(Body):
     clips_allowed: StrictBool | None = Field(
         default=None, description="whether listeners may clip the Space (existing clips stay)"
     )
+
+    @model_validator(mode="after")
+    def _something(self) -> SpaceChange:
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        return self
 
 
 #: Clip lengths: the last seconds of a live Space, or a range of its replay (domain/clips.py).
