@@ -18,4 +18,5 @@ compile() {  # out, extras...
 LOCK_ARGS=("$@")
 compile run.txt
 compile scaletest.txt scaletest
-compile test.txt test scaletest
+compile captions.txt captions
+compile test.txt test scaletest captions

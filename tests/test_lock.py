@@ -24,7 +24,12 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 
 # Which extras each lock resolves (scripts/lock.sh); build requirements are in every lock.
-LOCKS = {"run.txt": (), "scaletest.txt": ("scaletest",), "test.txt": ("test", "scaletest")}
+LOCKS = {
+    "run.txt": (),
+    "scaletest.txt": ("scaletest",),
+    "captions.txt": ("captions",),
+    "test.txt": ("test", "scaletest", "captions"),
+}
 
 
 def _pins(lock: str) -> dict[str, str]:
@@ -79,9 +84,9 @@ def test_every_pin_carries_hashes(lock: str) -> None:
 def test_the_locks_agree_with_each_other() -> None:
     """Tests run the versions that serve: a package in two locks has one version."""
     run, test = _pins("run.txt"), _pins("test.txt")
-    scaletest = _pins("scaletest.txt")
     differ = {n: (v, test.get(n)) for n, v in run.items() if test.get(n) != v}
-    differ |= {n: (v, test.get(n)) for n, v in scaletest.items() if test.get(n) != v}
+    for lock in ("scaletest.txt", "captions.txt"):
+        differ |= {n: (v, test.get(n)) for n, v in _pins(lock).items() if test.get(n) != v}
     assert not differ
 
 

@@ -1,0 +1,8 @@
+"""Captions: offline speech recognition of each speaker's audio, before the mix.
+
+``engine`` is the seam (a ``Recognizer`` turns 16 kHz PCM into timed text) and its Whisper
+implementation; ``models`` finds the model ``MAJLIS_CAPTIONS_MODEL`` names in a directory or an
+installed package, never online; ``normalize`` folds text (Arabic included) for scoring and
+search. Importing this package needs nothing beyond majlis' own dependencies: faster-whisper
+(the ``captions`` extra) is imported only when a recognizer is opened.
+"""
