@@ -34,8 +34,23 @@ router = APIRouter(include_in_schema=False)
 
 _CARD_CACHE: Final = "public, max-age=60"
 _RENDERS_IN_FLIGHT: Final = 2
-_cards: TtlCache[Card, bytes] = TtlCache(60.0, 2_000)
-_renders = asyncio.Semaphore(_RENDERS_IN_FLIGHT)
+
+
+class _Cards:
+    """One app's drawn cards and its renders in flight (on the app, not the module: each app
+    serves on its own event loop, and a cache's pending loads belong to one loop)."""
+
+    def __init__(self) -> None:
+        self.drawn: TtlCache[Card, bytes] = TtlCache(60.0, 2_000)
+        self.renders = asyncio.Semaphore(_RENDERS_IN_FLIGHT)
+
+
+def _cards_of(request: Request) -> _Cards:
+    cards: _Cards | None = getattr(request.app.state, "share_cards", None)
+    if cards is None:
+        cards = request.app.state.share_cards = _Cards()
+    return cards
+
 
 #: The embed player's size: a compact audio card, as X's and SoundCloud's audio embeds are.
 EMBED_WIDTH: Final = 560
@@ -112,35 +127,37 @@ def image_tags(request: Request, svc: Svc, path: str, alt: str) -> dict[str, str
     }
 
 
-async def _png(card: Card) -> Response:
+async def _png(request: Request, card: Card) -> Response:
+    cards = _cards_of(request)
+
     async def render() -> bytes:
-        if _renders.locked():
+        if cards.renders.locked():
             raise Overloaded("cards are being drawn; try again shortly", retry_after_s=2)
-        async with _renders:
+        async with cards.renders:
             return await asyncio.to_thread(render_card, card)
 
-    body = await _cards.get_or_load(card, render)
+    body = await cards.drawn.get_or_load(card, render)
     return Response(body, media_type="image/png", headers={"Cache-Control": _CARD_CACHE})
 
 
 @router.get("/spaces/{space_id}/card.png")
-async def space_card_png(space_id: str, svc: Svc) -> Response:
+async def space_card_png(request: Request, space_id: str, svc: Svc) -> Response:
     if not SPACE_ID.fullmatch(space_id):
         raise NotFound("there is no Space at this address")
-    return await _png(space_card(await svc.spaces.get(space_id)))
+    return await _png(request, space_card(await svc.spaces.get(space_id)))
 
 
 @router.get("/clips/{clip_id}/card.png")
-async def clip_card_png(clip_id: str, svc: Svc) -> Response:
+async def clip_card_png(request: Request, clip_id: str, svc: Svc) -> Response:
     clip, space = await svc.clips.get(clip_id)
-    return await _png(clip_card(clip, space))
+    return await _png(request, clip_card(clip, space))
 
 
 @router.get("/@{handle}/card.png")
-async def profile_card_png(handle: str, svc: Svc) -> Response:
+async def profile_card_png(request: Request, handle: str, svc: Svc) -> Response:
     if not _HANDLE.fullmatch(handle):
         raise NotFound("there is no account at this address")
-    return await _png(profile_card(await svc.accounts.get(handle)))
+    return await _png(request, profile_card(await svc.accounts.get(handle)))
 
 
 @dataclass(frozen=True, slots=True)
