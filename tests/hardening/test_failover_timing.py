@@ -12,6 +12,7 @@ p50 and max are printed and recorded in docs/benchmarks.md.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import statistics
 import time
@@ -30,7 +31,9 @@ from tests.support.wait import eventually_async
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
-RUNS = 5
+#: Kills per deployment shape. CI runs 3 (a median and a max in ~30 s a shape);
+#: docs/benchmarks.md's figures are from MAJLIS_FAILOVER_RUNS=5.
+RUNS = int(os.environ.get("MAJLIS_FAILOVER_RUNS", "3"))
 #: Issue 14's budget, from SIGKILL to new audio on the survivor.
 BUDGET_S = 2.0
 ALL_ALL = (("all", "node-1"), ("all", "node-2"))
