@@ -31,6 +31,7 @@ from majlis.api.routes import (
     reach,
     spaces,
     stage,
+    transcripts,
 )
 from majlis.api.schemas import Problem
 from majlis.config import Settings
@@ -89,7 +90,8 @@ def create_app(settings: Settings) -> FastAPI:
     # Starlette tries routes in order, each a regex: the audience's join and heartbeat (once
     # per listener) and the HLS routes (once per part per edge) come first. Measured with
     # bench/join_throughput.py: routing was ~20 % of a /livez request's CPU behind 6 routers.
-    for module in (audience, media, dash, accounts, spaces, stage, comments, clips, reach):
+    routers = (audience, media, dash, accounts, spaces, stage, comments, clips, transcripts, reach)
+    for module in routers:
         app.include_router(module.router)
 
     @app.get("/livez", tags=["ops"], response_model=None)

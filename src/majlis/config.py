@@ -129,6 +129,14 @@ class Settings:
     teaser_max_bytes: int = 4 * 1024 * 1024
     teaser_max_s: float = 120.0
     teaser_decode_budget_s: float = 10.0
+    #: Live captions (media/captions): the model (a packaged name, "base" or "tiny.en", or a
+    #: model directory; empty: none, captions off on this node), whether a new Space has them
+    #: on (the host switches them per Space), and the recognizer processes and the CPU threads
+    #: each uses. One worker of one thread keeps up with ~3 talking speakers at once.
+    captions_model: str = "base"
+    captions_default: bool = False
+    captions_workers: int = 1
+    captions_threads: int = 1
     #: "shared": each distinct stage mix is Opus-encoded once (silent speakers share the
     #: program's encode); "per-speaker": aiortc encodes every speaker's mix-minus (the baseline).
     stage_encoding: str = "shared"
@@ -233,6 +241,8 @@ class Settings:
                 f"secret must be at least {MIN_SECRET_BYTES} bytes; make one with: "
                 "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
+        if not 1 <= self.captions_workers <= 16 or not 1 <= self.captions_threads <= 64:
+            raise ValueError("captions_workers (1-16) and captions_threads (1-64) are out of range")
         if self.abandoned_space_end_s < 0:
             raise ValueError("abandoned_space_end_s must be 0 (never) or more")
         if min(self.head_timeout_s, self.body_timeout_s) <= 0:

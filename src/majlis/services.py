@@ -22,6 +22,7 @@ from majlis.domain.notices import Notices
 from majlis.domain.space_cache import SpaceCache
 from majlis.domain.spaces import Spaces
 from majlis.domain.stage import Stage
+from majlis.domain.transcripts import Transcripts
 from majlis.media.clip_files import ClipFiles
 from majlis.media.hls.parts.build import build_part_store
 from majlis.media.plane import MediaPlane
@@ -44,6 +45,7 @@ class Services:
     links: Links
     comments: Comments
     clips: Clips
+    transcripts: Transcripts
     clip_files: ClipFiles
     audience: Audience
     notices: Notices
@@ -87,6 +89,7 @@ class Services:
             links=Links(ctx, spaces),
             comments=Comments(ctx, spaces),
             clips=Clips(ctx, spaces, clip_files),
+            transcripts=Transcripts(ctx, spaces),
             clip_files=clip_files,
             audience=Audience(ctx),
             notices=notices,

@@ -82,6 +82,12 @@ def _whole_number(value: object) -> object:
     return value
 
 
+#: A BCP 47 language tag as people write them: a 2-3 letter language, then subtags ("ar",
+#: "ar-EG", "en-GB", "zh-Hant-TW"); the language subtag is what captions use.
+LanguageTag = Annotated[
+    str,
+    StringConstraints(strict=True, max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"),
+]
 DoorsOpenMinutes = Annotated[
     int,
     Field(
@@ -203,6 +209,12 @@ class SpaceChange(Body):
     )
     clips_allowed: StrictBool | None = Field(
         default=None, description="whether listeners may clip the Space (existing clips stay)"
+    )
+    captions: StrictBool | None = Field(
+        default=None, description="whether its speakers are captioned live (cues made stay)"
+    )
+    language: LanguageTag | None = Field(
+        default=None, description='what is spoken in it, BCP 47 ("ar", "en-GB")'
     )
 
     @model_validator(mode="after")

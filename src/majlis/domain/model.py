@@ -77,6 +77,21 @@ class Clip:
 
 
 @dataclass(frozen=True)
+class Cue:
+    """A caption: what one speaker said, in seconds since the Space went live (its replay's
+    timeline), as the recognizer heard it."""
+
+    id: int
+    space_id: str
+    speaker: Account
+    start: float
+    end: float
+    text: str
+    #: ISO 639-1.
+    language: str
+
+
+@dataclass(frozen=True)
 class Space:
     id: str
     title: str
@@ -95,6 +110,10 @@ class Space:
     link: PinnedLink | None = None
     #: Whether listeners may clip it (the host's switch; on by default).
     clips_allowed: bool = True
+    #: Whether its speakers are captioned live (the host's switch; the operator's default).
+    captions: bool = False
+    #: What is spoken in it (BCP 47), or None (captions detect it).
+    language: str | None = None
 
     @property
     def doors_open_at(self) -> datetime | None:

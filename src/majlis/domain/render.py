@@ -13,6 +13,7 @@ from majlis.domain.model import (
     Account,
     Clip,
     Comment,
+    Cue,
     Notification,
     Space,
     SpeakRequest,
@@ -23,6 +24,7 @@ from majlis.domain.shapes import (
     AccountOut,
     ClipOut,
     CommentOut,
+    CueOut,
     LinkOut,
     NoticeKind,
     NotificationOut,
@@ -95,6 +97,8 @@ def space_json(
         "doors_open_at": iso(doors),
         "link": link_json(space),
         "clips_allowed": space.clips_allowed,
+        "captions": space.captions,
+        "language": space.language,
         "teaser": "custom" if space.has_teaser else ("default" if doors else None),
         **space_urls(settings, space, now),
     }
@@ -129,6 +133,17 @@ def clip_json(settings: Settings, clip: Clip, space: Space) -> ClipOut:
         "audio_url": settings.url(f"/api/v1/clips/{clip.id}/audio.m4a"),
         "card_url": settings.url(f"/clips/{clip.id}/card.png"),
         "embed_url": settings.url(f"/embed/clips/{clip.id}"),
+    }
+
+
+def cue_json(cue: Cue) -> CueOut:
+    return {
+        "id": cue.id,
+        "start": round(cue.start, 3),
+        "end": round(cue.end, 3),
+        "speaker": account_brief(cue.speaker),
+        "text": cue.text,
+        "language": cue.language,
     }
 
 

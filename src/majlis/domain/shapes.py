@@ -130,6 +130,13 @@ class SpaceOut(SpaceUrls):
     clips_allowed: Annotated[
         bool, Field(description="whether listeners may clip it (the host's switch)")
     ]
+    captions: Annotated[
+        bool, Field(description="whether its speakers are captioned live (the host's switch)")
+    ]
+    language: Annotated[
+        str | None,
+        Field(description="what is spoken in it (BCP 47), or null: captions detect it"),
+    ]
     teaser: Annotated[
         Literal["custom", "default"] | None,
         Field(
@@ -258,6 +265,22 @@ class ClipOut(TypedDict):
     audio_url: Annotated[str, Field(description="the clip as one .m4a (AAC), for download")]
     card_url: Annotated[str, Field(description="the share card image (PNG, 1200x630)")]
     embed_url: Annotated[str, Field(description="a player for an iframe on another site")]
+
+
+@with_config(_EXACT)
+class CueOut(TypedDict):
+    id: int
+    start: Annotated[float, Field(description="seconds since the Space went live (its replay)")]
+    end: Annotated[float, Field(description="seconds since the Space went live (its replay)")]
+    speaker: AccountBrief
+    text: str
+    language: Annotated[str, Field(description="ISO 639-1, as the recognizer heard it")]
+
+
+@with_config(_EXACT)
+class TranscriptOut(TypedDict):
+    space: SpaceRefOut
+    cues: list[CueOut]
 
 
 @with_config(_EXACT)

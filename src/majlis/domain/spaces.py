@@ -108,7 +108,15 @@ class Spaces:
             await self._ensure_not_hosting(host)
             state = "live"
         space = await store.create_space(
-            new_space_id(), host.id, title, state, scheduled_start, record, now, doors_open_minutes
+            new_space_id(),
+            host.id,
+            title,
+            state,
+            scheduled_start,
+            record,
+            now,
+            doors_open_minutes,
+            captions=self._ctx.settings.captions_default,
         )
         if state == "live":
             await self._announce(space)

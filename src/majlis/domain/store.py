@@ -14,6 +14,7 @@ from majlis.domain.model import (
     Clip,
     Comment,
     Credentials,
+    Cue,
     Notification,
     Page,
     PinnedLink,
@@ -91,6 +92,7 @@ class Store(Protocol):
         record: bool,
         now: datetime,
         doors_open_minutes: int = 0,
+        captions: bool = False,
     ) -> Space: ...
     async def count_spaces_of_host(self, host_id: int, state: SpaceState) -> int: ...
     async def space(self, space_id: str) -> Space | None: ...
@@ -175,6 +177,26 @@ class Store(Protocol):
         ...
 
     async def delete_clip(self, clip_id: str) -> bool: ...
+
+    # captions
+    async def set_captions(self, space_id: str, on: bool) -> Space: ...
+    async def set_language(self, space_id: str, language: str) -> Space: ...
+    async def add_cue(
+        self,
+        space_id: str,
+        account_id: int,
+        start: float,
+        end: float,
+        text: str,
+        language: str,
+    ) -> Cue: ...
+    async def cues(self, space_id: str, after_id: int = 0, limit: int = 10_000) -> list[Cue]:
+        """In the order they were said (start, then id); ``after_id`` pages on by id."""
+        ...
+
+    async def delete_cues(self, space_id: str) -> int:
+        """Deletes the Space's transcript; how many cues there were."""
+        ...
 
     # reminders and notifications
     async def add_reminder(self, space_id: str, account_id: int, now: datetime) -> None: ...

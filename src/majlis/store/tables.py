@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.engine import Dialect
@@ -125,6 +126,10 @@ spaces = Table(
     Column("pinned_comment_id", String(16), nullable=True),
     #: Whether listeners may clip it (the host turns clips off).
     Column("clips_allowed", Boolean, nullable=False, server_default=true()),
+    #: Whether its speakers are captioned live (the host's switch; the operator's default).
+    Column("captions", Boolean, nullable=False, server_default=false()),
+    #: What is spoken in it (BCP 47, "ar", "en-GB"), or null: captions then detect it.
+    Column("language", String(35), nullable=True),
     Index("ix_spaces_state_started", "state", "started_at"),
     Index("ix_spaces_host_state", "host_id", "state"),
 )
@@ -171,6 +176,21 @@ clips = Table(
     Column("duration_s", Float, nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
     Index("ix_clips_space_created", "space_id", "created_at", "id"),
+)
+
+captions = Table(
+    "captions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", String(16), _space_fk(), nullable=False),
+    Column("account_id", Integer, _account_fk(), nullable=False),
+    #: Seconds since the Space went live: its place in the replay.
+    Column("start_s", Float, nullable=False),
+    Column("end_s", Float, nullable=False),
+    Column("text", String(2000), nullable=False),
+    #: ISO 639-1, as the recognizer heard it (or was told).
+    Column("language", String(8), nullable=False),
+    Index("ix_captions_space_start", "space_id", "start_s", "id"),
 )
 
 removals = Table(

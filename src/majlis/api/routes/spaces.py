@@ -51,12 +51,17 @@ async def get_space(space_id: str, svc: Svc) -> JSON:
 async def change_space(space_id: str, body: SpaceChange, me: Me, svc: Svc) -> JSON:
     """The host changes what it sends: ``doors_open_minutes`` while the Space is scheduled and
     its doors are still closed (409 once they are open: they stay open until the start);
-    ``clips_allowed`` at any time (clips already made stay)."""
+    ``clips_allowed``, ``captions`` and ``language`` at any time (clips and cues already made
+    stay; captions recognize the language from the next utterance)."""
     space = await svc.spaces.hosted(me, space_id, "change")
     if body.doors_open_minutes is not None:
         space = await svc.spaces.set_doors_open(me, space_id, body.doors_open_minutes)
     if body.clips_allowed is not None:
         space = await svc.clips.allow(me, space_id, body.clips_allowed)
+    if body.language is not None:
+        space = await svc.transcripts.set_language(me, space_id, body.language)
+    if body.captions is not None:
+        space = await svc.transcripts.switch(me, space_id, body.captions)
     return JSON(await svc.spaces.to_json(space))
 
 

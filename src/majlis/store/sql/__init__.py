@@ -3,14 +3,15 @@
 Why Core and not the ORM: every query here is on a request path, most are one statement, and
 the records we return are immutable dataclasses; an identity map would only add work.
 
-One module per aggregate (accounts, spaces, stage, notices, comments, clips), each a set of
-queries on the shared engine (``engine``: connections, the write lock, the Space-row lock);
+One module per aggregate (accounts, spaces, stage, notices, comments, clips, captions), each a
+set of queries on the shared engine (``engine``: connections, the write lock, the Space-row lock);
 ``SqlStore`` is all of them.
 """
 
 from __future__ import annotations
 
 from majlis.store.sql.accounts import AccountQueries
+from majlis.store.sql.captions import CaptionQueries
 from majlis.store.sql.clips import ClipQueries
 from majlis.store.sql.comments import CommentQueries
 from majlis.store.sql.node_secret import NodeSecretQueries
@@ -26,6 +27,7 @@ class SqlStore(
     NoticeQueries,
     CommentQueries,
     ClipQueries,
+    CaptionQueries,
     NodeSecretQueries,
 ):
     """Every query of the ``Store`` protocol, over one engine."""

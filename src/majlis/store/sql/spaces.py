@@ -34,11 +34,13 @@ class SpaceQueries(SqlEngine):
         record: bool,
         now: datetime,
         doors_open_minutes: int = 0,
+        captions: bool = False,
     ) -> Space:
         async with self._write() as conn:
             await conn.execute(
                 insert(t.spaces).values(
                     doors_open_minutes=doors_open_minutes,
+                    captions=captions,
                     id=space_id,
                     host_id=host_id,
                     title=title,
@@ -117,6 +119,8 @@ class SpaceQueries(SqlEngine):
                 has_teaser=bool(row.has_teaser),
                 link=PinnedLink(row.link_url, row.link_title or "") if row.link_url else None,
                 clips_allowed=row.clips_allowed,
+                captions=row.captions,
+                language=row.language,
             )
             for row in rows
         ]
@@ -247,11 +251,18 @@ class SpaceQueries(SqlEngine):
             return await self._space(conn, space_id)
 
     async def set_clips_allowed(self, space_id: str, allowed: bool) -> Space:
+        return await self._set_switch(space_id, clips_allowed=allowed)
+
+    async def set_captions(self, space_id: str, on: bool) -> Space:
+        return await self._set_switch(space_id, captions=on)
+
+    async def set_language(self, space_id: str, language: str) -> Space:
+        return await self._set_switch(space_id, language=language)
+
+    async def _set_switch(self, space_id: str, **switch: bool | str) -> Space:
         async with self._write() as conn:
             await self._lock_space(conn, space_id)
-            await conn.execute(
-                update(t.spaces).where(t.spaces.c.id == space_id).values(clips_allowed=allowed)
-            )
+            await conn.execute(update(t.spaces).where(t.spaces.c.id == space_id).values(**switch))
             return await self._space(conn, space_id)
 
     async def upcoming_feed(self, account_id: int, limit: int) -> list[Space]:
