@@ -25,20 +25,23 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def speak(text: str, voice: str, *, words_per_minute: int = 150) -> npt.NDArray[np.float32]:
-    """``text`` spoken by espeak-ng's ``voice`` ("en-us", "ar"): mono float32 at 16 kHz."""
+def speak(
+    text: str, voice: str, *, words_per_minute: int = 150, rate: int = RATE
+) -> npt.NDArray[np.float32]:
+    """``text`` spoken by espeak-ng's ``voice`` ("en-us", "ar"): mono float32 at ``rate``
+    (16 kHz for a recognizer, 48 kHz for a speaker bot)."""
     wav = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(words_per_minute), "--stdout", text],
         check=True,
         capture_output=True,
         timeout=60,
     ).stdout
-    return _resampled(wav)
+    return _resampled(wav, rate)
 
 
-def _resampled(wav: bytes) -> npt.NDArray[np.float32]:
+def _resampled(wav: bytes, rate: int) -> npt.NDArray[np.float32]:
     chunks: list[npt.NDArray[np.float32]] = []
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
     with av.open(io.BytesIO(wav), "r", format="wav") as container:
         for frame in container.decode(audio=0):
             chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))

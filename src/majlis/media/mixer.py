@@ -101,6 +101,8 @@ class Mix:
     #: Speakers whose audio is in the program get their own mix without themselves.
     minus: dict[str, Pcm]
     levels: dict[str, float] = field(default_factory=dict)
+    #: Each unmuted speaker's frame that had sound in this tick (what captions hear).
+    voices: dict[str, Pcm] = field(default_factory=dict)
 
     def for_speaker(self, key: str) -> Pcm:
         return self.minus.get(key, self.program)
@@ -147,7 +149,7 @@ class Mixer:
         }
         # A held talker with nothing in this tick hears the program, on their own stream.
         minus.update((key, program) for key in held)
-        return Mix(program=program, minus=minus, levels=levels)
+        return Mix(program=program, minus=minus, levels=levels, voices=contributions)
 
     def _hold(self, talkers: dict[str, Pcm]) -> list[str]:
         """Renew the hold of this tick's talkers; the others held still, counting down."""

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from majlis.media.captions.captioner import Captioner
 from majlis.media.hls.stream import LiveStream
 from majlis.media.mixer import FRAME_S, SPEAKING_DBFS, Mixer
 from majlis.media.program import ProgramOutput
@@ -71,6 +72,8 @@ class Room:
         self._last_loud: dict[str, float] = {}
         self._clock: asyncio.Task[None] | None = None
         self._stage_encoder: StageEncoder | None = None
+        #: Captions of this room's speakers, while the Space has them on (media/captions).
+        self.captioner: Captioner | None = None
         #: Fire-and-forget work (event publishing, hang-ups), referenced so it is not collected.
         self._background: set[asyncio.Future[None]] = set()
 
@@ -141,6 +144,8 @@ class Room:
                 self._last_loud[key] = now
         if self.ticks % SPEAKING_EVERY_TICKS == 0:
             self._update_speaking(now)
+        if self.captioner is not None and not self.preshow:
+            self.captioner.feed(mix.voices)
 
     def _send_to_stage(self, packets: dict[str, bytes], listening: dict[str, str]) -> None:
         """On the loop: each speaker's track gets the packet of the mix they hear."""
@@ -221,6 +226,8 @@ class Room:
         if self._stage_encoder is not None:
             self._stage_encoder.forget(key)
         self._last_loud.pop(key, None)
+        if self.captioner is not None:
+            self.captioner.forget(key)
         if session is not None:
             await session.close()
 
@@ -247,6 +254,13 @@ class Room:
             await self.disconnect(key)
         return len(keys)
 
+    async def set_captioner(self, captioner: Captioner | None) -> None:
+        """Captions on (a captioner) or off (None); turning them off captions what is being
+        said and waits for the recognitions in flight."""
+        old, self.captioner = self.captioner, captioner
+        if old is not None and old is not captioner:
+            await old.close()
+
     async def stop(self) -> None:
         if self._clock is not None:
             self._clock.cancel()
@@ -254,6 +268,7 @@ class Room:
                 await self._clock
         for key in list(self.sessions):
             await self.disconnect(key)
+        await self.set_captioner(None)
         if self.speaking and self.shared_speaking is not None:
             # Nobody speaks in a closed room: say so now rather than when the TTL runs out.
             self.speaking = ()

@@ -51,6 +51,10 @@ class ModelUnavailable(RuntimeError):
         self.reason = reason
         super().__init__(f"captions model {setting!r} (MAJLIS_CAPTIONS_MODEL): {reason}")
 
+    def __reduce__(self) -> tuple[type[ModelUnavailable], tuple[str, str]]:
+        # Raised in the recognizer's worker process and re-raised here: pickled by its fields.
+        return (ModelUnavailable, (self.setting, self.reason))
+
 
 @dataclass(frozen=True)
 class Part:
@@ -146,6 +150,29 @@ def resolve_model(setting: str, data_dir: Path) -> ResolvedModel:
         "directory holding a CTranslate2 Whisper model (model.bin, config.json, tokenizer.json, "
         "vocabulary) or one of those names",
     )
+
+
+def check_model(setting: str) -> str:
+    """What a node checks at start, in milliseconds: the packages (or the directory) of the model
+    ``setting`` names are there, and faster-whisper is installed. Joining, hashing and loading
+    wait for the first captioned Space (in the recognizer's process). Returns the model's name;
+    ``ModelUnavailable`` says what is missing."""
+    setting = setting.strip() or DEFAULT_MODEL
+    if importlib.util.find_spec("faster_whisper") is None:
+        raise ModelUnavailable(
+            setting, "faster-whisper is not installed: pip install 'majlis[captions]'"
+        )
+    name = ALIASES.get(setting, setting)
+    if name in PACKAGED:
+        model = PACKAGED[name]
+        for part in model.parts:
+            _installed(setting, model, part)
+        return model.name
+    path = Path(setting).expanduser()
+    if not path.is_dir():
+        return resolve_model(setting, Path()).name  # raises the message a wrong name gets
+    check_directory(setting, path)
+    return path.name
 
 
 def check_directory(setting: str, path: Path) -> None:

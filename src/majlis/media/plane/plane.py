@@ -21,9 +21,11 @@ from pathlib import Path
 from majlis.cluster.ownership import Ownership
 from majlis.domain.context import Context
 from majlis.domain.model import Account, Space
+from majlis.media.captions.pool import RecognitionPool
 from majlis.media.hls.parts.protocol import HlsSource, PartStore
 from majlis.media.hls.vod import SegmentRange
 from majlis.media.plane.abandoned import AbandonedSpaces, EndSpace
+from majlis.media.plane.captions import Captions
 from majlis.media.plane.claims import Claims
 from majlis.media.plane.doors import Doors
 from majlis.media.plane.lifecycle import Lifecycle
@@ -44,15 +46,21 @@ class MediaPlane:
         parts: PartStore,
         ownership: Ownership | None = None,
         end_space: EndSpace | None = None,
+        recognition: RecognitionPool | None = None,
     ) -> None:
         """``parts`` is where listeners' requests are served from: this node's streams, and
         (with Redis) every other node's, so any node answers any Space's playlists and parts.
-        ``end_space`` ends a Space as its host would: the plane ends abandoned ones with it."""
+        ``end_space`` ends a Space as its host would: the plane ends abandoned ones with it.
+        ``recognition`` stands in for the captions' recognizer process (tests)."""
         settings = ctx.settings
         self._sources = Sources(parts, ctx.live.bus, shared=bool(settings.redis_url))
         self._recordings = Recordings(settings.data_dir)
         self._claims = Claims(ownership, clustered=bool(settings.redis_url))
-        self._rooms = Rooms(ctx, self._sources, self._recordings.path, self._room_closing)
+        #: Captions, on nodes that run rooms (the model is checked now, loaded when first used).
+        self.captions = Captions(ctx, recognition) if settings.runs_media else None
+        self._rooms = Rooms(
+            ctx, self._sources, self._recordings.path, self._room_closing, self.captions
+        )
         self._doors = Doors(ctx, self._rooms, self._claims)
         self._lifecycle = Lifecycle(ctx, self._rooms, self._doors, self._claims)
         self._keeper = (
@@ -90,6 +98,8 @@ class MediaPlane:
         await self._lifecycle.stop()
         await self._rooms.close_all()
         await self._sources.aclose()
+        if self.captions is not None:
+            self.captions.close()
 
     # --- for the node (heartbeat, metrics) and tests --------------------------------------------
 

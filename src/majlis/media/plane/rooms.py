@@ -18,6 +18,7 @@ from majlis.domain.errors import Overloaded
 from majlis.domain.events import space_topic
 from majlis.media import program_streams
 from majlis.media.mixer import Pcm
+from majlis.media.plane.captions import Captions
 from majlis.media.plane.sources import Sources
 from majlis.media.plane.stage_events import follow_stage
 from majlis.media.plane.tasks import cancel_and_wait
@@ -39,12 +40,14 @@ class Rooms:
         sources: Sources,
         recording_path: Callable[[str], Path],
         on_close: Callable[[str], None],
+        captions: Captions | None = None,
     ) -> None:
         self._ctx = ctx
         self._sources = sources
         self._recording_path = recording_path
         #: Told first when a Space's room closes (its doors timer and teaser swaps are void).
         self._on_close = on_close
+        self._captions = captions
         self._rooms: dict[str, Room] = {}
         self._opening: dict[str, asyncio.Task[Room]] = {}
         self._watchers: dict[str, asyncio.Task[None]] = {}
@@ -108,7 +111,7 @@ class Rooms:
         program_streams.attach(parts, space_id, program.streams)
         self._sources.attached()
         self._watchers[space_id] = asyncio.create_task(
-            follow_stage(self._ctx, room, lambda: self._rooms.get(space_id) is room)
+            follow_stage(self._ctx, room, lambda: self._rooms.get(space_id) is room, self._captions)
         )
         log.info("media: room open for Space %s (recording: %s)", space_id, bool(recording))
         if continues[AAC] is not None:

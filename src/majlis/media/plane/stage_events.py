@@ -11,13 +11,16 @@ from collections.abc import Callable
 
 from majlis.domain.context import Context
 from majlis.domain.events import space_topic
+from majlis.media.plane.captions import Captions
 from majlis.media.plane.resubscribe import RESUBSCRIBE_MIN_S, subscribe_retrying
 from majlis.media.room import Room
 
 log = logging.getLogger(__name__)
 
 
-async def follow_stage(ctx: Context, room: Room, is_open: Callable[[], bool]) -> None:
+async def follow_stage(
+    ctx: Context, room: Room, is_open: Callable[[], bool], captions: Captions | None = None
+) -> None:
     """The room's stage events, until the room closes (this task is cancelled then).
 
     ``is_open`` is also asked before each wait for an event, because the cancel can be lost:
@@ -29,13 +32,16 @@ async def follow_stage(ctx: Context, room: Room, is_open: Callable[[], bool]) ->
     while is_open():
         subscription = await subscribe_retrying(ctx.live.bus, [space_topic(room.space_id)])
         try:
-            await sync_stage(ctx, room)
+            await sync_stage(ctx, room, captions)
             events = aiter(subscription)
             while is_open():
                 item = await anext(events, None)
                 if item is None:
                     break  # the stream ended (the bus dropped us): subscribe again
                 kind = item.get("type")
+                if kind == "captions":  # the host's switch: the store says which way
+                    await sync_stage(ctx, room, captions)
+                    continue
                 handle = item.get("handle")
                 if not isinstance(handle, str):
                     continue
@@ -52,9 +58,12 @@ async def follow_stage(ctx: Context, room: Room, is_open: Callable[[], bool]) ->
             await asyncio.sleep(RESUBSCRIBE_MIN_S)
 
 
-async def sync_stage(ctx: Context, room: Room) -> None:
-    """Hang up whoever is no longer on the stage and re-apply every mute (events were lost)."""
+async def sync_stage(ctx: Context, room: Room, captions: Captions | None = None) -> None:
+    """Hang up whoever is no longer on the stage and re-apply every mute and the captions
+    switch (events were lost)."""
     space = await ctx.store.space(room.space_id)
+    if captions is not None:
+        await captions.apply(room, space)
     members = {} if space is None else {m.account.handle: m for m in space.stage}
     for handle in list(room.sessions):
         member = members.get(handle)
