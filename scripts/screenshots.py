@@ -64,6 +64,7 @@ class Scene:
     live_id: str
     heartbeats: list[str]
     clip_id: str = ""
+    replay_id: str = ""
 
 
 def keep_listening(base: str, urls: list[str], stop: threading.Event) -> None:
@@ -211,6 +212,14 @@ def populate(base: str) -> Scene:
             headers=as_("layla"),
         )
     )
+    # Live captions on, in Arabic: the listener's caption line shows what Whisper heard.
+    ok(
+        http.patch(
+            f"/api/v1/spaces/{live['id']}",
+            json={"captions": True, "language": "ar"},
+            headers=as_("layla"),
+        )
+    )
     # Omar asks to speak and is brought on stage (his bot talks); Sara is a cohost.
     for handle, role in (("omar", "speaker"), ("sara", "cohost")):
         ok(http.post(f"/api/v1/spaces/{live['id']}/requests", headers=as_(handle)))
@@ -271,6 +280,7 @@ SHOTS: dict[str, tuple[str | None, str]] = {
     "space-host": ("layla", "/spaces/{live}"),
     "space-host-sheet": ("layla", "/spaces/{live}"),
     "space-comments": ("yusuf", "/spaces/{live}"),
+    "space-replay": ("yusuf", "/spaces/{replay}"),
     "clip": ("yusuf", "/clips/{clip}"),
     "embed-clip": (None, "/embed/clips/{clip}"),
     "profile": ("yusuf", "/@layla"),
@@ -293,7 +303,55 @@ def _show_comments(page: Any, form: str) -> None:
     page.wait_for_timeout(300)
 
 
-ACTIONS = {"space-host-sheet": _open_host_sheet, "space-comments": _show_comments}
+def _caption_shown(page: Any, form: str) -> None:
+    """A listener sees captions as they are recognized: wait for the next one."""
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            "() => (window.majlis.captions || []).length > 0", timeout=30_000, polling=200
+        )
+
+
+def _show_transcript(page: Any, form: str) -> None:
+    with contextlib.suppress(Exception):
+        page.wait_for_function("() => window.majlis.transcript > 0", timeout=10_000)
+    page.locator("#transcript").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+
+
+ACTIONS = {
+    "space-host-sheet": _open_host_sheet,
+    "space-comments": _show_comments,
+    "space-listener": _caption_shown,
+    "space-replay": _show_transcript,
+}
+
+
+def make_replay(scene: Scene) -> None:
+    """Nour hosts a short captioned Space in Arabic (the demo clip, spoken by her bot) and ends
+    it: its replay page shows the transcript."""
+    with httpx.Client(base_url=scene.base, timeout=30) as http:
+        headers = {"Authorization": f"Bearer {scene.tokens['nour']}"}
+        space = ok(
+            http.post("/api/v1/spaces", json={"title": "ليلة الأسئلة المفتوحة"}, headers=headers)
+        )
+        ok(
+            http.patch(
+                f"/api/v1/spaces/{space['id']}",
+                json={"captions": True, "language": "ar"},
+                headers=headers,
+            )
+        )
+        bot = Bot(scene.base, space["id"], scene.tokens["nour"])
+        try:
+            for _ in range(120):
+                cues = ok(http.get(f"/api/v1/spaces/{space['id']}/transcript"))["cues"]
+                if len(cues) >= 4:
+                    break
+                time.sleep(0.5)
+        finally:
+            bot.close()
+        ok(http.post(f"/api/v1/spaces/{space['id']}/end", headers=headers))
+        scene.replay_id = space["id"]
 
 
 def make_clip(scene: Scene) -> None:
@@ -349,7 +407,9 @@ def shoot(scene: Scene, out: Path, only: set[str] | None) -> list[Path]:
                         " localStorage.setItem('majlis.account', account); } }",
                         [lang, scene.tokens[who] if who else None, session],
                     )
-                    page.goto(path.format(live=scene.live_id, clip=scene.clip_id))
+                    page.goto(
+                        path.format(live=scene.live_id, clip=scene.clip_id, replay=scene.replay_id)
+                    )
                     with contextlib.suppress(Exception):
                         page.wait_for_load_state("networkidle", timeout=4000)
                     page.wait_for_timeout(2500 if name.startswith("space") else 800)
@@ -388,6 +448,8 @@ def main() -> None:
         try:
             time.sleep(2)  # the bot's first words reach the mix and the playlist
             make_clip(scene)
+            if not only or "space-replay" in only:
+                make_replay(scene)
             shoot(scene, args.out, only)
         finally:
             stop.set()

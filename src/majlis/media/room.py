@@ -254,21 +254,27 @@ class Room:
             await self.disconnect(key)
         return len(keys)
 
-    async def set_captioner(self, captioner: Captioner | None) -> None:
+    async def set_captioner(self, captioner: Captioner | None, finish: bool = True) -> None:
         """Captions on (a captioner) or off (None); turning them off captions what is being
-        said and waits for the recognitions in flight."""
+        said and waits for the recognitions in flight, unless ``finish`` is False."""
         old, self.captioner = self.captioner, captioner
         if old is not None and old is not captioner:
-            await old.close()
+            await old.close(finish)
+
+    async def finish_captions(self) -> None:
+        """The Space ended: caption what was still being said (a few seconds at most)."""
+        await self.set_captioner(None, finish=True)
 
     async def stop(self) -> None:
         if self._clock is not None:
             self._clock.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._clock
+        # The last words are captioned when the Space ends (``finish_captions``, first); a
+        # node that stops leaves the room to another, which captions on.
+        await self.set_captioner(None, finish=False)
         for key in list(self.sessions):
             await self.disconnect(key)
-        await self.set_captioner(None)
         if self.speaking and self.shared_speaking is not None:
             # Nobody speaks in a closed room: say so now rather than when the TTL runs out.
             self.speaking = ()

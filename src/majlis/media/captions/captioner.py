@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 #: "captions delayed" is said at most this often a room.
 DELAYED_EVERY_S = 10.0
 #: How long a closing room waits for the recognitions in flight.
-CLOSE_WAIT_S = 15.0
+CLOSE_WAIT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +128,21 @@ class Captioner:
             except Exception:
                 log.exception("captions: a cue of %s could not be kept", utterance.key)
 
-    async def close(self) -> None:
-        """Caption what is still being said, then wait for the recognitions in flight."""
-        for key in list(self._cutters):
-            self.forget(key)
-        if self._work:
+    async def close(self, finish: bool = True) -> None:
+        """``finish``: caption what is still being said and wait (bounded) for the recognitions
+        in flight: the Space ended or captions were switched off. Otherwise (the node stops,
+        and another continues the room) drop them at once."""
+        if finish:
+            for key in list(self._cutters):
+                self.forget(key)
+        self._cutters.clear()
+        if not self._work:
+            return
+        if finish:
             # Bounded: a recognizer stuck in its process must not hold the room's closing.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(CLOSE_WAIT_S):
                     await asyncio.gather(*self._work, return_exceptions=True)
+        for task in list(self._work):
+            task.cancel()
+        await asyncio.gather(*self._work, return_exceptions=True)

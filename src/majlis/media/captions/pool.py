@@ -132,7 +132,15 @@ class RecognitionPool:
             self._busy -= 1
 
     def close(self) -> None:
+        """Stop at once: a recognition in flight is abandoned, not waited for (a stopping node
+        must not wait seconds on captions)."""
+        # ProcessPoolExecutor joins its workers at exit, each finishing its utterance first:
+        # end them now (Python 3.14 has terminate_workers() for this). Taken before shutdown,
+        # which forgets them.
+        workers = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
 
 
 # In the worker process: one recognizer, loaded on the first call.

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from majlis.domain.context import Context
 from majlis.domain.events import event, space_topic
-from majlis.domain.model import Space
+from majlis.domain.model import Cue, Space
 from majlis.domain.render import cue_json
 from majlis.media.captions.captioner import Captioner, Heard
 from majlis.media.captions.models import ModelUnavailable, check_model
@@ -81,16 +81,14 @@ class Captions:
                     return
                 started.append(space.started_at)
             origin = started[0].timestamp()
-            cue = await self._ctx.store.add_cue(
+            await keep_cue(
+                self._ctx,
                 space_id,
                 words.account_id,
-                round(max(0.0, words.start - origin), 3),
-                round(max(0.0, words.end - origin), 3),
-                words.text[:2000],
-                words.language[:8],
-            )
-            await self._ctx.live.bus.publish(
-                topic, event("caption", space_id=space_id, cue=cue_json(cue))
+                words.start - origin,
+                words.end - origin,
+                words.text,
+                words.language,
             )
 
         async def delayed() -> None:
@@ -101,6 +99,31 @@ class Captions:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
+
+
+async def keep_cue(
+    ctx: Context,
+    space_id: str,
+    account_id: int,
+    start: float,
+    end: float,
+    text: str,
+    language: str,
+) -> Cue:
+    """A recognized cue (times in seconds since the Space went live) into the transcript, then
+    to everyone in the Space as a ``caption`` event."""
+    cue = await ctx.store.add_cue(
+        space_id,
+        account_id,
+        round(max(0.0, start), 3),
+        round(max(0.0, end), 3),
+        text[:2000],
+        language[:8],
+    )
+    await ctx.live.bus.publish(
+        space_topic(space_id), event("caption", space_id=space_id, cue=cue_json(cue))
+    )
+    return cue
 
 
 def _check(setting: str) -> str | None:

@@ -132,6 +132,8 @@ class Rooms:
             # Moved to another node, or this node stops: its ENDLIST must not reach listeners,
             # who continue with the next node's stream.
             program_streams.detach(parts, space_id, streams)
+        else:
+            await room.finish_captions()
         await room.stop()
         if ended:
             asyncio.get_running_loop().call_later(

@@ -2,6 +2,9 @@
    removals, reactions, who is speaking and the Space's state, as they happen. A listener in a
    large audience holds none (wantsEvents): the cacheable snapshot moves the page instead. */
 import * as C from "./common.js";
+import {
+  onCaption, onCaptionsDelayed, onCaptionsSwitch, onTranscriptDeleted,
+} from "./space-captions.js";
 import { load, stopCounting } from "./space-join.js";
 import { audio, roomMoved, stopReconnecting, syncAudio } from "./space-onstage.js";
 import { mayManageRequests } from "./space-policy.js";
@@ -59,6 +62,10 @@ function openEvents() {
   on("link", function (ev) { setLink(ev.link); });
   on("comment", onCommentEvent);
   on("speaking", function (ev) { markSpeaking(ev.handles); });
+  on("caption", onCaption);
+  on("captions", onCaptionsSwitch);
+  on("captions_delayed", onCaptionsDelayed);
+  on("transcript_deleted", onTranscriptDeleted);
   /* The Space's room moved to another media node (its node died): a stage member's WebRTC
      connection went with it, though the browser only notices seconds later. Offer again now. */
   on("moved", roomMoved);

@@ -2,6 +2,7 @@
    several parts at once (the Space loaded, a snapshot, my role, the language). Each part is
    drawn by the module that owns it. */
 import { renderBar } from "./space-bar.js";
+import { renderCaptions } from "./space-captions.js";
 import { renderClip } from "./space-clip.js";
 import { renderComments } from "./space-comments.js";
 import { renderHead, renderScheduled } from "./space-head.js";
@@ -15,6 +16,7 @@ export function render() {
   renderHead();
   renderLink();
   renderClip();
+  renderCaptions();
   renderScheduled();
   renderStage();
   renderMe();

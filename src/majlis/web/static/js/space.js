@@ -18,6 +18,7 @@
      space-reactions.js the emoji buttons (the server's list) and the floating reactions
      space-comments.js  what people say in the room; the pinned one; delete and pin
      space-clip.js      clip the last 30 s (or 30 s of the replay); the host's switch
+     space-captions.js  the live caption line (CC), the replay's transcript; the host's switch
      space-audience.js  the faces of people I follow who are listening
      space-bar.js       the bar at the bottom: the tray and the host's sheet on a phone
      space-render.js    the whole page again, part by part
