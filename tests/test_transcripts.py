@@ -4,6 +4,7 @@ WebVTT and SRT (read back with real parsers), and deleting them; bad input chang
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 import srt
@@ -11,6 +12,7 @@ import webvtt
 
 from tests.support.client import Api, User
 from tests.support.server import RunningServer
+from tests.support.wait import eventually
 
 
 def _cue(
@@ -91,3 +93,24 @@ def test_no_such_space_is_a_404_problem(api: Api, suffix: str) -> None:
     response = api.http.get(f"/api/v1/spaces/nosuchspace/transcript{suffix}")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_snapshot_carries_the_last_cues_for_pages_without_an_event_stream(
+    server: RunningServer, api: Api
+) -> None:
+    host = api.sign_up("host")
+    space = host.create_space("snapshot captions")
+    sid = space["id"]
+    _cue(server, sid, host, 0.1, "not shown: captions are off", "en")
+
+    def snapshot() -> dict[str, Any]:
+        body: dict[str, Any] = api.http.get(f"/api/v1/spaces/{sid}/snapshot").json()
+        return body
+
+    assert snapshot()["captions"] == []
+    host.request("PATCH", f"/api/v1/spaces/{sid}", json={"captions": True})
+    for text in ("one", "two", "three"):
+        _cue(server, sid, host, 0.2, text, "en")
+    # Rendered at most once a second per node: wait for the next rendering.
+    shown = eventually(lambda: [c["text"] for c in snapshot()["captions"]] or None)
+    assert shown == ["two", "three"]  # the last two, oldest first

@@ -6,12 +6,14 @@ tests/media/test_captions_e2e.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from playwright.sync_api import Browser, Page
 
 from majlis.media.plane.captions import keep_cue
-from tests.support.client import User
+from tests.support.client import Api, User
 from tests.support.clips import on_air
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, run_server
 from tests.web.conftest import ONE_SHAPE, MakeSpace, sign_in_page, wait_js
 
 pytestmark = ONE_SHAPE
@@ -105,3 +107,27 @@ def test_the_replay_shows_the_transcript_follows_playback_and_seeks_on_click(
     at = page.evaluate("() => document.getElementById('player').currentTime")
     assert 2.0 <= at < 3.5, at
     assert lines.nth(2).get_attribute("aria-current") == "true"
+
+
+def test_a_listener_in_a_large_audience_reads_captions_from_the_snapshot(
+    tmp_path: Path, page: Page
+) -> None:
+    # events_max_listeners=0: every listener is "past the cap", holds no event stream, and
+    # follows the cacheable snapshot instead (what a million listeners do).
+    with run_server(tmp_path, events_max_listeners=0) as big:
+        api = Api(big.base_url)
+        try:
+            host = api.sign_up("host")
+            space = host.create_space("A big night")
+            sid = space["id"]
+            host.request("PATCH", f"/api/v1/spaces/{sid}", json={"captions": True})
+            page.goto(f"{big.base_url}/spaces/{sid}")
+            wait_js(page, "() => window.majlis.streaming === false")
+            _said(big, sid, host, 0.5, "Thank you all for coming tonight.", "en")
+            wait_js(page, "() => (window.majlis.captions || []).length === 1")
+            assert page.locator("#caption-lines .caption-text").inner_text() == (
+                "Thank you all for coming tonight."
+            )
+            host.post(f"/api/v1/spaces/{sid}/end")
+        finally:
+            api.close()

@@ -20,9 +20,9 @@ from majlis.caching import TtlCache
 from majlis.domain.context import Context
 from majlis.domain.errors import Conflict, Forbidden, NotFound, RateLimited
 from majlis.domain.events import event, space_topic
-from majlis.domain.model import Account
-from majlis.domain.render import account_brief, etag, link_json, member_json
-from majlis.domain.shapes import AudienceOut, JoinOut, SnapshotOut
+from majlis.domain.model import Account, Space
+from majlis.domain.render import account_brief, cue_json, etag, link_json, member_json
+from majlis.domain.shapes import AudienceOut, CueOut, JoinOut, SnapshotOut
 from majlis.domain.space_cache import CachedSpace
 from majlis.telemetry import HEARTBEATS, JOINS
 from majlis.types import JSON
@@ -30,6 +30,9 @@ from majlis.types import JSON
 #: The reactions a listener can send; a fixed set keeps counters small and the UI predictable.
 EMOJI = ("💜", "😂", "😲", "😢", "👏", "💯", "🔥", "🙏", "👋", "✊", "👍", "👎")
 REACTION_RELAY_INTERVAL_S = 1.0
+#: The snapshot's caption line: its last cues, if their words ended this recently.
+CAPTION_LINES = 2
+FRESH_CUE_S = 10.0
 #: How long a node trusts the listener count it read (it picks what a joiner is given).
 AUDIENCE_SIZE_TTL_S = 1.0
 #: Spaces whose snapshot and audience size a node keeps at once (least recently used go first).
@@ -180,9 +183,19 @@ class Audience:
                 listener_count=await self._ctx.live.presence.count(space.id) if live else 0,
                 reactions=await self._ctx.live.counters.recent(space.id) if live else {},
                 link=link_json(space),
+                captions=await self._fresh_cues(space) if live else [],
             )
         )
         return Snapshot(body=body, etag=etag(body))
+
+    async def _fresh_cues(self, space: Space) -> list[CueOut]:
+        """The last cues whose words ended within ``FRESH_CUE_S``: a page that polls the
+        snapshot shows them on its caption line (an older one would be a caption out of time)."""
+        if not space.captions or space.started_at is None:
+            return []
+        now = (self._ctx.now() - space.started_at).total_seconds()
+        cues = await self._ctx.store.latest_cues(space.id, CAPTION_LINES)
+        return [cue_json(cue) for cue in cues if now - cue.end <= FRESH_CUE_S]
 
     async def react(self, me: Account, space_id: str, emoji: str, ip: str = "") -> None:
         await self._limit_ip("reaction", ip, self._ctx.settings.reactions_per_ip_per_10s, 10.0)

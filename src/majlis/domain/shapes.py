@@ -196,6 +196,16 @@ class JoinOut(TypedDict):
 
 
 @with_config(_EXACT)
+class CueOut(TypedDict):
+    id: int
+    start: Annotated[float, Field(description="seconds since the Space went live (its replay)")]
+    end: Annotated[float, Field(description="seconds since the Space went live (its replay)")]
+    speaker: AccountBrief
+    text: str
+    language: Annotated[str, Field(description="ISO 639-1, as the recognizer heard it")]
+
+
+@with_config(_EXACT)
 class SnapshotOut(TypedDict):
     id: str
     title: str
@@ -205,6 +215,13 @@ class SnapshotOut(TypedDict):
     listener_count: int
     reactions: dict[str, int]
     link: LinkOut | None
+    captions: Annotated[
+        list[CueOut],
+        Field(
+            description="with captions on, the last cues said in the last 10 s: what a page "
+            "that follows the snapshot instead of the event stream shows on its caption line"
+        ),
+    ]
 
 
 @with_config(_EXACT)
@@ -265,16 +282,6 @@ class ClipOut(TypedDict):
     audio_url: Annotated[str, Field(description="the clip as one .m4a (AAC), for download")]
     card_url: Annotated[str, Field(description="the share card image (PNG, 1200x630)")]
     embed_url: Annotated[str, Field(description="a player for an iframe on another site")]
-
-
-@with_config(_EXACT)
-class CueOut(TypedDict):
-    id: int
-    start: Annotated[float, Field(description="seconds since the Space went live (its replay)")]
-    end: Annotated[float, Field(description="seconds since the Space went live (its replay)")]
-    speaker: AccountBrief
-    text: str
-    language: Annotated[str, Field(description="ISO 639-1, as the recognizer heard it")]
 
 
 @with_config(_EXACT)

@@ -194,6 +194,10 @@ class Store(Protocol):
         """In the order they were said (start, then id); ``after_id`` pages on by id."""
         ...
 
+    async def latest_cues(self, space_id: str, limit: int) -> list[Cue]:
+        """The last ``limit`` cues made (newest last)."""
+        ...
+
     async def delete_cues(self, space_id: str) -> int:
         """Deletes the Space's transcript; how many cues there were."""
         ...

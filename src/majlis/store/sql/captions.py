@@ -80,6 +80,17 @@ class CaptionQueries(SqlEngine):
             rows = (await conn.execute(query)).all()
         return [_to_cue(row) for row in rows]
 
+    async def latest_cues(self, space_id: str, limit: int) -> list[Cue]:
+        query = (
+            _select()
+            .where(t.captions.c.space_id == space_id)
+            .order_by(t.captions.c.id.desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_to_cue(row) for row in reversed(rows)]
+
     async def delete_cues(self, space_id: str) -> int:
         async with self._write() as conn:
             result = await conn.execute(delete(t.captions).where(t.captions.c.space_id == space_id))

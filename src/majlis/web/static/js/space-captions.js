@@ -21,6 +21,7 @@ var LINGER_MS = 8000;
 var PREFERENCE = "majlis.captions";
 
 var lines = [];
+var newest = 0; /* the id of the newest cue shown: a snapshot never shows one twice */
 var lingering = null;
 var delayedTimer = null;
 var transcriptFor = null;
@@ -81,10 +82,19 @@ export function renderCaptions() {
 export function onCaption(ev) {
   var cue = ev && ev.cue;
   if (!cue || !cue.speaker) { return; }
+  newest = Math.max(newest, cue.id);
   lines = lines.filter(function (old) { return old.id !== cue.id; }).concat([cue]).slice(-SHOWN);
   drawLines();
   clearTimeout(lingering);
   lingering = setTimeout(function () { lines = []; drawLines(); }, LINGER_MS);
+}
+
+/* A page that follows the snapshot (a large audience: no event stream) gets the last cues
+   said in it; those not shown yet join the line. */
+export function captionsFromSnapshot(cues) {
+  (cues || []).forEach(function (cue) {
+    if (cue.id > newest) { onCaption({ cue: cue }); }
+  });
 }
 
 /* The host switched captions (or set the Space's language): the Space says which way. */

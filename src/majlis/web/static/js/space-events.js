@@ -3,7 +3,7 @@
    large audience holds none (wantsEvents): the cacheable snapshot moves the page instead. */
 import * as C from "./common.js";
 import {
-  onCaption, onCaptionsDelayed, onCaptionsSwitch, onTranscriptDeleted,
+  captionsFromSnapshot, onCaption, onCaptionsDelayed, onCaptionsSwitch, onTranscriptDeleted,
 } from "./space-captions.js";
 import { load, stopCounting } from "./space-join.js";
 import { audio, roomMoved, stopReconnecting, syncAudio } from "./space-onstage.js";
@@ -109,6 +109,7 @@ export function applySnapshot(snap) {
   model.stage = (snap.stage || []).slice();
   model.speaking = snap.speaking || [];
   if (model.space && "link" in snap) { model.space.link = snap.link; }
+  captionsFromSnapshot(snap.captions);
   if (typeof snap.listener_count === "number" && snap.state === "live") { debug.listenerCount = snap.listener_count; }
   if (model.space && snap.state !== model.space.state) { return load(1); }
   updateRole();
