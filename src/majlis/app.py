@@ -31,6 +31,7 @@ from majlis.api.routes import (
     reach,
     spaces,
     stage,
+    subtitles,
     transcripts,
 )
 from majlis.api.schemas import Problem
@@ -90,7 +91,19 @@ def create_app(settings: Settings) -> FastAPI:
     # Starlette tries routes in order, each a regex: the audience's join and heartbeat (once
     # per listener) and the HLS routes (once per part per edge) come first. Measured with
     # bench/join_throughput.py: routing was ~20 % of a /livez request's CPU behind 6 routers.
-    routers = (audience, media, dash, accounts, spaces, stage, comments, clips, transcripts, reach)
+    routers = (
+        audience,
+        subtitles,  # before media: its /hls/{id}/{name} would take main.m3u8 for a part
+        media,
+        dash,
+        accounts,
+        spaces,
+        stage,
+        comments,
+        clips,
+        transcripts,
+        reach,
+    )
     for module in routers:
         app.include_router(module.router)
 

@@ -303,3 +303,22 @@ def test_a_crowd_reading_the_newest_comments_costs_the_origin_one_request_a_seco
     for _ in range(2):
         assert httpx.get(stage.edge.url + older).status_code == 400
     assert len(origin_requests(stage.edge.logged(older, 2), older)) == 2
+
+
+def test_captions_playlists_and_segments_are_cached_as_the_origin_says(stage: Stage) -> None:
+    main = f"{stage.hls}/main.m3u8"
+    first, second = httpx.get(stage.edge.url + main), httpx.get(stage.edge.url + main)
+    assert first.status_code == second.status_code == 200
+    assert second.text.rstrip().endswith("live.m3u8")
+    assert second.headers["x-cache-status"] in ("HIT", "UPDATING", "STALE")
+
+    def listed() -> str | None:
+        text = httpx.get(f"{stage.edge.url}{stage.hls}/captions.m3u8").text
+        return next((line for line in text.splitlines() if line.endswith(".vtt")), None)
+
+    vtt = f"{stage.hls}/{eventually(listed, message='a subtitle segment')}"
+    answers = [httpx.get(stage.edge.url + vtt) for _ in range(3)]
+    assert {a.status_code for a in answers} == {200}
+    assert answers[0].text.startswith("WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:")
+    assert answers[-1].headers["x-cache-status"] == "HIT"
+    assert len(origin_requests(stage.edge.logged(vtt, 3), vtt)) == 1

@@ -361,6 +361,17 @@ server {{
         proxy_pass {upstream_url}$uri;
     }}
 
+    # Captions for HLS players (media/hls/subtitles.py): the multivariant and subtitles
+    # playlists (max-age=1) and the WebVTT segments (max-age=60), for as long as the origin says.
+    location ~ "^/hls/{_ID}/(main\\.m3u8|captions\\.m3u8|captions/\\d{{1,12}}\\.vtt)$" {{
+        {common}
+        {cached}
+        {short_lived}
+        {small}
+        proxy_cache_key $uri;
+        proxy_pass {upstream_url}$uri;
+    }}
+
     # The Space snapshot (max-age=1 + ETag at the origin): stale while one request refreshes.
     location ~ "^/api/v1/spaces/{_ID}/snapshot$" {{
         {common}

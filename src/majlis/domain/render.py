@@ -68,6 +68,7 @@ def space_urls(settings: Settings, space: Space, now: datetime | None = None) ->
     replay = space.state == "ended" and space.record and space.started_at is not None
     return {
         "hls_url": settings.url(f"/hls/{space.id}/live.m3u8") if live else None,
+        "hls_main_url": settings.url(f"/hls/{space.id}/main.m3u8") if live else None,
         "dash_url": settings.url(f"/dash/{space.id}/live.mpd") if live else None,
         "replay_url": settings.url(f"/api/v1/spaces/{space.id}/replay.m3u8") if replay else None,
         "recording_url": settings.url(f"/api/v1/spaces/{space.id}/recording.m4a")

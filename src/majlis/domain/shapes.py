@@ -100,6 +100,13 @@ class SpaceUrls(TypedDict):
             "whenever hls_url is"
         ),
     ]
+    hls_main_url: Annotated[
+        str | None,
+        Field(
+            description="a multivariant HLS playlist: the audio of hls_url and, with captions "
+            "on, a WebVTT subtitles rendition; set whenever hls_url is"
+        ),
+    ]
     replay_url: str | None
     recording_url: str | None
 

@@ -194,6 +194,10 @@ class Store(Protocol):
         """In the order they were said (start, then id); ``after_id`` pages on by id."""
         ...
 
+    async def cues_between(self, space_id: str, start: float, end: float) -> list[Cue]:
+        """The cues that start in [start, end) seconds, in the order said."""
+        ...
+
     async def latest_cues(self, space_id: str, limit: int) -> list[Cue]:
         """The last ``limit`` cues made (newest last)."""
         ...

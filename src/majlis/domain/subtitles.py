@@ -34,18 +34,24 @@ def _span(cue: Cue) -> tuple[float, float]:
     return cue.start, max(cue.end, cue.start + 0.04)
 
 
-def webvtt(cues: Iterable[Cue], offset: float = 0.0) -> str:
-    """A WebVTT file; ``offset`` is subtracted from every time (a live segment's own window)."""
+def cue_block(cue: Cue, offset: float = 0.0) -> list[str]:
+    """One WebVTT cue's lines (and the blank line that ends it); ``offset`` is subtracted from
+    its times (a live segment's own start)."""
+    start, end = _span(cue)
+    speaker = _vtt_escape(_one_line(cue.speaker.display_name or cue.speaker.handle))
+    return [
+        str(cue.id),
+        f"{_clock(start - offset, '.')} --> {_clock(end - offset, '.')}",
+        f"<v {speaker}><lang {cue.language}>{_vtt_escape(_one_line(cue.text))}</lang></v>",
+        "",
+    ]
+
+
+def webvtt(cues: Iterable[Cue]) -> str:
+    """A WebVTT file of the whole transcript."""
     lines = ["WEBVTT", ""]
     for cue in cues:
-        start, end = _span(cue)
-        speaker = _vtt_escape(_one_line(cue.speaker.display_name or cue.speaker.handle))
-        lines += [
-            str(cue.id),
-            f"{_clock(start - offset, '.')} --> {_clock(end - offset, '.')}",
-            f"<v {speaker}><lang {cue.language}>{_vtt_escape(_one_line(cue.text))}</lang></v>",
-            "",
-        ]
+        lines += cue_block(cue)
     return "\n".join(lines)
 
 

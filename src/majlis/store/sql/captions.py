@@ -80,6 +80,17 @@ class CaptionQueries(SqlEngine):
             rows = (await conn.execute(query)).all()
         return [_to_cue(row) for row in rows]
 
+    async def cues_between(self, space_id: str, start: float, end: float) -> list[Cue]:
+        column = t.captions.c.start_s
+        query = (
+            _select()
+            .where(t.captions.c.space_id == space_id, column >= start, column < end)
+            .order_by(column, t.captions.c.id)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_to_cue(row) for row in rows]
+
     async def latest_cues(self, space_id: str, limit: int) -> list[Cue]:
         query = (
             _select()
