@@ -7,7 +7,7 @@ Each model transcribes every sentence of each language it supports, told the lan
 Space's language would tell it); ``--detect`` lets it detect the language instead, and reports
 how often it got it right.
 
-Text is compared after ``majlis.media.captions.normalize`` (lowercase, no punctuation; Arabic
+Text is compared after ``majlis.text_folding`` (lowercase, no punctuation; Arabic
 without harakat or tatweel, alef / yeh / teh marbuta forms unified). WER is over the whole set
 of a language (jiwer: word-level edit distance summed over sentences / reference words).
 Real-time factor = wall seconds / audio seconds; CPU = process CPU seconds / audio seconds,
@@ -38,7 +38,7 @@ import jiwer
 
 from majlis.media.captions.engine import WhisperRecognizer, open_recognizer
 from majlis.media.captions.models import ModelUnavailable
-from majlis.media.captions.normalize import normalize
+from majlis.text_folding import normalize
 from medialib.captions_set import Utterance, build
 from medialib.report import base_machine, run_main, write_result
 

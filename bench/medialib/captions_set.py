@@ -9,7 +9,7 @@ stored in the repository): 20 English (voice en-us) and 20 Arabic (voice ar).
 - Arabic: Modern Standard Arabic sentences written for this set (greetings and phrases a host
   says in a Space, everyday statements), fully vowelled: espeak-ng reads unvowelled Arabic
   poorly, and the reference is the same text with the harakat folded away by
-  ``majlis.media.captions.normalize``, as Whisper writes Arabic without them.
+  ``majlis.text_folding``, as Whisper writes Arabic without them.
 
 espeak-ng is a formant synthesizer: clear but robotic, and its Arabic is weaker than its English.
 Scores on this set are a floor for comparing models and settings, not a promise for people.

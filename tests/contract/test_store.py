@@ -7,9 +7,8 @@ where the two engines differ (SQLite serializes writers, PostgreSQL locks the Sp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -19,40 +18,7 @@ from majlis.domain.store import Store, StoreConflict
 from majlis.store.cursors import BadCursor
 from majlis.store.sql import SqlStore
 from majlis.store.tables import metadata
-
-NOW = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-Scenario = Callable[[Store], Awaitable[None]]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def make_store(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[Scenario], None]]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    else:
-        from tests.support.services import postgres_database
-
-        context = postgres_database()
-        url = context.__enter__()
-        request.addfinalizer(lambda: context.__exit__(None, None, None))
-
-    def run(scenario: Scenario) -> None:
-        async def main() -> None:
-            store = SqlStore(url)
-            try:
-                await store.migrate()
-                await scenario(store)
-            finally:
-                await store.close()
-
-        asyncio.run(main())
-
-    yield run
-
-
-async def _accounts(store: Store, *handles: str) -> list[int]:
-    return [(await store.create_account(h, h.title(), "hash", NOW)).id for h in handles]
+from tests.support.store_kit import NOW, Scenario, accounts
 
 
 def test_migrations_produce_exactly_the_declared_schema(
@@ -86,7 +52,7 @@ def test_sessions_are_listed_most_recently_used_first_and_ended_by_id(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        a, b = await _accounts(store, "a", "b")
+        a, b = await accounts(store, "a", "b")
         await store.create_session("d1", "s1", a, NOW)
         await store.create_session("d2", "s2", a, NOW + timedelta(minutes=1))
         await store.create_session("d3", "s3", b, NOW)
@@ -107,7 +73,7 @@ def test_sessions_are_listed_most_recently_used_first_and_ended_by_id(
 
 def test_sessions_and_follows(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
-        a, b = await _accounts(store, "a", "b")
+        a, b = await accounts(store, "a", "b")
         await store.create_session("digest", "s1", a, NOW)
         found = await store.session_for_token("digest")
         assert found is not None and found[0].id == a
@@ -127,7 +93,7 @@ def test_followed_among_ranks_the_most_recently_followed_first(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        me, b, c, d, e, stranger = await _accounts(store, "me", "b", "c", "d", "e", "stranger")
+        me, b, c, d, e, stranger = await accounts(store, "me", "b", "c", "d", "e", "stranger")
         for minutes, followee in enumerate((b, c, d, e)):
             await store.follow(me, followee, NOW + timedelta(minutes=minutes))
         await store.follow(stranger, me, NOW)  # followed by, not following: not counted
@@ -144,7 +110,7 @@ def test_followed_among_ranks_the_most_recently_followed_first(
 
 def test_transitions_are_checked_atomically(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
-        (host,) = await _accounts(store, "host")
+        (host,) = await accounts(store, "host")
         await store.create_space("s1", host, "t", "scheduled", NOW + timedelta(hours=1), True, NOW)
         results = await asyncio.gather(
             *(store.transition("s1", ("scheduled",), "live", NOW) for _ in range(6)),
@@ -162,7 +128,7 @@ def test_the_stage_never_exceeds_its_limits_under_concurrency(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        host, *people = await _accounts(store, "host", *(f"p{i}" for i in range(14)))
+        host, *people = await accounts(store, "host", *(f"p{i}" for i in range(14)))
         await store.create_space("s1", host, "t", "live", None, True, NOW)
         results = await asyncio.gather(
             *(store.put_on_stage("s1", p, "speaker", 2, 10, NOW) for p in people),
@@ -181,7 +147,7 @@ def test_the_stage_never_exceeds_its_limits_under_concurrency(
 
 def test_removal_bans_and_clears(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
-        host, guest = await _accounts(store, "host", "guest")
+        host, guest = await accounts(store, "host", "guest")
         await store.create_space("s1", host, "t", "live", None, True, NOW)
         await store.add_request("s1", guest, NOW)
         assert await store.remove_from_space("s1", guest, host, NOW)
@@ -201,7 +167,7 @@ def test_removal_bans_and_clears(make_store: Callable[[Scenario], None]) -> None
 
 def test_the_host_never_leaves_the_stage(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
-        (host,) = await _accounts(store, "host")
+        (host,) = await accounts(store, "host")
         await store.create_space("s1", host, "t", "live", None, True, NOW)
         assert not await store.leave_stage("s1", host)
         with pytest.raises(StoreConflict):
@@ -214,7 +180,7 @@ def test_listing_pages_are_stable_and_cursors_are_checked(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        (host,) = await _accounts(store, "host")
+        (host,) = await accounts(store, "host")
         for i in range(7):
             # Equal start times on purpose: the id breaks ties, so no page repeats or skips.
             await store.create_space(
@@ -239,7 +205,7 @@ def test_listing_one_hosts_spaces_pages_through_theirs_only(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        host, other = await _accounts(store, "host", "other")
+        host, other = await accounts(store, "host", "other")
         for i in range(5):
             for who in (host, other):
                 await store.create_space(
@@ -263,7 +229,7 @@ def test_the_notifications_seen_mark_only_moves_forward(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        reader, other = await _accounts(store, "reader", "other")
+        reader, other = await accounts(store, "reader", "other")
         assert await store.notifications_seen_at(reader) is None
         later = NOW + timedelta(minutes=5)
         assert await store.mark_notifications_seen(reader, later) == later
@@ -278,7 +244,7 @@ def test_derived_notices_follow_follows_and_reminders(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        me, host, late_fan = await _accounts(store, "me", "host", "late")
+        me, host, late_fan = await accounts(store, "me", "host", "late")
         await store.follow(me, host, NOW - timedelta(days=1))
         await store.create_space("s1", host, "t", "scheduled", NOW + timedelta(hours=1), True, NOW)
         await store.transition("s1", ("scheduled",), "live", NOW)
@@ -299,7 +265,7 @@ def test_comments_page_newest_first_and_one_is_pinned(
     make_store: Callable[[Scenario], None],
 ) -> None:
     async def scenario(store: Store) -> None:
-        host, fan = await _accounts(store, "host", "fan")
+        host, fan = await accounts(store, "host", "fan")
         await store.create_space("s1", host, "t", "live", None, True, NOW)
         for i in range(5):  # equal times on purpose: the id breaks ties
             await store.add_comment(f"c{i}", "s1", fan if i % 2 else host, f"say {i}", NOW)
@@ -331,7 +297,7 @@ def test_a_link_is_pinned_until_the_end_and_requests_are_known(
     from majlis.domain.model import PinnedLink
 
     async def scenario(store: Store) -> None:
-        host, fan = await _accounts(store, "host", "fan")
+        host, fan = await accounts(store, "host", "fan")
         await store.create_space("s1", host, "t", "live", None, True, NOW)
         space = await store.set_link("s1", PinnedLink("https://example.org/a", "A"))
         assert space.link == PinnedLink("https://example.org/a", "A")
@@ -348,7 +314,7 @@ def test_a_link_is_pinned_until_the_end_and_requests_are_known(
 
 def test_clips_are_listed_newest_first_and_deleted(make_store: Callable[[Scenario], None]) -> None:
     async def scenario(store: Store) -> None:
-        host, fan = await _accounts(store, "host", "fan")
+        host, fan = await accounts(store, "host", "fan")
         await store.create_space("s1", host, "t", "live", None, True, NOW)
         assert (await store.space("s1")).clips_allowed is True  # type: ignore[union-attr]
         assert (await store.set_clips_allowed("s1", False)).clips_allowed is False

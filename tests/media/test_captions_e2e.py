@@ -17,8 +17,8 @@ import pytest
 
 from majlis.bots.sources import ClipSource
 from majlis.bots.speaker import SpeakerBot
-from majlis.media.captions.normalize import normalize
 from majlis.media.mixer import SAMPLE_RATE
+from majlis.text_folding import normalize
 from tests.support.client import Api, User, on_stage
 from tests.support.server import run_server
 from tests.support.speech import espeak_available, speak

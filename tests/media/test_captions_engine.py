@@ -30,7 +30,7 @@ from majlis.media.captions.models import (
     Part,
     resolve_model,
 )
-from majlis.media.captions.normalize import fold_arabic, normalize, words
+from majlis.text_folding import fold_arabic, normalize, words
 from tests.support.services import unavailable
 from tests.support.speech import espeak_available, speak
 

@@ -92,6 +92,15 @@ class Cue:
 
 
 @dataclass(frozen=True)
+class TranscriptHit:
+    """A Space whose transcript matches a search: how many cues match, and the first."""
+
+    space_id: str
+    hits: int
+    first: Cue
+
+
+@dataclass(frozen=True)
 class Space:
     id: str
     title: str

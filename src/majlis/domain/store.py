@@ -23,6 +23,7 @@ from majlis.domain.model import (
     SpeakRequest,
     StageMember,
     Teaser,
+    TranscriptHit,
 )
 from majlis.types import Role, SpaceState
 
@@ -196,6 +197,11 @@ class Store(Protocol):
 
     async def cues_between(self, space_id: str, start: float, end: float) -> list[Cue]:
         """The cues that start in [start, end) seconds, in the order said."""
+        ...
+
+    async def search_transcripts(self, query: str, limit: int) -> list[TranscriptHit]:
+        """Spaces by what was said in them: every folded word of ``query`` in one cue
+        (Arabic-aware, ``majlis.text_folding``), those with the most such cues first."""
         ...
 
     async def latest_cues(self, space_id: str, limit: int) -> list[Cue]:

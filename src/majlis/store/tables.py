@@ -188,6 +188,8 @@ captions = Table(
     Column("start_s", Float, nullable=False),
     Column("end_s", Float, nullable=False),
     Column("text", String(2000), nullable=False),
+    #: ``text`` folded (majlis.text_folding): what search matches, Arabic-aware.
+    Column("text_folded", String(2000), nullable=False, server_default=""),
     #: ISO 639-1, as the recognizer heard it (or was told).
     Column("language", String(8), nullable=False),
     Index("ix_captions_space_start", "space_id", "start_s", "id"),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
-from majlis.domain.model import Cue
+from majlis.domain.model import Cue, TranscriptHit
 from majlis.store import tables as t
 from majlis.store.sql.engine import SqlEngine
 from majlis.store.sql.rows import ACCOUNT_COLUMNS, to_account
+from majlis.text_folding import normalize
 
 _COLUMNS = (
     t.captions.c.id.label("cue_id"),
@@ -24,6 +25,15 @@ _COLUMNS = (
     t.captions.c.language,
     *ACCOUNT_COLUMNS,
 )
+
+
+#: Words of a query that count; more add nothing a person typed on purpose.
+MAX_QUERY_WORDS = 8
+
+
+def _escaped(word: str) -> str:
+    """A folded word as a LIKE pattern's literal (folding keeps no ``%`` or ``_``, but ``\\``)."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _select() -> Any:
@@ -61,6 +71,7 @@ class CaptionQueries(SqlEngine):
                     start_s=start,
                     end_s=end,
                     text=text,
+                    text_folded=normalize(text),
                     language=language,
                 )
                 .returning(t.captions.c.id)
@@ -90,6 +101,32 @@ class CaptionQueries(SqlEngine):
         async with self._read() as conn:
             rows = (await conn.execute(query)).all()
         return [_to_cue(row) for row in rows]
+
+    async def search_transcripts(self, query: str, limit: int) -> list[TranscriptHit]:
+        words = normalize(query).split()[:MAX_QUERY_WORDS]
+        if not words:
+            return []
+        folded = t.captions.c.text_folded
+        # Every word of the query in the cue (a substring: "مدرس" finds "مدرسه"), the Spaces
+        # with the most such cues first, then the most recent.
+        matching = and_(*(folded.like(f"%{_escaped(w)}%", escape="\\") for w in words))
+        query_ = (
+            select(
+                t.captions.c.space_id,
+                func.count().label("hits"),
+                func.min(t.captions.c.id).label("first_id"),
+            )
+            .where(matching)
+            .group_by(t.captions.c.space_id)
+            .order_by(func.count().desc(), func.max(t.captions.c.id).desc())
+            .limit(limit)
+        )
+        async with self._read() as conn:
+            rows = (await conn.execute(query_)).all()
+            firsts = {row.first_id for row in rows}
+            cues = (await conn.execute(_select().where(t.captions.c.id.in_(firsts)))).all()
+        first_cue = {row.cue_id: _to_cue(row) for row in cues}
+        return [TranscriptHit(row.space_id, row.hits, first_cue[row.first_id]) for row in rows]
 
     async def latest_cues(self, space_id: str, limit: int) -> list[Cue]:
         query = (

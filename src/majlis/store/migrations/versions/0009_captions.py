@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("start_s", sa.Float(), nullable=False),
         sa.Column("end_s", sa.Float(), nullable=False),
         sa.Column("text", sa.String(length=2000), nullable=False),
+        sa.Column("text_folded", sa.String(length=2000), nullable=False, server_default=""),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.ForeignKeyConstraint(["space_id"], ["spaces.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["account_id"], ["accounts.id"], ondelete="CASCADE"),

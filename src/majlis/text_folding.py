@@ -1,7 +1,8 @@
 """Folding text so two spellings of the same words compare equal: for scoring captions (word
 error rate) and for finding a Space by what was said.
 
-Why its own module: the recognizer, the benchmark and search must agree on what "the same word"
+Why its own module, outside every layer (the store folds each cue as it keeps it; the benchmark
+scores with it): the recognizer, the benchmark and search must agree on what "the same word"
 is, or a transcript would score well and still not be found. Arabic needs more than case
 folding: the same word is written with or without short vowels (harakat), stretched with a
 tatweel, and with several alef, yeh and teh marbuta forms that writers (and Whisper) use
