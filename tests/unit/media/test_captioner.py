@@ -11,6 +11,7 @@ import pytest
 from majlis.media.captions.captioner import Captioner, Heard
 from majlis.media.captions.engine import Segment
 from majlis.media.captions.pool import RecognitionPool
+from majlis.media.captions.utterances import LONG_PAUSE_S
 from majlis.media.mixer import FRAME_S, FRAME_SAMPLES, Pcm
 
 LOUD = (np.sin(np.arange(FRAME_SAMPLES) * 0.04) * 8000).astype(np.int16)
@@ -81,7 +82,7 @@ async def _each_speaker_is_captioned_apart_with_wall_clock_times() -> None:
     soft = (LOUD // 4).astype(np.int16)
     for _ in range(round(1.5 / FRAME_S)):  # both talk at once for 1.5 s, then stop
         _tick(captioner, clock, {"amal": LOUD, "badr": soft})
-    for _ in range(round(0.6 / FRAME_S)):
+    for _ in range(round(LONG_PAUSE_S / FRAME_S)):
         _tick(captioner, clock, {})
     async with asyncio.timeout(10):
         await got.wait()
@@ -114,10 +115,10 @@ async def _a_full_recognizer_drops_words_says_so_once_and_never_blocks_a_tick() 
 
     clock = FakeClock()
     captioner = Captioner(pool, lambda key: 7, on_heard, on_delayed, clock=clock)
-    for _ in range(3):  # three utterances of 1.2 s, each followed by a pause
+    for _ in range(3):  # three utterances of 1.2 s, each followed by a long pause
         for _ in range(round(1.2 / FRAME_S)):
             _tick(captioner, clock, {"amal": LOUD})
-        for _ in range(round(0.6 / FRAME_S)):
+        for _ in range(round(LONG_PAUSE_S / FRAME_S)):
             _tick(captioner, clock, {})
         await asyncio.sleep(0)
     async with asyncio.timeout(5):
