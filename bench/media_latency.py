@@ -49,7 +49,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from join_throughput import check_cores, cpu_seconds, free_port, running_server
+from majlis.bots.sources import ClipSource
 from majlis.bots.speaker import SpeakerBot
+from majlis.media.assets.clip import load_demo_clip
 from medialib.beeps import FREQS_HZ, BeepSource, Match, Sent, match
 from medialib.bots import SilenceSource, TimingSpeakerBot
 from medialib.browser import ListenerResult, listen
@@ -112,7 +114,10 @@ async def measure(
     beeps = BeepSource(args.interval, args.beep_ms / 1000)
     host, guest = space.members[0], space.members[1]
     speaker_a = SpeakerBot(space.base, space.space_id, host.token, beeps)
-    speaker_b = TimingSpeakerBot(space.base, space.space_id, guest.token, SilenceSource())
+    # With captions on, the second speaker talks (the demo clip, 10 dB down, under the beeps):
+    # the recognizer works on their words while the beeps are timed.
+    talk = ClipSource(load_demo_clip() * 0.3) if args.captions else SilenceSource()
+    speaker_b = TimingSpeakerBot(space.base, space.space_id, guest.token, talk)
     await speaker_a.connect()
     await speaker_b.connect()
     if args.join_after > 0:  # the listener joins a Space that has been live this long
@@ -342,6 +347,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="MAJLIS_STAGE_ENCODING for the server (per-speaker or shared; default: unset)",
     )
+    parser.add_argument(
+        "--captions",
+        action="store_true",
+        help="live captions on (MAJLIS_CAPTIONS_DEFAULT): the recognizer runs beside the audio",
+    )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON result file")
     return parser.parse_args(argv)
 
@@ -353,7 +363,9 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{port}"
     with (
         tempfile.TemporaryDirectory(prefix="majlis-bench-") as tmp,
-        majlis_settings(stage_encoding=args.stage_encoding),
+        majlis_settings(
+            stage_encoding=args.stage_encoding, captions_default="on" if args.captions else None
+        ),
         running_server(port, args.server_cpu, Path(tmp)) as proc,
     ):
         space = open_space(base, stage_size=2, title="Latency benchmark")
