@@ -221,7 +221,8 @@ def phase(
     window = measured_window(
         [
             *("taskset", "-c", str(LOAD_CPU), sys.executable, __file__, "--generate", kind),
-            *("--edge", edge, "--space", space_id, "--followers", str(args.followers)),
+            # "--space=<id>": a Space id may begin with "-", which argparse takes for an option.
+            *("--edge", edge, f"--space={space_id}", "--followers", str(args.followers)),
             *("--duration", str(args.duration), "--ramp", str(args.ramp)),
         ],
         pids,

@@ -3,11 +3,14 @@ recording's own, trimmed to the range at AAC-frame precision, into a plain MP4 a
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import av
 import pytest
 
+from majlis.domain.errors import Overloaded
+from majlis.media.clip_files import ClipFiles
 from majlis.media.clips import NothingToClip, cut_last, cut_range, recorded_seconds
 from majlis.media.hls import fmp4
 from majlis.media.hls.aac import FRAME_SIZE
@@ -77,3 +80,12 @@ def test_a_recording_too_short_to_clip_is_refused(tmp_path: Path) -> None:
     record(recording, 0.5)
     with pytest.raises(NothingToClip):
         cut_last(recording, 30.0, tmp_path / "clip.m4a")
+
+
+def test_a_node_that_cannot_write_clips_says_so_with_a_503_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "recordings").mkdir()
+    record(tmp_path / "recordings" / "sp4ce.m4a", 3.0)
+    (tmp_path / "clips").write_text("a file where the clips directory should be")
+    with pytest.raises(Overloaded) as refused:
+        asyncio.run(ClipFiles(tmp_path).cut_last("sp4ce", "c1", 1.0))
+    assert refused.value.status == 503 and refused.value.retry_after_s == 30

@@ -9,11 +9,14 @@ can cut it, and any node can serve the clip.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from majlis.domain.errors import Conflict, NotFound
+from majlis.domain.errors import Conflict, NotFound, Overloaded
 from majlis.media.clips import ClipRange, NothingToClip, cut_last, cut_range
+
+log = logging.getLogger(__name__)
 
 
 class ClipFiles:
@@ -59,4 +62,11 @@ class ClipFiles:
             made = await asyncio.to_thread(cut)
         except NothingToClip as exc:
             raise Conflict(str(exc)) from exc
+        except OSError as exc:
+            # A full disk, a data directory gone read-only: the node's trouble, not the
+            # clipper's. Said as such (503, try later); the half-written file is already gone.
+            log.error("clips: could not write a clip: %s", exc)
+            raise Overloaded(
+                "this node cannot write clips right now; try again later", retry_after_s=30
+            ) from exc
         return made.start, made.duration

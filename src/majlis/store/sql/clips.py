@@ -6,13 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import delete, insert, select
 
 from majlis.domain.model import Clip, Page
 from majlis.store import tables as t
-from majlis.store.cursors import decode_cursor, encode_cursor
 from majlis.store.sql.engine import SqlEngine
-from majlis.store.sql.rows import ACCOUNT_COLUMNS, to_account
+from majlis.store.sql.rows import ACCOUNT_COLUMNS, newest_first, page_of, to_account
 
 _COLUMNS = (
     t.clips.c.id.label("clip_id"),
@@ -69,19 +68,15 @@ class ClipQueries(SqlEngine):
         return None if row is None else _to_clip(row)
 
     async def clips(self, space_id: str, cursor: str | None, limit: int) -> Page[Clip]:
-        query = _select().where(t.clips.c.space_id == space_id)
-        if cursor is not None:
-            at, tie = decode_cursor(cursor)
-            column = t.clips.c.created_at
-            query = query.where(or_(column < at, and_(column == at, t.clips.c.id < tie)))
-        query = query.order_by(t.clips.c.created_at.desc(), t.clips.c.id.desc())
+        query = newest_first(
+            _select().where(t.clips.c.space_id == space_id),
+            t.clips.c.created_at,
+            t.clips.c.id,
+            cursor,
+        )
         async with self._read() as conn:
             rows = (await conn.execute(query.limit(limit + 1))).all()
-        items = [_to_clip(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            next_cursor = encode_cursor(items[-1].created_at, items[-1].id)
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(rows, limit, _to_clip)
 
     async def delete_clip(self, clip_id: str) -> bool:
         async with self._write() as conn:

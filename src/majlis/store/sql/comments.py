@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import delete, insert, select, update
 
 from majlis.domain.model import Comment, Page
 from majlis.domain.store import StoreConflict
 from majlis.store import tables as t
-from majlis.store.cursors import decode_cursor, encode_cursor
 from majlis.store.sql.engine import SqlEngine
-from majlis.store.sql.rows import ACCOUNT_COLUMNS, to_account
+from majlis.store.sql.rows import ACCOUNT_COLUMNS, newest_first, page_of, to_account
 
 _COLUMNS = (
     t.comments.c.id.label("comment_id"),
@@ -61,19 +60,15 @@ class CommentQueries(SqlEngine):
         return _to_comment(row)
 
     async def comments(self, space_id: str, cursor: str | None, limit: int) -> Page[Comment]:
-        query = _select().where(t.comments.c.space_id == space_id)
-        if cursor is not None:
-            at, tie = decode_cursor(cursor)
-            column = t.comments.c.created_at
-            query = query.where(or_(column < at, and_(column == at, t.comments.c.id < tie)))
-        query = query.order_by(t.comments.c.created_at.desc(), t.comments.c.id.desc())
+        query = newest_first(
+            _select().where(t.comments.c.space_id == space_id),
+            t.comments.c.created_at,
+            t.comments.c.id,
+            cursor,
+        )
         async with self._read() as conn:
             rows = (await conn.execute(query.limit(limit + 1))).all()
-        items = [_to_comment(row) for row in rows[:limit]]
-        next_cursor = None
-        if len(rows) > limit:
-            next_cursor = encode_cursor(items[-1].created_at, items[-1].id)
-        return Page(items=items, next_cursor=next_cursor)
+        return page_of(rows, limit, _to_comment)
 
     async def comment(self, space_id: str, comment_id: str) -> Comment | None:
         query = _select().where(t.comments.c.space_id == space_id, t.comments.c.id == comment_id)

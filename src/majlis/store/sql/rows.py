@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from majlis.domain.model import Account
+from majlis.domain.model import Account, Page
 from majlis.store import tables as t
+from majlis.store.cursors import decode_cursor, encode_cursor
+
+
+class _Dated(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+Item = TypeVar("Item", bound=_Dated)
+
+
+def newest_first(query: Any, created: Any, key: Any, cursor: str | None) -> Any:
+    """``query`` newest first by (``created``, ``key``), after ``cursor``'s item if given (a
+    forged cursor raises ``BadCursor``). Fetch one more row than a page: ``page_of`` needs it."""
+    if cursor is not None:
+        at, tie = decode_cursor(cursor)
+        query = query.where(or_(created < at, and_(created == at, key < tie)))
+    return query.order_by(created.desc(), key.desc())
+
+
+def page_of(rows: Sequence[Any], limit: int, item: Callable[[Any], Item]) -> Page[Item]:
+    """A page of ``limit`` items from ``limit + 1`` rows; the cursor names the last item."""
+    items = [item(row) for row in rows[:limit]]
+    more = len(rows) > limit
+    cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+    return Page(items=items, next_cursor=cursor)
+
 
 ACCOUNT_COLUMNS = (
     t.accounts.c.id,
