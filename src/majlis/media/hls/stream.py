@@ -45,7 +45,8 @@ def _seconds(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _date(epoch_s: float) -> str:
+def program_date(epoch_s: float) -> str:
+    """An EXT-X-PROGRAM-DATE-TIME value: UTC, to the millisecond, with a Z."""
     return (
         datetime.fromtimestamp(epoch_s, UTC)
         .isoformat(timespec="milliseconds")
@@ -201,7 +202,7 @@ class LiveStream:
             date = self._dates.part(duration, starts_segment=True)
             # §4.4.4.9: tags applied to a Parent Segment, EXT-X-PROGRAM-DATE-TIME among them,
             # "MUST appear before the first EXT-X-PART tag of that Parent Segment".
-            date_line = f"#EXT-X-PROGRAM-DATE-TIME:{_date(date)}\n"
+            date_line = f"#EXT-X-PROGRAM-DATE-TIME:{program_date(date)}\n"
             if self._after is not None and self._after[0] == self._next_msn:
                 # §4.4.4.3: "The EXT-X-DISCONTINUITY tag indicates a discontinuity between the
                 # Media Segment that follows it and the one that preceded it."

@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from majlis.domain.model import Cue
 from majlis.domain.subtitles import cue_block
+from majlis.media.hls.stream import program_date
 
 #: How long after a segment's audio ends its subtitle segment is listed: cues are recognized
 #: ~1.6 s after their words end (p95 1.8 s, bench/captions_live.py), plus a margin.
@@ -121,7 +122,7 @@ def subtitles_playlist(audio: AudioPlaylist, now: float) -> str:
         if segment.discontinuity:
             lines.append("#EXT-X-DISCONTINUITY")
         lines += [
-            f"#EXT-X-PROGRAM-DATE-TIME:{_date(segment.date)}",
+            f"#EXT-X-PROGRAM-DATE-TIME:{program_date(segment.date)}",
             f"#EXTINF:{segment.duration:.5f},",
             f"captions/{segment.msn}.vtt",
         ]
@@ -142,11 +143,3 @@ def webvtt_segment(
         if start <= cue.start < start + segment.duration:
             lines += cue_block(cue, start)
     return "\n".join(lines) + "\n"
-
-
-def _date(epoch_s: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch_s, UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
